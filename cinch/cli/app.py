@@ -1,0 +1,95 @@
+"""The ``cinch`` command: verbs that mirror git, plus the schema and tenant nouns."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cinch.cli import history_cmds, schema_cmds, tenant_cmds
+from cinch.cli.context import State, state
+from cinch.cli.output import Format
+from cinch.errors import CinchError
+
+app = typer.Typer(
+    name="cinch", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="A git-backed schema repository for multi-tenant SQLite.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    directory: Annotated[Path | None, typer.Option(
+        "-C", help="Run as if started in this folder (like git -C)")] = None,
+    database: Annotated[str | None, typer.Option(
+        "--db", help="Database to work on (default: main)")] = None,
+    format: Annotated[Format, typer.Option(
+        "--format", "-f", help="Default output format")] = Format.table,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only what is asked")] = False,
+) -> None:
+    st = state(ctx)
+    st.directory, st.database, st.format, st.quiet = directory, database, format, quiet
+    ctx.call_on_close(st.close)
+
+
+app.command("init")(history_cmds.init)
+app.command("status")(history_cmds.status)
+app.command("log")(history_cmds.log)
+app.command("show")(history_cmds.show)
+app.command("diff")(history_cmds.diff)
+app.command("query")(tenant_cmds.query)
+app.command("sync")(tenant_cmds.sync)
+app.add_typer(schema_cmds.db_app, name="db")
+app.add_typer(schema_cmds.table_app, name="table")
+app.add_typer(schema_cmds.column_app, name="column")
+app.add_typer(schema_cmds.index_app, name="index")
+app.add_typer(schema_cmds.view_app, name="view")
+app.add_typer(tenant_cmds.tenant_app, name="tenant")
+
+
+def _wants_json(argv: list[str]) -> bool:
+    for i, arg in enumerate(argv):
+        if arg in ("--format", "-f") and i + 1 < len(argv) and argv[i + 1] == "json":
+            return True
+        if arg == "--format=json":
+            return True
+    return False
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app; render every CinchError the same way, with its exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="cinch", standalone_mode=False, obj=State())
+    except CinchError as exc:
+        if _wants_json(args):
+            sys.stderr.write(json.dumps({"error": exc.to_dict()}, default=str) + "\n")
+        else:
+            sys.stderr.write(f"error: {exc.message}\n")
+            if exc.hint:
+                sys.stderr.write(f"hint: {exc.hint}\n")
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("aborted; nothing was changed\n")
+        sys.exit(1)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
+        sys.exit(code or 0)
+    except _click_errors() as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
+def _click_errors() -> tuple[type[Exception], ...]:
+    import click
+
+    return (click.ClickException,)
+
+
+if __name__ == "__main__":
+    main()

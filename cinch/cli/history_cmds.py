@@ -1,0 +1,120 @@
+"""init, status, log, show, diff: the git-like reading verbs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cinch.cli import output
+from cinch.cli.context import FormatOpt, fmt, state
+from cinch.cli.output import Format
+from cinch.engine import inspect
+from cinch.engine.project import init as init_project
+
+
+def init(ctx: typer.Context,
+         directory: Annotated[Path, typer.Argument(help="Folder to create the project in")],
+         branch: Annotated[str, typer.Option(help="Name of the first branch")] = "main",
+         database: Annotated[str, typer.Option("--database", help="First database")] = "main",
+         ) -> None:
+    """Create a project: a git repository with cinch.toml, .gitignore and schema/<db>/."""
+    base = state(ctx).directory
+    project = init_project((base / directory) if base else directory, branch=branch,
+                           database=database)
+    if not state(ctx).quiet:
+        output.console.print(f"[green]✓[/green] cinch project created in {project.root} "
+                             f"(branch {branch}, database {database})")
+
+
+def status(ctx: typer.Context, format: FormatOpt = None) -> None:
+    """The current branch, its databases and whether every tenant is at the head."""
+    data = inspect.status(state(ctx).project())
+    chosen = fmt(ctx, format)
+    if chosen is not Format.table:
+        output.emit(data, chosen)
+        return
+    c = output.console
+    c.print(f"On branch [bold]{data['branch']}[/bold]"
+            + (" [yellow](protected)[/yellow]" if data["protected"] else "")
+            + f" at {data['head'][:10]}")
+    for db in data["databases"]:
+        t = db.get("tenants", {})
+        line = (f"  database [bold]{db['name']}[/bold]: {db['tables']} tables, {db['views']} "
+                f"views, {db['changes']} change sets; tenants: {t.get('total', 0)}")
+        if t.get("behind") or t.get("drifted"):
+            line += (f" ([yellow]{t.get('behind', 0)} behind[/yellow], "
+                     f"[red]{t.get('drifted', 0)} drifted[/red]: run `cinch sync`)")
+        else:
+            line += " (all up to date)"
+        c.print(line)
+    if data["uncommitted"]:
+        c.print("[yellow]Uncommitted files:[/yellow] " + ", ".join(data["uncommitted"]))
+
+
+def log(ctx: typer.Context,
+        rev: Annotated[str | None, typer.Argument(help="Revision (default: HEAD)")] = None,
+        limit: Annotated[int | None, typer.Option("--limit", "-n")] = None,
+        all_commits: Annotated[bool, typer.Option(
+            "--all-commits", help="Also commits without change sets")] = False,
+        graph: Annotated[bool, typer.Option("--graph", help="Show merge structure")] = False,
+        format: FormatOpt = None) -> None:
+    """Change sets in the history of a branch, newest first."""
+    st = state(ctx)
+    items = inspect.log(st.project(), rev, db=st.database, limit=limit,
+                        changes_only=not all_commits)
+    chosen = fmt(ctx, format)
+    if chosen is not Format.table:
+        output.emit([i.to_dict() for i in items], chosen)
+        return
+    for item in items:
+        mark = ("*" if len(item.parents) < 2 else "M") if graph else ""
+        ids = ", ".join(f"{c['database']}/{c['id']}" for c in item.changes)
+        output.console.print(f"{mark + ' ' if mark else ''}[yellow]{item.commit[:10]}[/yellow] "
+                             f"{item.summary} [dim]({item.author}, {item.time[:19]})"
+                             f"{' ' + ids if ids else ''}[/dim]", highlight=False)
+
+
+def show(ctx: typer.Context,
+         what: Annotated[str, typer.Argument(help="A change id (or prefix) or a revision")],
+         format: FormatOpt = None) -> None:
+    """One change set or commit, with the SQL it runs."""
+    data = inspect.show(state(ctx).project(), what)
+    chosen = fmt(ctx, format)
+    if chosen is not Format.table:
+        output.emit(data, chosen)
+        return
+    changes = [data] if data["kind"] == "change" else data["changes"]
+    if data["kind"] == "commit":
+        output.console.print(f"[yellow]commit {data['commit']}[/yellow]\n"
+                             f"Author: {data['author']} <{data['email']}>\nDate:   {data['time']}"
+                             f"\n\n    {data['message']}\n", highlight=False)
+    for change in changes:
+        output.console.print(f"[bold]change {change['id']}[/bold] ({change['database']}): "
+                             f"{change['message']}", highlight=False)
+        for op in change["operations"]:
+            output.console.print(f"  - {op}", highlight=False)
+        sys.stdout.flush()
+        output.sql(change["sql"])
+
+
+def diff(ctx: typer.Context,
+         a: Annotated[str, typer.Argument(help="From revision")] = "HEAD",
+         b: Annotated[str | None, typer.Argument(help="To revision (default: work tree head)")] = None,
+         structured: Annotated[bool, typer.Option("--structured", help="Objects, not SQL")] = False,
+         format: FormatOpt = None) -> None:
+    """How the schema differs between two revisions: a schema.sql patch, or --structured."""
+    st = state(ctx)
+    data = inspect.diff(st.project(), a, b or "HEAD", st.database)
+    chosen = fmt(ctx, format)
+    if chosen is not Format.table:
+        output.emit(data, chosen)
+        return
+    for db in data["databases"]:
+        if structured:
+            output.emit(db["diff"], Format.table, columns=["kind", "object"],
+                        title=f"database {db['database']}")
+        elif db["patch"]:
+            sys.stdout.write(db["patch"])

@@ -1,0 +1,82 @@
+"""Rendering for the CLI: rich tables for people, json/yaml/csv for scripts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+    csv = "csv"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def emit(data: Any, fmt: Format, *, columns: Sequence[str] | None = None,
+         title: str | None = None) -> None:
+    """Print ``data`` (a list of row dicts, or one dict) in the chosen format."""
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+        return
+    if fmt is Format.yaml:
+        sys.stdout.write(yaml.safe_dump(json.loads(json.dumps(data, default=str)),
+                                        sort_keys=False, allow_unicode=True))
+        return
+    rows = data if isinstance(data, list) else [data]
+    cols = list(columns or (rows[0].keys() if rows else []))
+    if fmt is Format.csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(cols)
+        for row in rows:
+            writer.writerow([_plain(row.get(c)) for c in cols])
+        sys.stdout.write(buf.getvalue())
+        return
+    if isinstance(data, dict) and columns is None:
+        table = Table(show_header=False, box=None, title=title)
+        table.add_column(style="bold")
+        table.add_column()
+        for key, value in data.items():
+            table.add_row(str(key), _cell(value))
+        console.print(table)
+        return
+    table = Table(title=title, header_style="bold")
+    for c in cols:
+        table.add_column(str(c))
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in cols))
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "[dim]NULL[/dim]"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
+    return str(_plain(value)).replace("[", r"\[")
+
+
+def sql(statements: Sequence[str]) -> None:
+    """Print SQL statements, one per paragraph, so it can be piped to sqlite3."""
+    sys.stdout.write("".join(s + ";\n" for s in statements))

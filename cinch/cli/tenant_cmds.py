@@ -1,0 +1,118 @@
+"""Tenants, queries and sync."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cinch.cli import output
+from cinch.cli.context import BranchOpt, FormatOpt, fmt, state
+from cinch.cli.output import Format
+from cinch.cli.progress import progress_bar
+from cinch.errors import ConfirmationRequired
+
+tenant_app = typer.Typer(help="Tenant databases: one SQLite file per customer, per branch.")
+TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Tenant (default: main)")]
+
+
+def _branch(ctx: typer.Context, branch: str | None) -> str:
+    return branch or state(ctx).project().current_branch
+
+
+@tenant_app.command("create")
+def tenant_create(ctx: typer.Context, names: list[str], branch: BranchOpt = None) -> None:
+    """Create tenants at the branch's schema (a file copy: no replay)."""
+    st = state(ctx)
+    db = st.db(_branch(ctx, branch))
+    with st.project().lock():
+        for name in names:
+            st.project().tenants.create(db.name, db.branch, name)
+    if not st.quiet:
+        output.console.print(f"[green]✓[/green] {len(names)} tenant(s) created on "
+                             f"{db.name}@{db.branch}")
+
+
+@tenant_app.command("list")
+def tenant_list(ctx: typer.Context, branch: BranchOpt = None, format: FormatOpt = None) -> None:
+    """Tenants with their size and schema state (up to date / behind / drifted)."""
+    st = state(ctx)
+    db = st.db(_branch(ctx, branch))
+    rows = [t.to_dict() for t in st.project().tenants.infos(db.name, db.branch)]
+    output.emit(rows, fmt(ctx, format), columns=["name", "size", "applied", "state", "detail"])
+
+
+@tenant_app.command("copy")
+def tenant_copy(ctx: typer.Context, source: str, target: str, branch: BranchOpt = None) -> None:
+    """Copy a tenant, schema and data."""
+    st = state(ctx)
+    db = st.db(_branch(ctx, branch))
+    with st.project().lock():
+        st.project().tenants.copy(db.name, db.branch, source, target)
+    if not st.quiet:
+        output.console.print(f"[green]✓[/green] tenant {source} copied to {target}")
+
+
+@tenant_app.command("rename")
+def tenant_rename(ctx: typer.Context, old: str, new: str, branch: BranchOpt = None) -> None:
+    """Rename a tenant."""
+    st = state(ctx)
+    db = st.db(_branch(ctx, branch))
+    with st.project().lock():
+        st.project().tenants.rename(db.name, db.branch, old, new)
+    if not st.quiet:
+        output.console.print(f"[green]✓[/green] tenant {old} renamed to {new}")
+
+
+@tenant_app.command("delete")
+def tenant_delete(ctx: typer.Context, name: str, branch: BranchOpt = None,
+                  yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask")] = False,
+                  ) -> None:
+    """Delete a tenant and its data (asks first unless --yes)."""
+    st = state(ctx)
+    db = st.db(_branch(ctx, branch))
+    st.project().tenants.path(db.name, db.branch, name, create_main=False)
+    if not yes:
+        if not typer.get_text_stream("stdin").isatty():
+            raise ConfirmationRequired(
+                f"deleting tenant {name!r} destroys its data; pass --yes to confirm")
+        typer.confirm(f"Delete tenant {name!r} of {db.name}@{db.branch} and all its data?",
+                      abort=True)
+    with st.project().lock():
+        st.project().tenants.delete(db.name, db.branch, name)
+    if not st.quiet:
+        output.console.print(f"[green]✓[/green] tenant {name} deleted")
+
+
+def query(ctx: typer.Context, sql: str,
+          param: Annotated[list[str] | None, typer.Option(
+              "--param", "-p", help="A bound parameter (repeat, in order)")] = None,
+          tenant: TenantOpt = "main", branch: BranchOpt = None,
+          read_only: Annotated[bool, typer.Option("--read-only", help="Refuse writes")] = False,
+          format: FormatOpt = None) -> None:
+    """Run one SQL statement on a tenant, parameters bound (never formatted into the SQL)."""
+    st = state(ctx)
+    db = st.db(_branch(ctx, branch))
+    result = st.project().tenant(tenant, database=db.name, branch=db.branch).query(
+        sql, list(param or []), read_only=read_only)
+    chosen = fmt(ctx, format)
+    if not result.columns:
+        if chosen is Format.json:
+            output.emit({"rowcount": result.rowcount}, chosen)
+        elif not st.quiet:
+            output.console.print(f"{result.rowcount} row(s) changed")
+        return
+    rows = [dict(zip(result.columns, r, strict=True)) for r in result.rows]
+    output.emit(rows, chosen, columns=result.columns)
+
+
+def sync(ctx: typer.Context, branch: BranchOpt = None) -> None:
+    """Bring every tenant of the branch to the branch head (safe to repeat; finishes a crash)."""
+    st = state(ctx)
+    project = st.project()
+    with progress_bar("sync", quiet=st.quiet) as bar:
+        result = project.sync(database=st.database, branch=branch, progress=bar)
+    if not st.quiet:
+        for db, r in result.items():
+            output.console.print(f"[green]✓[/green] {db}: {r['tenants']} tenant(s) at the head "
+                                 f"({r['updated']} updated)")

@@ -1,0 +1,80 @@
+"""``cinch.toml``: the committed project settings."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cinch.errors import ConfigError
+from cinch.names import check_branch_name, check_name
+
+CONFIG_FILE = "cinch.toml"
+
+
+class AuthorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = ""
+    email: str = ""
+
+
+class BranchConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    protected: list[str] = []
+
+    @field_validator("protected")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        return [check_branch_name(v) for v in value]
+
+
+class MergeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Approvals a merge request needs per target branch (glob patterns allowed).
+    approvals: dict[str, int] = {}
+
+
+class TenantConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Days a snapshot of dropped data is kept, so reverting a drop can bring rows back.
+    snapshot_retention_days: int = Field(default=30, ge=0)
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: int = 1
+    name: str
+    databases: list[str] = ["main"]
+    author: AuthorConfig = AuthorConfig()
+    branches: BranchConfig = BranchConfig()
+    merge: MergeConfig = MergeConfig()
+    tenants: TenantConfig = TenantConfig()
+
+    @field_validator("databases")
+    @classmethod
+    def _dbs(cls, value: list[str]) -> list[str]:
+        for db in value:
+            check_name(db, "database")
+        if len({v.lower() for v in value}) != len(value):
+            raise ValueError("database names must be unique")
+        return value
+
+    def to_toml(self) -> bytes:
+        data: dict[str, Any] = self.model_dump(exclude_defaults=False)
+        header = "# cinch project settings (committed). See docs/config.md.\n"
+        return (header + tomli_w.dumps(data)).encode()
+
+
+def parse_config(raw: bytes, where: str = CONFIG_FILE) -> Config:
+    try:
+        data = tomllib.loads(raw.decode())
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{where}: not valid TOML ({exc})", path=where) from exc
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{where}: {field}: {first['msg']}", path=where, field=field) from exc

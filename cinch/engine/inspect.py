@@ -1,0 +1,154 @@
+"""Reading the history: log, show, diff, status. Nothing here writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cinch.engine.history import changes_dir
+from cinch.engine.schemadiff import diff_schemas, sql_diff
+from cinch.errors import NotFound, UnknownRevision
+from cinch.models.changeset import ChangeSet, change_id_of
+from cinch.models.ids import is_ulid
+from cinch.models.operations import describe
+
+if TYPE_CHECKING:
+    from cinch.engine.project import Project
+
+
+@dataclass
+class LogItem:
+    commit: str
+    summary: str
+    author: str
+    time: str
+    parents: list[str]
+    changes: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def _new_change_ids(project: Project, commit: str, db: str) -> list[str]:
+    parents = project.git.parents(commit)
+    here = {change_id_of(n) for n in project.git.list_dir(commit, changes_dir(db))}
+    before = ({change_id_of(n) for n in project.git.list_dir(parents[0], changes_dir(db))}
+              if parents else set())
+    return sorted(i for i in here - before if i)
+
+
+def log(project: Project, rev: str | None = None, *, db: str | None = None,
+        limit: int | None = None, changes_only: bool = False) -> list[LogItem]:
+    """Commits reachable from ``rev`` (the current branch), newest first, with their change sets."""
+    head = project.git.resolve(rev or "HEAD")
+    dbs = [db] if db else project.databases()
+    items: list[LogItem] = []
+    for info in project.git.walk(head):
+        item = LogItem(info.id, info.summary, info.author, info.time.isoformat(),
+                       list(info.parents))
+        for name in dbs:
+            for change_id in _new_change_ids(project, info.id, name):
+                item.changes.append({"id": change_id, "database": name})
+        if changes_only and not item.changes:
+            continue
+        items.append(item)
+        if limit is not None and len(items) >= limit:
+            break
+    return items
+
+
+def find_change(project: Project, change_id: str, rev: str = "HEAD") -> tuple[ChangeSet, str]:
+    """A change set by id (or unique prefix of 6+ characters) and the commit that added it."""
+    head = project.git.resolve(rev)
+    wanted = change_id.upper()
+    for db in project.databases():
+        for entry in project.history.log(head, db):
+            if entry.id.startswith(wanted):
+                change = project.history.change(entry)
+                return change, _introducing_commit(project, head, db, entry.id)
+    raise NotFound(f"no change set {change_id!r} in the history of {rev}", change=change_id)
+
+
+def _introducing_commit(project: Project, head: str, db: str, change_id: str) -> str:
+    found = head
+    for info in project.git.walk(head, first_parent=True):
+        ids = {change_id_of(n) for n in project.git.list_dir(info.id, changes_dir(db))}
+        if change_id not in ids:
+            break
+        found = info.id
+    return found
+
+
+def show(project: Project, what: str) -> dict[str, Any]:
+    """A change set (by id) or a commit (any revision), with its SQL."""
+    if is_ulid(what.upper()) or (len(what) >= 6 and what.isalnum() and what.upper() == what):
+        try:
+            change, commit = find_change(project, what)
+            return {"kind": "change", "commit": commit, **_change_dict(change)}
+        except NotFound:
+            if is_ulid(what.upper()):
+                raise
+    try:
+        commit = project.git.resolve(what)
+    except UnknownRevision as exc:
+        raise NotFound(f"{what!r} is neither a change id nor a revision", what=what) from exc
+    info = project.git.commit_info(commit)
+    changes = []
+    for db in project.databases():
+        ids = set(_new_change_ids(project, commit, db))
+        changes += [_change_dict(project.history.change(e))
+                    for e in project.history.log(commit, db) if e.id in ids]
+    return {"kind": "commit", "commit": commit, "message": info.message, "author": info.author,
+            "email": info.email, "time": info.time.isoformat(), "parents": list(info.parents),
+            "changes": changes}
+
+
+def _change_dict(change: ChangeSet) -> dict[str, Any]:
+    return {"id": change.id, "database": change.database, "message": change.message,
+            "author": f"{change.author.name} <{change.author.email}>",
+            "created_at": change.created_at.isoformat(),
+            "operations": [describe(op) for op in change.operations], "sql": change.sql}
+
+
+def diff(project: Project, a: str, b: str, db: str | None = None) -> dict[str, Any]:
+    """What changed in the schema between two revisions, per database."""
+    old, new = project.git.resolve(a), project.git.resolve(b)
+    names = [db] if db else sorted(set(project.databases()) | set(_dbs_at(project, old)))
+    out = []
+    for name in names:
+        s_old = project.history.schema(old, name)
+        s_new = project.history.schema(new, name)
+        old_ids = {e.id for e in project.history.log(old, name)}
+        added = [e for e in project.history.log(new, name) if e.id not in old_ids]
+        out.append({
+            "database": name,
+            "changes": [{"id": e.id, "message": project.history.change(e).message}
+                        for e in added],
+            "diff": diff_schemas(s_old, s_new),
+            "sql": [s for e in added for s in project.history.change(e).sql],
+            "patch": sql_diff(s_old, s_new, name, a, b),
+        })
+    return {"from": old, "to": new, "databases": out}
+
+
+def _dbs_at(project: Project, commit: str) -> list[str]:
+    from cinch.engine.config import CONFIG_FILE, parse_config
+
+    raw = project.git.read_file(commit, CONFIG_FILE)
+    return parse_config(raw).databases if raw else []
+
+
+def status(project: Project, *, tenants: bool = True) -> dict[str, Any]:
+    branch = project.current_branch
+    head = project.git.branch_tip(branch)
+    config = project.config(branch)
+    dbs = []
+    for name in config.databases:
+        schema = project.history.schema(head, name)
+        entry: dict[str, Any] = {"name": name, "changes": len(project.history.log(head, name)),
+                                 "tables": len(schema.tables), "views": len(schema.views)}
+        if tenants:
+            entry["tenants"] = project.tenants.summary(name, branch)
+        dbs.append(entry)
+    return {"branch": branch, "head": head, "protected": branch in config.branches.protected,
+            "databases": dbs, "uncommitted": project.git.dirty_paths()}

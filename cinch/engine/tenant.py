@@ -1,0 +1,130 @@
+"""One tenant: query it and write rows through the Python API."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cinch.errors import InvalidOperation, NotFound, QueryError
+from cinch.names import quote
+from cinch.stores import tenantstore as ts
+
+if TYPE_CHECKING:
+    from cinch.engine.project import Project
+    from cinch.models.schema import Table
+
+Params = Sequence[Any] | Mapping[str, Any]
+
+
+class Tenant:
+    """A tenant database of (database, branch). Get one with ``project.tenant(name)``."""
+
+    def __init__(self, project: Project, db: str, branch: str, name: str) -> None:
+        self.project = project
+        self.database = db
+        self.branch = branch
+        self.name = name
+        self.path: Path = project.tenants.path(db, branch, name)
+        self._conn: sqlite3.Connection | None = None  # set inside transaction()
+
+    def __repr__(self) -> str:
+        return f"<cinch.Tenant {self.name} of {self.database}@{self.branch}>"
+
+    @contextmanager
+    def _connection(self, read_only: bool = False) -> Iterator[sqlite3.Connection]:
+        if self._conn is not None:
+            yield self._conn
+            return
+        with self.project.tenants.pool.connection(self.path, read_only=read_only) as conn:
+            yield conn
+
+    def query(self, sql: str, params: Params = (), *, read_only: bool = False,
+              max_rows: int | None = None) -> ts.QueryResult:
+        """Run one statement with bound parameters; schema statements are refused."""
+        with self._connection(read_only) as conn:
+            return ts.run_query(conn, sql, params, read_only=read_only, max_rows=max_rows)
+
+    def rows(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        """A SELECT's rows as dicts (column -> value)."""
+        result = self.query(sql, params, read_only=self._conn is None)
+        return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+    def _table(self, name: str) -> Table:
+        return self.project.database(self.database, branch=self.branch).schema().table(name)
+
+    def _columns(self, table: Table, values: Mapping[str, Any]) -> list[str]:
+        names = []
+        for key in values:
+            column = table.find_column(key)
+            if column is None:
+                raise NotFound(f"table {table.name} has no column {key!r}", column=key)
+            if column.auto in ("created_at", "updated_at"):
+                raise InvalidOperation(f"{table.name}.{column.name} is maintained by cinch")
+            names.append(column.name)
+        return names
+
+    def insert(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        """Insert a row; ``id`` and the timestamps are filled in. Returns the stored row."""
+        t = self._table(table)
+        cols = self._columns(t, row)
+        if cols:
+            sql = (f"INSERT INTO {quote(t.name)} ({', '.join(quote(c) for c in cols)}) "
+                   f"VALUES ({', '.join('?' for _ in cols)}) RETURNING *")
+        else:
+            sql = f"INSERT INTO {quote(t.name)} DEFAULT VALUES RETURNING *"
+        return self._write_returning(sql, list(row.values()))[0]
+
+    def update(self, table: str, id: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Update the row with ``id``; ``updated_at`` moves by itself."""
+        t = self._table(table)
+        cols = self._columns(t, values)
+        if not cols:
+            raise InvalidOperation("nothing to update")
+        sets = ", ".join(f"{quote(c)} = ?" for c in cols)
+        rows = self._write_returning(
+            f"UPDATE {quote(t.name)} SET {sets} WHERE \"id\" = ? RETURNING *",
+            [*values.values(), id])
+        if not rows:
+            raise NotFound(f"no row with id {id!r} in {t.name}", id=id)
+        return rows[0]
+
+    def delete(self, table: str, id: str) -> bool:
+        t = self._table(table)
+        return bool(self._write_returning(
+            f"DELETE FROM {quote(t.name)} WHERE \"id\" = ? RETURNING \"id\"", [id]))
+
+    def get(self, table: str, id: str) -> dict[str, Any] | None:
+        t = self._table(table)
+        rows = self.rows(f"SELECT * FROM {quote(t.name)} WHERE \"id\" = ?", [id])
+        return rows[0] if rows else None
+
+    def _write_returning(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            try:
+                cur = conn.execute(sql, params)
+                cols = [d[0] for d in cur.description]
+                return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+            except sqlite3.Error as exc:
+                raise QueryError(f"tenant {self.name}: {exc}", tenant=self.name) from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tenant]:
+        """All writes inside commit together, or not at all."""
+        if self._conn is not None:
+            yield self
+            return
+        with self.project.tenants.pool.connection(self.path) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            self._conn = conn
+            try:
+                yield self
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+            finally:
+                self._conn = None

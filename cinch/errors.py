@@ -1,0 +1,176 @@
+"""One exception hierarchy for every face.
+
+Each error has a stable ``code`` (used by the CLI's JSON output and the HTTP error body),
+an ``http_status`` and an ``exit_code``. Faces render errors; they never invent their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class CinchError(Exception):
+    """Base of every error cinch raises on purpose."""
+
+    code: ClassVar[str] = "cinch_error"
+    http_status: ClassVar[int] = 400
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, message: str, *, hint: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.hint:
+            body["hint"] = self.hint
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class UsageError(CinchError):
+    code = "usage"
+    exit_code = 2
+
+
+class NotAProject(CinchError):
+    code = "not_a_project"
+    http_status = 404
+    exit_code = 3
+
+
+class ProjectExists(CinchError):
+    code = "project_exists"
+    http_status = 409
+
+
+class InvalidName(CinchError):
+    code = "invalid_name"
+    http_status = 422
+
+
+class InvalidType(CinchError):
+    code = "invalid_type"
+    http_status = 422
+
+
+class InvalidOperation(CinchError):
+    """The operation does not make sense against the current schema."""
+
+    code = "invalid_operation"
+    http_status = 422
+
+
+class NotFound(CinchError):
+    code = "not_found"
+    http_status = 404
+
+
+class AlreadyExists(CinchError):
+    code = "already_exists"
+    http_status = 409
+
+
+class DependencyError(CinchError):
+    """A view (or index) depends on what the operation would drop or rename."""
+
+    code = "dependency"
+    http_status = 409
+
+
+class CorruptChangeFile(CinchError):
+    code = "corrupt_change_file"
+    http_status = 500
+
+
+class InvalidSQL(CinchError):
+    code = "invalid_sql"
+    http_status = 422
+
+
+class UnknownRevision(CinchError):
+    code = "unknown_revision"
+    http_status = 404
+
+
+class DirtyWorkTree(CinchError):
+    code = "dirty_work_tree"
+    http_status = 409
+
+
+class GitError(CinchError):
+    code = "git_error"
+    http_status = 500
+
+
+class ConfigError(CinchError):
+    code = "config_error"
+    http_status = 500
+
+
+class TenantError(CinchError):
+    code = "tenant_error"
+    http_status = 409
+
+
+class ApplyRefused(CinchError):
+    """A change would fail on at least one tenant; nothing was changed."""
+
+    code = "apply_refused"
+    http_status = 409
+
+
+class ApplyIncomplete(CinchError):
+    """The change is committed but some tenants could not take it; `cinch sync` finishes."""
+
+    code = "apply_incomplete"
+    http_status = 500
+
+
+class QueryRefused(CinchError):
+    code = "query_refused"
+    http_status = 403
+
+
+class QueryError(CinchError):
+    code = "query_error"
+    http_status = 400
+
+
+class ProtectedBranch(CinchError):
+    code = "protected_branch"
+    http_status = 403
+
+
+class BranchError(CinchError):
+    code = "branch_error"
+    http_status = 409
+
+
+class MergeConflict(CinchError):
+    code = "merge_conflict"
+    http_status = 409
+    exit_code = 4
+
+
+class Unauthorized(CinchError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(CinchError):
+    code = "forbidden"
+    http_status = 403
+
+
+class RateLimited(CinchError):
+    code = "rate_limited"
+    http_status = 429
+
+
+class ConfirmationRequired(CinchError):
+    code = "confirmation_required"
+    http_status = 409

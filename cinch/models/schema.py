@@ -1,0 +1,152 @@
+"""The schema of one database at one commit: what replaying its change sets produces.
+
+Objects carry stable ids (``t_...``, ``c_...``) so a rename is told apart from a drop plus an
+add, across branches. Names are kept beside ids for readability and re-resolved on rename.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from cinch.errors import NotFound
+from cinch.models.types import normalize_type
+from cinch.names import check_name
+
+Name = Annotated[str, AfterValidator(check_name)]
+DefaultValue = int | float | str | bool | None
+DefaultExpr = Literal["CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "UUID4", "NOW"]
+OnDelete = Literal["NO ACTION", "CASCADE", "SET NULL", "RESTRICT", "SET DEFAULT"]
+AutoKind = Literal["id", "created_at", "updated_at"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class ForeignKey(Model):
+    """``REFERENCES table(column)``, resolved by id so renames on either side are safe."""
+
+    table_id: str
+    table: Name
+    column_id: str
+    column: Name
+    on_delete: OnDelete = "NO ACTION"
+
+
+class Column(Model):
+    id: str
+    name: Name
+    type: str
+    not_null: bool = False
+    unique: bool = False
+    primary_key: bool = False
+    default: DefaultValue = None
+    default_expr: DefaultExpr | None = None
+    references: ForeignKey | None = None
+    auto: AutoKind | None = Field(default=None, description="Maintained by cinch, not the caller")
+
+    @model_validator(mode="after")
+    def _check(self) -> Column:
+        self.type = normalize_type(self.type, strict=self.type.upper() == "ANY")
+        if self.default is not None and self.default_expr is not None:
+            raise ValueError("a column has either a default value or a default expression")
+        return self
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not None or self.default_expr is not None
+
+
+class Table(Model):
+    id: str
+    name: Name
+    columns: list[Column]
+    strict: bool = False
+
+    @model_validator(mode="after")
+    def _unique_columns(self) -> Table:
+        seen: set[str] = set()
+        for column in self.columns:
+            key = column.name.lower()
+            if key in seen:
+                raise ValueError(f"duplicate column {column.name!r}")
+            seen.add(key)
+            if self.strict:
+                normalize_type(column.type, strict=True)
+        return self
+
+    def column(self, name_or_id: str) -> Column:
+        for column in self.columns:
+            if column.id == name_or_id or column.name.lower() == name_or_id.lower():
+                return column
+        raise NotFound(
+            f"table {self.name!r} has no column {name_or_id!r}",
+            table=self.name, column=name_or_id,
+        )
+
+    def find_column(self, name_or_id: str) -> Column | None:
+        try:
+            return self.column(name_or_id)
+        except NotFound:
+            return None
+
+
+class Index(Model):
+    id: str
+    name: Name
+    table_id: str
+    table: Name
+    column_ids: list[str] = Field(min_length=1)
+    columns: list[Name] = Field(min_length=1)
+    unique: bool = False
+
+
+class View(Model):
+    id: str
+    name: Name
+    sql: str = Field(min_length=1, max_length=100_000)
+
+
+class Schema(Model):
+    """Tables, indexes and views in creation order (which is the order ``schema.sql`` uses)."""
+
+    tables: list[Table] = []
+    indexes: list[Index] = []
+    views: list[View] = []
+
+    def table(self, name_or_id: str) -> Table:
+        found = self.find_table(name_or_id)
+        if found is None:
+            raise NotFound(f"no table named {name_or_id!r}", table=name_or_id)
+        return found
+
+    def find_table(self, name_or_id: str) -> Table | None:
+        key = name_or_id.lower()
+        for table in self.tables:
+            if table.id == name_or_id or table.name.lower() == key:
+                return table
+        return None
+
+    def find_index(self, name_or_id: str) -> Index | None:
+        key = name_or_id.lower()
+        return next((i for i in self.indexes if i.id == name_or_id or i.name.lower() == key), None)
+
+    def find_view(self, name_or_id: str) -> View | None:
+        key = name_or_id.lower()
+        return next((v for v in self.views if v.id == name_or_id or v.name.lower() == key), None)
+
+    def name_taken(self, name: str) -> str | None:
+        """Tables, views and indexes share SQLite's one namespace: which kind holds ``name``."""
+        key = name.lower()
+        if any(t.name.lower() == key for t in self.tables):
+            return "table"
+        if any(v.name.lower() == key for v in self.views):
+            return "view"
+        if any(i.name.lower() == key for i in self.indexes):
+            return "index"
+        return None
+
+    def indexes_of(self, table_id: str) -> list[Index]:
+        return [i for i in self.indexes if i.table_id == table_id]

@@ -1,0 +1,311 @@
+"""The git store: every read and write of the project's git repository, through pygit2.
+
+Commits are built from the branch tip's tree in memory (never from the user's index), so
+staged work of the user's is neither swept into a schema commit nor lost. The ref moves
+atomically and only if the tip is still the parent we built on; the work tree follows after.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pygit2
+
+from cinch.errors import BranchError, GitError, NotAProject, UnknownRevision
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    id: str
+    message: str
+    author: str
+    email: str
+    time: datetime
+    parents: tuple[str, ...]
+
+    @property
+    def short(self) -> str:
+        return self.id[:10]
+
+    @property
+    def summary(self) -> str:
+        return self.message.split("\n", 1)[0]
+
+
+def _info(commit: pygit2.Commit) -> CommitInfo:
+    tz = timezone(timedelta(minutes=commit.author.offset))
+    return CommitInfo(
+        id=str(commit.id), message=commit.message.rstrip("\n"), author=commit.author.name,
+        email=commit.author.email, time=datetime.fromtimestamp(commit.author.time, tz),
+        parents=tuple(str(p) for p in commit.parent_ids),
+    )
+
+
+class GitStore:
+    def __init__(self, repo: pygit2.Repository) -> None:
+        self.repo = repo
+
+    # --- opening --------------------------------------------------------------------------
+
+    @classmethod
+    def init(cls, path: Path, branch: str = "main") -> GitStore:
+        try:
+            repo = pygit2.init_repository(str(path), bare=False, initial_head=branch)
+        except pygit2.GitError as exc:
+            raise GitError(f"cannot create a git repository at {path}: {exc}") from exc
+        return cls(repo)
+
+    @classmethod
+    def open(cls, path: Path) -> GitStore:
+        try:
+            return cls(pygit2.Repository(str(path)))
+        except (pygit2.GitError, KeyError) as exc:
+            raise NotAProject(f"{path} is not a git repository") from exc
+
+    @property
+    def workdir(self) -> Path:
+        return Path(self.repo.workdir)
+
+    @property
+    def gitdir(self) -> Path:
+        return Path(self.repo.path)
+
+    # --- refs -----------------------------------------------------------------------------
+
+    def current_branch(self) -> str:
+        if self.repo.head_is_detached:
+            raise BranchError("HEAD is detached; switch to a branch first (cinch switch NAME)")
+        ref = self.repo.lookup_reference("HEAD").target
+        return str(ref).removeprefix("refs/heads/")
+
+    def branch_tip(self, branch: str) -> str | None:
+        ref = self.repo.references.get(f"refs/heads/{branch}")
+        return str(ref.target) if ref is not None else None
+
+    def branches(self) -> list[str]:
+        return sorted(self.repo.branches.local)
+
+    def tags(self) -> list[str]:
+        return sorted(r.removeprefix("refs/tags/") for r in self.repo.references
+                      if r.startswith("refs/tags/"))
+
+    def resolve(self, rev: str) -> str:
+        """A commit id for any git revision: branch, tag, HEAD~2, short id, ..."""
+        if not rev or rev.startswith("-") or "\x00" in rev:
+            raise UnknownRevision(f"{rev!r} is not a revision")
+        try:
+            obj = self.repo.revparse_single(rev)
+            return str(obj.peel(pygit2.Commit).id)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError) as exc:
+            raise UnknownRevision(f"unknown revision {rev!r}", rev=rev) from exc
+
+    def create_branch(self, name: str, commit: str) -> None:
+        try:
+            self.repo.branches.local.create(name, self.repo.get(commit))
+        except pygit2.AlreadyExistsError as exc:
+            raise BranchError(f"branch {name!r} already exists", branch=name) from exc
+        except (ValueError, pygit2.GitError) as exc:
+            raise BranchError(f"cannot create branch {name!r}: {exc}", branch=name) from exc
+
+    def delete_branch(self, name: str) -> None:
+        branch = self.repo.branches.local.get(name)
+        if branch is None:
+            raise BranchError(f"no branch named {name!r}", branch=name)
+        branch.delete()
+
+    def set_branch(self, name: str, commit: str, *, expected: str | None) -> None:
+        """Move a branch, refusing if someone moved it since we read ``expected``."""
+        ref_name = f"refs/heads/{name}"
+        with self.repo.transaction() as txn:
+            txn.lock_ref(ref_name)
+            current = self.branch_tip(name)
+            if current != expected:
+                raise GitError(f"branch {name} moved while cinch worked; run the command again")
+            txn.set_target(ref_name, pygit2.Oid(hex=commit), message=f"cinch: update {name}")
+
+    def create_tag(self, name: str, commit: str, message: str | None,
+                   author: tuple[str, str]) -> None:
+        if f"refs/tags/{name}" in self.repo.references:
+            raise BranchError(f"tag {name!r} already exists", tag=name)
+        if message:
+            self.repo.create_tag(name, pygit2.Oid(hex=commit), pygit2.enums.ObjectType.COMMIT,
+                                 self._signature(author), message)
+        else:
+            self.repo.references.create(f"refs/tags/{name}", pygit2.Oid(hex=commit))
+
+    # --- reading trees --------------------------------------------------------------------
+
+    def _tree_at(self, commit: str, path: str) -> pygit2.Tree | None:
+        tree = self.repo.get(commit).peel(pygit2.Tree)
+        if not path:
+            return tree
+        try:
+            entry = tree[path]
+        except KeyError:
+            return None
+        obj = self.repo.get(entry.id)
+        return obj if isinstance(obj, pygit2.Tree) else None
+
+    def list_dir(self, commit: str, path: str) -> list[str]:
+        tree = self._tree_at(commit, path)
+        return [] if tree is None else sorted(e.name for e in tree)
+
+    def read_dir(self, commit: str, path: str) -> dict[str, bytes]:
+        tree = self._tree_at(commit, path)
+        if tree is None:
+            return {}
+        return {e.name: self.repo.get(e.id).data for e in tree if e.type_str == "blob"}
+
+    def dir_entries(self, commit: str, path: str) -> dict[str, str]:
+        """name -> blob id, cheap: no blob contents are read."""
+        tree = self._tree_at(commit, path)
+        return {} if tree is None else {e.name: str(e.id) for e in tree if e.type_str == "blob"}
+
+    def read_blob(self, blob_id: str) -> bytes:
+        return self.repo.get(blob_id).data
+
+    def read_file(self, commit: str, path: str) -> bytes | None:
+        tree = self.repo.get(commit).peel(pygit2.Tree)
+        try:
+            entry = tree[path]
+        except KeyError:
+            return None
+        obj = self.repo.get(entry.id)
+        return obj.data if isinstance(obj, pygit2.Blob) else None
+
+    # --- history --------------------------------------------------------------------------
+
+    def commit_info(self, commit: str) -> CommitInfo:
+        return _info(self.repo.get(commit))
+
+    def parents(self, commit: str) -> tuple[str, ...]:
+        return tuple(str(p) for p in self.repo.get(commit).parent_ids)
+
+    def walk(self, commit: str, *, first_parent: bool = False) -> Iterator[CommitInfo]:
+        walker = self.repo.walk(pygit2.Oid(hex=commit),
+                                pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME)
+        if first_parent:
+            walker.simplify_first_parent()
+        for commit_obj in walker:
+            yield _info(commit_obj)
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        base = self.repo.merge_base(pygit2.Oid(hex=a), pygit2.Oid(hex=b))
+        return str(base) if base is not None else None
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        return ancestor == descendant or self.repo.descendant_of(
+            pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor))
+
+    def ahead_behind(self, local: str, upstream: str) -> tuple[int, int]:
+        return self.repo.ahead_behind(pygit2.Oid(hex=local), pygit2.Oid(hex=upstream))
+
+    def changed_paths(self, old: str | None, new: str) -> list[str]:
+        new_tree = self.repo.get(new).peel(pygit2.Tree)
+        if old is None:
+            diff = new_tree.diff_to_tree(swap=True)
+        else:
+            diff = self.repo.diff(self.repo.get(old).peel(pygit2.Tree), new_tree)
+        return sorted({d.delta.new_file.path for d in diff} | {d.delta.old_file.path for d in diff})
+
+    # --- writing --------------------------------------------------------------------------
+
+    def _signature(self, author: tuple[str, str]) -> pygit2.Signature:
+        return pygit2.Signature(author[0], author[1] or "unknown@localhost")
+
+    def build_tree(self, base_commit: str | None, files: dict[str, bytes | None]) -> str:
+        """A tree: ``base_commit``'s with ``files`` written (None deletes)."""
+        index = pygit2.Index()
+        if base_commit is not None:
+            index.read_tree(self.repo.get(base_commit).peel(pygit2.Tree))
+        for path, data in files.items():
+            if data is None:
+                if path in index:
+                    index.remove(path)
+            else:
+                blob = self.repo.create_blob(data)
+                index.add(pygit2.IndexEntry(path, blob, pygit2.enums.FileMode.BLOB))
+        return str(index.write_tree(self.repo))
+
+    def commit(self, branch: str, files: dict[str, bytes | None], message: str,
+               author: tuple[str, str], *, parents: list[str] | None = None,
+               tree: str | None = None) -> str:
+        """Commit ``files`` on ``branch``; the branch's tip is the first parent."""
+        tip = self.branch_tip(branch)
+        tree_id = tree or self.build_tree(tip, files)
+        parent_ids = parents if parents is not None else ([tip] if tip else [])
+        sig = self._signature(author)
+        oid = self.repo.create_commit(None, sig, sig, message, pygit2.Oid(hex=tree_id),
+                                      [pygit2.Oid(hex=p) for p in parent_ids])
+        self.set_branch(branch, str(oid), expected=tip)
+        if self._checked_out(branch):
+            self.sync_workdir(tip, str(oid))
+        return str(oid)
+
+    def _checked_out(self, branch: str) -> bool:
+        return (not self.repo.head_is_unborn and not self.repo.head_is_detached
+                and self.current_branch() == branch) or (
+            self.repo.head_is_unborn and
+            str(self.repo.lookup_reference("HEAD").target) == f"refs/heads/{branch}")
+
+    def sync_workdir(self, old: str | None, new: str) -> None:
+        """Bring the work tree and index to ``new`` for the paths that differ from ``old``.
+
+        Only those paths are touched, so the user's unrelated edits stay as they are.
+        """
+        paths = self.changed_paths(old, new)
+        if not paths:
+            return
+        index = self.repo.index
+        index.read()
+        tree = self.repo.get(new).peel(pygit2.Tree)
+        for path in paths:
+            target = self.workdir / path
+            try:
+                entry = tree[path]
+            except KeyError:
+                entry = None
+            if entry is None:
+                if target.exists():
+                    target.unlink()
+                if path in index:
+                    index.remove(path)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.cinch-tmp")
+            tmp.write_bytes(self.repo.get(entry.id).data)
+            os.replace(tmp, target)
+            index.add(path)
+        index.write()
+
+    def checkout(self, branch: str) -> None:
+        """Switch HEAD to ``branch`` and update the work tree (safe: refuses to clobber edits)."""
+        ref = f"refs/heads/{branch}"
+        try:
+            self.repo.checkout(ref, strategy=pygit2.enums.CheckoutStrategy.SAFE)
+        except pygit2.GitError as exc:
+            raise BranchError(
+                f"cannot switch to {branch}: {exc}; commit or discard local edits first",
+                branch=branch) from exc
+
+    def dirty_paths(self) -> list[str]:
+        """Paths with uncommitted changes (ignored files excluded)."""
+        return sorted(p for p, flags in self.repo.status().items()
+                      if flags not in (pygit2.enums.FileStatus.IGNORED,
+                                       pygit2.enums.FileStatus.CURRENT))
+
+    def config_identity(self) -> tuple[str, str] | None:
+        try:
+            cfg = self.repo.config
+            email = cfg["user.email"] if "user.email" in cfg else ""  # noqa: SIM401
+            return cfg["user.name"], email
+        except (KeyError, pygit2.GitError):
+            return None
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

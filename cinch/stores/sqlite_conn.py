@@ -1,0 +1,326 @@
+"""Opening tenant databases, and a bounded pool of open connections.
+
+Every connection cinch opens goes through :func:`connect` so the pragmas are always the same:
+WAL (readers never block the writer), ``synchronous=NORMAL`` (durable at checkpoints, safe in WAL),
+a busy timeout, foreign keys on, and bounded WAL growth. Setup happens once per open; a pooled
+connection is reused as is, so a point query costs what it costs on a raw ``sqlite3`` connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import weakref
+from collections import OrderedDict
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from cinch.errors import NotFound, TenantError
+
+BUSY_TIMEOUT_MS = 5000
+# WAL is checkpointed every ~1000 pages (~4 MiB at 4 KiB pages) and truncated back to this size
+# afterwards, so a big transaction does not leave a big -wal file behind for every tenant.
+WAL_AUTOCHECKPOINT_PAGES = 1000
+JOURNAL_SIZE_LIMIT_BYTES = 8 * 1024 * 1024
+
+# One executescript (no statement cache entries, one Python call) for the per-connection settings.
+_SETTINGS = (
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS};"
+    "PRAGMA synchronous=NORMAL;"
+    "PRAGMA foreign_keys=ON;"
+    f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT_BYTES};"
+    f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES};"
+)
+
+
+class CinchConnection(sqlite3.Connection):
+    """A ``sqlite3.Connection`` that remembers its file and mode.
+
+    ``_cinch_guard`` is the query guard installed by :mod:`cinch.stores.query` (if any). Any
+    foreign call to :meth:`set_authorizer` forgets it, so the guard's bookkeeping about which
+    cached statements were authorized can never go stale.
+    """
+
+    path: str
+    read_only: bool
+    _cinch_guard: Any
+
+    def set_authorizer(self, authorizer_callback: Any) -> None:
+        self._cinch_guard = None
+        super().set_authorizer(authorizer_callback)
+
+
+def _uri(path: str, create: bool) -> str:
+    # A URI with mode=rw so a typo never silently creates an empty tenant; as_uri escapes '%'
+    # (branch keys contain it), '?' and '#'.
+    return Path(os.path.abspath(path)).as_uri() + ("?mode=rwc" if create else "?mode=rw")
+
+
+def connect(
+    path: str | os.PathLike[str], read_only: bool = False, *, create: bool | None = None
+) -> CinchConnection:
+    """Open a tenant database with cinch's pragmas.
+
+    ``isolation_level=None``: cinch issues BEGIN/COMMIT itself. ``read_only`` sets
+    ``query_only=ON`` (the file stays in WAL mode and shared with writers). ``create`` (default:
+    true for writable connections) creates a missing file in WAL mode; without it a missing
+    file raises :class:`NotFound` instead of becoming an empty database.
+    """
+    p = os.fspath(path)
+    if create is None:
+        create = not read_only
+    try:
+        conn = sqlite3.connect(
+            _uri(p, create),
+            uri=True,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=CinchConnection,
+        )
+    except sqlite3.Error as exc:
+        if not create and not os.path.exists(p):
+            raise NotFound(f"tenant database {p} does not exist", path=p) from exc
+        raise TenantError(f"cannot open {p}: {exc}", path=p, reason=str(exc)) from exc
+    assert isinstance(conn, CinchConnection)
+    try:
+        conn.path = p
+        conn.read_only = read_only
+        conn._cinch_guard = None
+        conn.executescript(_SETTINGS)
+        # Setting WAL on a file already in WAL is a no-op that takes no lock.
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode != "wal":
+            raise TenantError(
+                f"{p} could not be switched to WAL mode (journal_mode={mode})",
+                path=p, hint="is the file on a network file system?",
+            )
+        if read_only:
+            conn.execute("PRAGMA query_only=ON")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise TenantError(f"cannot set up {p}: {exc}", path=p, reason=str(exc)) from exc
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def checkpoint(conn: sqlite3.Connection, mode: str = "TRUNCATE") -> tuple[int, int, int]:
+    """Checkpoint the WAL into the database file (after bulk work, before copying a file).
+
+    Returns sqlite's ``(busy, wal_frames, checkpointed_frames)``; ``busy == 1`` means a reader
+    kept the checkpoint from finishing.
+    """
+    if mode not in ("PASSIVE", "FULL", "RESTART", "TRUNCATE"):
+        raise ValueError(f"unknown checkpoint mode {mode!r}")
+    row = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def _key(path: str | os.PathLike[str]) -> str:
+    p = os.fspath(path)
+    return p if os.path.isabs(p) else os.path.abspath(p)
+
+
+_PoolKey = tuple[str, bool]
+
+
+class ConnectionPool:
+    """An LRU cache of open connections keyed by ``(path, read_only)``, capped at ``max_open``.
+
+    However many tenants exist, at most ``max_open`` files are open: a miss evicts the least
+    recently used idle connection. A leased connection belongs to one thread until released;
+    when every connection is leased, :meth:`acquire` waits up to ``acquire_timeout`` seconds.
+    Several threads may hold connections to the same tenant at once (each gets its own).
+    """
+
+    def __init__(self, max_open: int = 64, *, acquire_timeout: float = 30.0) -> None:
+        if max_open < 1:
+            raise ValueError("max_open must be at least 1")
+        self.max_open = max_open
+        self.acquire_timeout = acquire_timeout
+        self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)
+        self._idle: OrderedDict[_PoolKey, list[CinchConnection]] = OrderedDict()
+        self._leased: dict[CinchConnection, _PoolKey] = {}
+        self._doomed: set[CinchConnection] = set()  # leased, to be closed on release
+        self._open = 0  # idle + leased + being opened
+        with _POOLS_LOCK:
+            _POOLS.add(self)
+
+    # -- leasing -------------------------------------------------------------------------------
+    def connection(self, path: str | os.PathLike[str], read_only: bool = False) -> Lease:
+        """``with pool.connection(path) as conn:`` leases a connection for the block."""
+        return Lease(self, path, read_only)
+
+    def acquire(self, path: str | os.PathLike[str], read_only: bool = False) -> CinchConnection:
+        key = (_key(path), read_only)
+        victims: list[CinchConnection] = []
+        with self._lock:
+            idle = self._idle.get(key)
+            if idle:
+                conn = idle.pop()
+                if idle:
+                    self._idle.move_to_end(key)
+                else:
+                    del self._idle[key]
+                self._leased[conn] = key
+                return conn
+            while self._open >= self.max_open:
+                if self._idle:
+                    victims.append(self._pop_lru())
+                elif not self._freed.wait(self.acquire_timeout):
+                    raise TenantError(
+                        f"all {self.max_open} pooled connections are in use",
+                        hint="raise max_open or release connections sooner",
+                    )
+            self._open += 1  # reserve the slot before opening outside the lock
+        for victim in victims:
+            _close_quietly(victim)
+        try:
+            # Never create: a query for a deleted tenant must fail, not resurrect an empty file.
+            conn = connect(key[0], read_only, create=False)
+        except BaseException:
+            with self._lock:
+                self._open -= 1
+                self._freed.notify()
+            raise
+        with self._lock:
+            self._leased[conn] = key
+        return conn
+
+    def release(self, conn: CinchConnection) -> None:
+        guard = getattr(conn, "_cinch_guard", None)
+        if guard is not None:
+            guard.active = False
+        broken = False
+        if conn.in_transaction:  # a caller bailed out mid-transaction: never hand that on
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                broken = True
+        with self._lock:
+            key = self._leased.pop(conn, None)
+            if key is None:
+                raise ValueError("connection is not leased from this pool")
+            if broken or conn in self._doomed:
+                self._doomed.discard(conn)
+                self._open -= 1
+                close = True
+            else:
+                self._idle.setdefault(key, []).append(conn)
+                self._idle.move_to_end(key)
+                close = False
+            self._freed.notify()
+        if close:
+            _close_quietly(conn)
+
+    # -- closing -------------------------------------------------------------------------------
+    def close_path(self, path: str | os.PathLike[str]) -> None:
+        """Close every connection to ``path`` (leased ones when they are released)."""
+        p = _key(path)
+        self._close_matching(lambda k: k == p)
+
+    def close_under(self, folder: str | os.PathLike[str]) -> None:
+        """Close every connection to a file under ``folder`` (before deleting the folder)."""
+        prefix = _key(folder).rstrip(os.sep) + os.sep
+        self._close_matching(lambda k: k.startswith(prefix))
+
+    def close_all(self) -> None:
+        self._close_matching(lambda k: True)
+
+    def _close_matching(self, match: Any) -> None:
+        victims: list[CinchConnection] = []
+        with self._lock:
+            for key in [k for k in self._idle if match(k[0])]:
+                conns = self._idle.pop(key)
+                victims.extend(conns)
+                self._open -= len(conns)
+            for conn, key in self._leased.items():
+                if match(key[0]):
+                    self._doomed.add(conn)
+            self._freed.notify_all()
+        for conn in victims:
+            _close_quietly(conn)
+
+    def _pop_lru(self) -> CinchConnection:
+        key, conns = next(iter(self._idle.items()))
+        conn = conns.pop(0)
+        if not conns:
+            del self._idle[key]
+        self._open -= 1
+        return conn
+
+    # -- introspection -------------------------------------------------------------------------
+    @property
+    def open_count(self) -> int:
+        with self._lock:
+            return self._open
+
+    @property
+    def idle_count(self) -> int:
+        with self._lock:
+            return sum(len(v) for v in self._idle.values())
+
+    def __enter__(self) -> ConnectionPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close_all()
+
+
+class Lease:
+    """``with pool.connection(path) as conn:`` (a class: cheaper than @contextmanager)."""
+
+    __slots__ = ("_conn", "_path", "_pool", "_read_only")
+
+    def __init__(self, pool: ConnectionPool, path: str | os.PathLike[str], read_only: bool):
+        self._pool = pool
+        self._path = path
+        self._read_only = read_only
+        self._conn: CinchConnection | None = None
+
+    def __enter__(self) -> CinchConnection:
+        self._conn = self._pool.acquire(self._path, self._read_only)
+        return self._conn
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            self._pool.release(conn)
+
+
+# Every live pool in the process, so deleting or renaming a tenant file closes its connections
+# in all of them: a stale pooled connection would keep reading the unlinked file.
+_POOLS: weakref.WeakSet[ConnectionPool] = weakref.WeakSet()
+_POOLS_LOCK = threading.Lock()
+
+
+def close_path_everywhere(path: str | os.PathLike[str]) -> None:
+    """Close connections to ``path`` in every :class:`ConnectionPool` of this process."""
+    with _POOLS_LOCK:
+        pools = list(_POOLS)
+    for pool in pools:
+        pool.close_path(path)
+
+
+def close_under_everywhere(folder: str | os.PathLike[str]) -> None:
+    """Close connections to files under ``folder`` in every pool of this process."""
+    with _POOLS_LOCK:
+        pools = list(_POOLS)
+    for pool in pools:
+        pool.close_under(folder)
+
+
+def _close_quietly(conn: sqlite3.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error):
+        conn.close()
