@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; render every CinchError the same way, with its exit code."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args, prog_name="cinch", standalone_mode=False, obj=State())
+        # standalone mode: click reports usage errors itself (exit 2) and exits with the code.
+        app(args=args, prog_name="cinch", obj=State())
     except CinchError as exc:
         if _wants_json(args):
             sys.stderr.write(json.dumps({"error": exc.to_dict()}, default=str) + "\n")
@@ -74,21 +75,6 @@ def main(argv: list[str] | None = None) -> None:
             if exc.hint:
                 sys.stderr.write(f"hint: {exc.hint}\n")
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.stderr.write("aborted; nothing was changed\n")
-        sys.exit(1)
-    except (typer.Exit, SystemExit) as exc:
-        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
-        sys.exit(code or 0)
-    except _click_errors() as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-
-
-def _click_errors() -> tuple[type[Exception], ...]:
-    import click
-
-    return (click.ClickException,)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ class Tenant:
         if self._conn is not None:
             yield self._conn
             return
+        if not read_only:
+            self.project.tenants.before_write(self.database, self.branch, self.name)
         with self.project.tenants.pool.connection(self.path, read_only=read_only) as conn:
             yield conn
 
@@ -116,6 +118,7 @@ class Tenant:
         if self._conn is not None:
             yield self
             return
+        self.project.tenants.before_write(self.database, self.branch, self.name)
         with self.project.tenants.pool.connection(self.path) as conn:
             conn.execute("BEGIN IMMEDIATE")
             self._conn = conn
