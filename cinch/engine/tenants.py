@@ -239,7 +239,7 @@ class Tenants:
         fork = self._fork(db, branch)
         if fork is None or name not in fork.pending:
             return
-        if fork.empty or name == MAIN_TENANT and not self._exists(db, fork.parent, name):
+        if fork.empty or (name == MAIN_TENANT and not self._exists(db, fork.parent, name)):
             self.store.create_from_template(self.template(db, branch), db, branch, name)
         else:
             self.path(db, fork.parent, name)  # the parent may itself hold it lazily
