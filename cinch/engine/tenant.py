@@ -28,6 +28,8 @@ class Tenant:
         self.branch = branch
         self.name = name
         self.path: Path = project.tenants.path(db, branch, name)
+        self._key = str(self.path.resolve())  # the pool's key, computed once
+        self._pool = project.tenants.pool
         self._conn: sqlite3.Connection | None = None  # set inside transaction()
 
     def __repr__(self) -> str:
@@ -46,8 +48,16 @@ class Tenant:
     def query(self, sql: str, params: Params = (), *, read_only: bool = False,
               max_rows: int | None = None) -> ts.QueryResult:
         """Run one statement with bound parameters; schema statements are refused."""
-        with self._connection(read_only) as conn:
+        if self._conn is not None:
+            return ts.run_query(self._conn, sql, params, read_only=read_only, max_rows=max_rows)
+        if not read_only:
+            self.project.tenants.before_write(self.database, self.branch, self.name)
+        # The hot path of every point query: lease directly, no context-manager layers.
+        conn = self._pool.acquire(self._key, read_only)
+        try:
             return ts.run_query(conn, sql, params, read_only=read_only, max_rows=max_rows)
+        finally:
+            self._pool.release(conn)
 
     def rows(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         """A SELECT's rows as dicts (column -> value)."""
