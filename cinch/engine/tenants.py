@@ -243,9 +243,14 @@ class Tenants:
             self.store.create_from_template(self.template(db, branch), db, branch, name)
         else:
             self.path(db, fork.parent, name)  # the parent may itself hold it lazily
-            self.store.copy_branch_tenant(db, fork.parent, branch, name)
-            self._bring_to(self.store.path(db, branch, name), db, self._head(branch),
-                           name=name, branch=branch)
+            copy = self.store.copy_branch_tenant(db, fork.parent, branch, name)
+            try:
+                self._bring_to(copy, db, self._head(branch), name=name, branch=branch)
+            except BaseException:
+                # Never leave a half-made copy under the tenant's name.
+                self.pool.close_path(copy)
+                self.store.delete(db, branch, name, missing_ok=True)
+                raise
         fork.pending.discard(name)
         self._save_fork(db, branch, fork)
 
