@@ -21,7 +21,7 @@ from pathlib import Path
 from cinch.errors import CinchError
 
 
-def _project():  # noqa: ANN202 - imported lazily: a hook must start fast
+def _project():  # imported lazily: a hook must start fast
     from cinch.engine.project import open_project
 
     return open_project(Path(os.environ.get("GIT_WORK_TREE") or os.getcwd()))
@@ -87,7 +87,7 @@ def post_checkout(args: list[str]) -> int:
 def merge_driver(args: list[str]) -> int:
     from git_hooks.checks import regenerate_schema_sql
 
-    base, ours, theirs, path = args[:4]
+    _base, ours, _theirs, path = args[:4]
     return regenerate_schema_sql(_project(), Path(ours), path, _say)
 
 

@@ -142,7 +142,7 @@ def fork_if_new(project: Project, say: Say) -> None:
     tenants = project.tenants
     for db in project.databases(branch):
         folder = tenants.store.folder(db, branch)
-        if folder.exists() or tenants._fork(db, branch) is not None:  # noqa: SLF001
+        if folder.exists() or tenants._fork(db, branch) is not None:
             continue
         parent = _parent_of(project, branch)
         if parent is None:
