@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from cinch.cli.output import Format
+from cinch.cli.output import Format, err_console
+from cinch.cli.progress import LazyBar
 from cinch.engine.database import Database
 from cinch.engine.project import Project, open_project
 
@@ -24,6 +25,8 @@ class State:
     def project(self) -> Project:
         if self._project is None:
             self._project = open_project(self.directory)
+            if not self.quiet and err_console.is_terminal:
+                self._project.progress = LazyBar("applying to tenants")
         return self._project
 
     def db(self, branch: str | None = None) -> Database:
@@ -31,6 +34,8 @@ class State:
 
     def close(self) -> None:
         if self._project is not None:
+            if isinstance(self._project.progress, LazyBar):
+                self._project.progress.close()
             self._project.close()
 
 

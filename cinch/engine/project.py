@@ -61,6 +61,8 @@ class Project:
         self.state_dir.mkdir(exist_ok=True)
         self._tenants: Any = None
         self._locks: dict[str, FileLock] = {}
+        # Called as progress(done, total) while tenants are brought along (a face sets it).
+        self.progress: Any = None
 
     def __repr__(self) -> str:
         return f"<cinch.Project {self.root}>"

@@ -361,6 +361,7 @@ class Tenants:
         names = self.names(db, branch)
         children = self._children(db, branch)
         applied, failed = 0, []
+        progress = progress or self.project.progress
         for done, name in enumerate(names, 1):
             try:
                 for child in children:
