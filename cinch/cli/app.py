@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from cinch.cli import history_cmds, remote_cmds, schema_cmds, tenant_cmds
+from cinch.cli import (
+    branch_cmds,
+    history_cmds,
+    hooks_cmds,
+    remote_cmds,
+    schema_cmds,
+    server_cmds,
+    tenant_cmds,
+)
 from cinch.cli.context import State, state
 from cinch.cli.output import Format
 from cinch.errors import CinchError
@@ -50,12 +58,19 @@ app.add_typer(schema_cmds.column_app, name="column")
 app.add_typer(schema_cmds.index_app, name="index")
 app.add_typer(schema_cmds.view_app, name="view")
 app.add_typer(tenant_cmds.tenant_app, name="tenant")
+app.add_typer(hooks_cmds.hooks_app, name="hooks")
 app.command("revert")(remote_cmds.revert)
 app.command("tag")(remote_cmds.tag)
 app.add_typer(remote_cmds.remote_app, name="remote")
+app.command("branch")(branch_cmds.branch)
+app.command("switch")(branch_cmds.switch)
+app.command("checkout")(branch_cmds.switch)
+app.command("merge")(branch_cmds.merge)
 app.command("push")(remote_cmds.push)
 app.command("pull")(remote_cmds.pull)
 app.command("clone")(remote_cmds.clone)
+app.command("serve")(server_cmds.serve)
+app.add_typer(server_cmds.keys_app, name="keys")
 
 
 def _wants_json(argv: list[str]) -> bool:

@@ -84,6 +84,9 @@ class History:
                 f"change set {gone} of database {db} was deleted in commit {commit[:10]}; "
                 "committed change sets are immutable (revert them with `cinch revert`)",
                 change=gone, commit=commit)
+        for entry in base:
+            if here[entry.id].blob != entry.blob:
+                self._check_unedited(entry, here[entry.id], commit)
         new = [e for i, e in here.items() if i not in known]
         if not new:
             return base
@@ -97,6 +100,18 @@ class History:
                         ordered.append(here[entry.id])
         ordered += sorted((e for e in new if e not in ordered), key=lambda e: e.id)
         return base + tuple(ordered)
+
+    def _check_unedited(self, old: LogEntry, now: LogEntry, commit: str) -> None:
+        """A committed change set's file may be re-encoded, never edited: name the edit."""
+        edited = self.change(now)  # a broken file is reported with its path and field
+        original = self.change(old)
+        if edited != original:
+            where = _first_difference(original.model_dump(mode="json"),
+                                      edited.model_dump(mode="json")) or "(document)"
+            raise CorruptChangeFile(
+                f"{now.path}: field {where}: change set {old.id} was edited in commit "
+                f"{commit[:10]}; committed change sets are immutable (revert the edit)",
+                path=now.path, field=where, change=old.id, commit=commit)
 
     def change(self, entry: LogEntry) -> ChangeSet:
         cached = self._changes.get(entry.blob)
@@ -134,3 +149,21 @@ class History:
     def remember(self, commit: str, db: str, schema: Schema) -> None:
         """The engine just computed the schema at a commit it made: keep it."""
         self._remember((commit, db), schema)
+
+
+def _first_difference(a: object, b: object, where: str = "") -> str | None:
+    """The dotted path of the first place two JSON values differ (None if they are equal)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in [*a, *(k for k in b if k not in a)]:
+            found = _first_difference(a.get(key), b.get(key), f"{where}.{key}" if where else key)
+            if found is not None:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        for i in range(max(len(a), len(b))):
+            found = _first_difference(a[i] if i < len(a) else None, b[i] if i < len(b) else None,
+                                      f"{where}.{i}" if where else str(i))
+            if found is not None:
+                return found
+        return None
+    return None if a == b else where

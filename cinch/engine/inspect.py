@@ -80,17 +80,28 @@ def _introducing_commit(project: Project, head: str, db: str, change_id: str) ->
 
 
 def show(project: Project, what: str) -> dict[str, Any]:
-    """A change set (by id) or a commit (any revision), with its SQL."""
-    if is_ulid(what.upper()) or (len(what) >= 6 and what.isalnum() and what.upper() == what):
+    """A change set (by id) or a commit (any revision), with its SQL.
+
+    An upper-case id (prefix) is looked up as a change first; any other spelling (ids are
+    case-insensitive) when it is not a revision, so commit ids keep their lower-case hex.
+    """
+    could_be_change = len(what) >= 6 and is_ulid(what.upper().ljust(26, "0"))
+    if could_be_change and (len(what) == 26 or what.upper() == what):
         try:
             change, commit = find_change(project, what)
             return {"kind": "change", "commit": commit, **_change_dict(change)}
         except NotFound:
-            if is_ulid(what.upper()):
+            if len(what) == 26:
                 raise
     try:
         commit = project.git.resolve(what)
     except UnknownRevision as exc:
+        if could_be_change:
+            try:
+                change, commit = find_change(project, what)
+                return {"kind": "change", "commit": commit, **_change_dict(change)}
+            except NotFound:
+                pass
         raise NotFound(f"{what!r} is neither a change id nor a revision", what=what) from exc
     info = project.git.commit_info(commit)
     changes = []

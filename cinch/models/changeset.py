@@ -80,14 +80,15 @@ def parse_change(raw: bytes, path: str) -> ChangeSet:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(document)"
+        reason = str(first["msg"]).removeprefix("Value error, ")
         raise CorruptChangeFile(
-            f"{path}: field {where}: {first['msg']}",
+            f"{path}: field {where}: {reason}",
             path=path, field=where, errors=len(exc.errors()),
         ) from exc
     claimed = change_id_of(path.rsplit("/", 1)[-1])
     if claimed is not None and claimed != change.id:
         raise CorruptChangeFile(
-            f"{path}: file name says id {claimed} but the file holds {change.id}",
+            f"{path}: field id: the file name says {claimed} but the file holds {change.id}",
             path=path, field="id",
         )
     return change

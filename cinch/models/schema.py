@@ -8,13 +8,42 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
-from cinch.errors import NotFound
+from cinch.errors import InvalidName, InvalidType, NotFound
 from cinch.models.types import normalize_type
-from cinch.names import check_name
+from cinch.names import MAX_NAME, check_name
 
-Name = Annotated[str, AfterValidator(check_name)]
+
+def _valid_name(value: str) -> str:
+    """``check_name`` as a pydantic validator: a ValueError, so the error names its field."""
+    try:
+        return check_name(value, "object")
+    except InvalidName as exc:
+        raise ValueError(exc.message) from None
+
+
+def _valid_type(value: str, *, strict: bool) -> str:
+    try:
+        return normalize_type(value, strict=strict)
+    except InvalidType as exc:
+        raise ValueError(exc.message) from None
+
+
+# The published JSON Schema states the naming rule too (ECMA-262 pattern: reserved prefixes
+# refused case-insensitively), so tools other than cinch can check a change file.
+NAME_JSON_SCHEMA = {
+    "type": "string", "minLength": 1, "maxLength": MAX_NAME,
+    "pattern": "^(?![Ss][Qq][Ll][Ii][Tt][Ee]_|_[Cc][Ii][Nn][Cc][Hh])[A-Za-z_][A-Za-z0-9_]*$",
+}
+Name = Annotated[str, AfterValidator(_valid_name), WithJsonSchema(NAME_JSON_SCHEMA)]
 DefaultValue = int | float | str | bool | None
 DefaultExpr = Literal["CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "UUID4", "NOW"]
 OnDelete = Literal["NO ACTION", "CASCADE", "SET NULL", "RESTRICT", "SET DEFAULT"]
@@ -49,7 +78,7 @@ class Column(Model):
 
     @model_validator(mode="after")
     def _check(self) -> Column:
-        self.type = normalize_type(self.type, strict=self.type.upper() == "ANY")
+        self.type = _valid_type(self.type, strict=self.type.upper() == "ANY")
         if self.default is not None and self.default_expr is not None:
             raise ValueError("a column has either a default value or a default expression")
         return self
@@ -74,7 +103,7 @@ class Table(Model):
                 raise ValueError(f"duplicate column {column.name!r}")
             seen.add(key)
             if self.strict:
-                normalize_type(column.type, strict=True)
+                _valid_type(column.type, strict=True)
         return self
 
     def column(self, name_or_id: str) -> Column:

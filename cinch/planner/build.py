@@ -7,7 +7,9 @@ namespace of tables/views/indexes, and what depends on what (views, indexes, for
 
 from __future__ import annotations
 
-from cinch.errors import AlreadyExists, DependencyError, InvalidOperation, NotFound
+import sqlite3
+
+from cinch.errors import AlreadyExists, DependencyError, InvalidOperation, InvalidType, NotFound
 from cinch.models.ids import object_id
 from cinch.models.operations import (
     AddColumn,
@@ -27,10 +29,11 @@ from cinch.models.operations import (
 )
 from cinch.models.schema import Column, ForeignKey, Index, Schema, Table, View
 from cinch.models.types import normalize_type
-from cinch.names import check_name
+from cinch.names import check_name, quote
 from cinch.planner.columns import ColumnSpec
 from cinch.planner.plan import plan_many
 from cinch.planner.shadow import Shadow
+from cinch.planner.sqlgen import literal
 
 AUTO_COLUMNS = ("id", "created_at", "updated_at")
 
@@ -50,7 +53,9 @@ def _free(schema: Schema, name: str, kind: str) -> str:
     check_name(name, kind)
     taken = schema.name_taken(name)
     if taken:
-        raise AlreadyExists(f"a {taken} named {name!r} already exists", name=name, kind=taken)
+        article = "an" if taken[0] in "aeiou" else "a"
+        raise AlreadyExists(f"{article} {taken} named {name!r} already exists", name=name,
+                            kind=taken)
     return name
 
 
@@ -71,12 +76,33 @@ def _column(schema: Schema, spec: ColumnSpec, *, strict: bool) -> Column:
                 "cannot be referenced", table=target.name, column=target_col.name)
         references = ForeignKey(table_id=target.id, table=target.name, column_id=target_col.id,
                                 column=target_col.name, on_delete=spec.on_delete)
-    return Column(
+    column = Column(
         id=object_id("c"), name=check_name(spec.name, "column"),
         type=normalize_type(spec.type, strict=strict), not_null=spec.not_null,
         unique=spec.unique, primary_key=spec.primary_key, default=spec.default,
         default_expr=spec.default_expr, references=references,
     )
+    if strict:
+        _check_strict_default(column)
+    return column
+
+
+def _check_strict_default(column: Column) -> None:
+    """A STRICT column refuses a default of another type, but only when a row uses it: refuse
+    it now, not at a tenant's first insert."""
+    if column.default is None:
+        return
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"CREATE TABLE t ({quote(column.name)} {column.type} "
+                     f"DEFAULT {literal(column.default)}) STRICT")
+        conn.execute("INSERT INTO t DEFAULT VALUES")
+    except sqlite3.Error as exc:
+        raise InvalidType(
+            f"default {column.default!r} of column {column.name} does not fit a STRICT "
+            f"{column.type} column ({exc})", column=column.name, type=column.type) from exc
+    finally:
+        conn.close()
 
 
 def check(schema: Schema, ops: list[Operation], *, what: str = "the change") -> Schema:
@@ -249,6 +275,8 @@ def alter_column(schema: Schema, table_name: str, name: str, *, type: str | None
             changes["references"] = _column(schema, spec, strict=False).references
     after = before.model_copy(update=changes)
     after = Column.model_validate(after.model_dump())
+    if table.strict:
+        _check_strict_default(after)
     if after == before:
         raise InvalidOperation(f"nothing to change: {table.name}.{before.name} is already so")
     return [AlterColumn(table_id=table.id, table=table.name, before=before, after=after)]
@@ -345,5 +373,5 @@ def _dependency(action: str, views: list[str]) -> DependencyError:
 def _first_error(exc: Exception) -> str:
     errors = getattr(exc, "errors", None)
     if callable(errors):
-        return str(errors()[0].get("msg", exc))
+        return str(errors()[0].get("msg", exc)).removeprefix("Value error, ")
     return str(exc)

@@ -68,6 +68,9 @@ def parse_column_spec(text: str) -> ColumnSpec:
         elif key == "default":
             spec.default, spec.default_expr = parse_default(value)
         elif key in ("references", "ref", "fk"):
+            if not value.strip():
+                raise UsageError(f"references= in {text!r} names no table; write "
+                                 "references=TABLE or references=TABLE.COLUMN")
             spec.references = value
         elif key == "on-delete":
             if value.lower() not in _ON_DELETE:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
+from cinch.errors import NotFound
 from cinch.models.operations import (
     AddColumn,
     AlterColumn,
@@ -29,7 +31,7 @@ from cinch.models.operations import (
     RenameTable,
     ReplaceView,
 )
-from cinch.models.schema import Column, Schema, Table
+from cinch.models.schema import Column, Index, Schema, Table
 from cinch.names import quote
 from cinch.planner.sqlgen import (
     create_index_sql,
@@ -65,8 +67,7 @@ def plan(schema: Schema, op: Operation) -> tuple[Plan, Schema]:
         case DropTable(table=t):
             result.statements.append(f"DROP TABLE {quote(schema.table(t.id).name)}")
         case RenameTable(table_id=tid, new=new):
-            result.statements.append(
-                f"ALTER TABLE {quote(schema.table(tid).name)} RENAME TO {quote(new)}")
+            result.statements += rename_table_sql(schema.table(tid).name, new, tid)
         case CopyTable(source_id=sid, table=t, data=data):
             result.statements.append(create_table_sql(t))
             _add_trigger(result, t)
@@ -143,83 +144,129 @@ def plan_many(schema: Schema, ops: Iterable[Operation]) -> tuple[Plan, Schema]:
 def apply_op(schema: Schema, op: Operation, *, copy: bool = True) -> Schema:
     """The schema after ``op``; objects are resolved by id so renames elsewhere don't matter.
 
-    ``copy=False`` changes ``schema`` in place (replaying a long history without copies).
+    Copy-on-write: the result shares every object ``op`` does not touch with ``schema``, so
+    planning a long log costs what the changes touch, not the schema's size per operation.
+    ``copy=False`` changes ``schema`` in place (replaying a history from scratch).
     """
-    s = schema.model_copy(deep=True) if copy else schema
+    s = _Writable(schema, copy)
     match op:
-        case CreateTable(table=t):
-            s.tables.append(t.model_copy(deep=True))
+        case CreateTable(table=t) | CopyTable(table=t):
+            s.schema.tables.append(t.model_copy(deep=True))
         case DropTable(table=t):
-            s.tables = [x for x in s.tables if x.id != t.id]
-            s.indexes = [i for i in s.indexes if i.table_id != t.id]
+            s.schema.tables = [x for x in s.schema.tables if x.id != t.id]
+            s.schema.indexes = [i for i in s.schema.indexes if i.table_id != t.id]
         case RenameTable(table_id=tid, new=new):
+            bodies = _renamed_view_bodies(s.schema, op)
             s.table(tid).name = new
-            for index in s.indexes_of(tid):
-                index.table = new
-            for table in s.tables:
-                for column in table.columns:
+            for index in s.schema.indexes_of(tid):
+                s.index(index.id).table = new
+            for table in _referencing(s.schema, lambda ref: ref.table_id == tid):
+                for column in s.table(table.id).columns:
                     if column.references and column.references.table_id == tid:
                         column.references.table = new
-            _rename_in_views(s, op)
-        case CopyTable(table=t):
-            s.tables.append(t.model_copy(deep=True))
+            s.set_view_bodies(bodies)
         case AddColumn(table_id=tid, column=c):
             s.table(tid).columns.append(c.model_copy(deep=True))
         case DropColumn(table_id=tid, column=c):
             table = s.table(tid)
             table.columns = [x for x in table.columns if x.id != c.id]
-            s.indexes = [i for i in s.indexes if c.id not in i.column_ids]
+            s.schema.indexes = [i for i in s.schema.indexes if c.id not in i.column_ids]
         case RenameColumn(table_id=tid, column_id=cid, new=new):
+            bodies = _renamed_view_bodies(s.schema, op)
             s.table(tid).column(cid).name = new
-            for index in s.indexes_of(tid):
-                index.columns = [new if i == cid else n
-                                 for i, n in zip(index.column_ids, index.columns, strict=True)]
-            for table in s.tables:
-                for column in table.columns:
+            for index in s.schema.indexes_of(tid):
+                if cid in index.column_ids:
+                    owned = s.index(index.id)
+                    owned.columns = [new if i == cid else n for i, n in
+                                     zip(owned.column_ids, owned.columns, strict=True)]
+            for table in _referencing(s.schema, lambda ref: ref.column_id == cid):
+                for column in s.table(table.id).columns:
                     if column.references and column.references.column_id == cid:
                         column.references.column = new
-            _rename_in_views(s, op)
+            s.set_view_bodies(bodies)
         case AlterColumn(table_id=tid, after=a):
             table = s.table(tid)
             table.columns = [a.model_copy(deep=True) if c.id == a.id else c for c in table.columns]
         case CreateIndex(index=i):
-            s.indexes.append(i.model_copy(deep=True))
+            s.schema.indexes.append(i.model_copy(deep=True))
         case DropIndex(index=i):
-            s.indexes = [x for x in s.indexes if x.id != i.id]
+            s.schema.indexes = [x for x in s.schema.indexes if x.id != i.id]
         case CreateView(view=v):
-            s.views.append(v.model_copy(deep=True))
+            s.schema.views.append(v.model_copy(deep=True))
         case ReplaceView(after=v):
-            s.views = [v.model_copy(deep=True) if x.id == v.id else x for x in s.views]
+            s.schema.views = [v.model_copy(deep=True) if x.id == v.id else x
+                              for x in s.schema.views]
         case DropView(view=v):
-            s.views = [x for x in s.views if x.id != v.id]
-    return s
+            s.schema.views = [x for x in s.schema.views if x.id != v.id]
+    return s.schema
 
 
-def _rename_in_views(schema: Schema, op: RenameTable | RenameColumn) -> None:
-    """SQLite rewrites the views a rename touches; mirror that so the model matches tenants."""
-    if not schema.views:
-        return
+class _Writable:
+    """A schema whose lists are its own, handing out private copies of objects on first write."""
+
+    def __init__(self, schema: Schema, copy: bool) -> None:
+        self.copy = copy
+        self.schema = Schema.model_construct(
+            tables=list(schema.tables), indexes=list(schema.indexes), views=list(schema.views),
+        ) if copy else schema
+        self._owned: set[int] = set()
+
+    def _own(self, items: list, obj_id: str) -> Any:
+        for i, item in enumerate(items):
+            if item.id == obj_id:
+                if self.copy and id(item) not in self._owned:
+                    item = items[i] = item.model_copy(deep=True)
+                    self._owned.add(id(item))
+                return item
+        raise NotFound(f"no object with id {obj_id!r} in the schema", id=obj_id)
+
+    def table(self, name_or_id: str) -> Table:
+        return self._own(self.schema.tables, self.schema.table(name_or_id).id)
+
+    def index(self, index_id: str) -> Index:
+        return self._own(self.schema.indexes, index_id)
+
+    def set_view_bodies(self, bodies: dict[str, str]) -> None:
+        for view in list(self.schema.views):
+            body = bodies.get(view.name.lower())
+            if body is not None and body != view.sql:
+                self._own(self.schema.views, view.id).sql = body
+
+
+def _referencing(schema: Schema, match: Any) -> list[Table]:
+    return [t for t in schema.tables
+            if any(c.references is not None and match(c.references) for c in t.columns)]
+
+
+def _renamed_view_bodies(before: Schema, op: RenameTable | RenameColumn) -> dict[str, str]:
+    """SQLite rewrites the views a rename touches; compute that on the schema *before* the
+    rename, so the model keeps matching what the tenants hold."""
+    if not before.views:
+        return {}
     from cinch.planner.shadow import Shadow  # local: shadow imports sqlgen, not plan
 
-    before = schema.model_copy(deep=True)
-    # The shadow must hold the schema *before* the rename, with the names as they were.
-    if isinstance(op, RenameTable):
-        before.table(op.table_id).name = op.old
-    else:
-        before.table(op.table_id).column(op.column_id).name = op.old
     with Shadow(before) as shadow:
         if isinstance(op, RenameTable):
-            shadow.run([f"ALTER TABLE {quote(op.old)} RENAME TO {quote(op.new)}"])
+            shadow.run(rename_table_sql(before.table(op.table_id).name, op.new, op.table_id))
         else:
             table = before.table(op.table_id)
+            old = table.column(op.column_id).name
             shadow.run([f"ALTER TABLE {quote(table.name)} RENAME COLUMN "
-                        f"{quote(op.old)} TO {quote(op.new)}"])
-        bodies = shadow.view_bodies()
-    for view in schema.views:
-        view.sql = bodies.get(view.name.lower(), view.sql)
+                        f"{quote(old)} TO {quote(op.new)}"])
+        return shadow.view_bodies()
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def rename_table_sql(old: str, new: str, table_id: str) -> list[str]:
+    """``ALTER TABLE ... RENAME TO``; SQLite refuses a new name that differs only in case
+    (it finds the table itself), so such a rename goes through a temporary name."""
+    if old.lower() != new.lower():
+        return [f"ALTER TABLE {quote(old)} RENAME TO {quote(new)}"]
+    tmp = f"_cinch_rename_{table_id}"[:63]
+    return [f"ALTER TABLE {quote(old)} RENAME TO {quote(tmp)}",
+            f"ALTER TABLE {quote(tmp)} RENAME TO {quote(new)}"]
 
 
 def _column_def(column: Column) -> str:

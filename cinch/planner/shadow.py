@@ -50,7 +50,10 @@ class Shadow:
         body = sql.strip().rstrip(";").strip()
         if not body:
             raise InvalidSQL("the view's SQL is empty")
-        if not sqlite3.complete_statement(body + ";") or ";" in _strip_literals(body):
+        if not sqlite3.complete_statement(body + ";"):
+            raise InvalidSQL("the view's SQL does not end where it should: an unclosed quote "
+                             "or comment, or a trailing -- comment", sql=body)
+        if ";" in _strip_literals(body):
             raise InvalidSQL("a view is one SELECT statement; found more than one statement")
         refused: list[str] = []
 

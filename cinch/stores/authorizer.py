@@ -57,11 +57,16 @@ PRAGMAS_READ_ONLY = frozenset({
 DENIED_FUNCTIONS = frozenset({
     "load_extension",  # loads native code
     "fts3_tokenizer",  # can register a tokenizer from a raw pointer
-    "readfile", "writefile", "edit", "fts5_source_id",
+    "readfile", "writefile", "edit",
 })
 
 SCHEMA_HINT = "schema statements go through change sets: use `cinch table ...`"
 _TX_HINT = "transactions are managed by cinch: send several statements as one batch"
+
+
+_SCHEMA_TABLES = frozenset({
+    "sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema",
+})
 
 
 def _reserved(table: str | None) -> bool:
@@ -72,13 +77,22 @@ def _reserved(table: str | None) -> bool:
 class QueryGuard:
     """Authorizer callback; see the module docstring for ``active`` and ``level``."""
 
-    __slots__ = ("active", "denied", "level", "read_only")
+    __slots__ = ("_incidental", "active", "deadline", "denied", "level", "read_only")
 
     def __init__(self) -> None:
         self.active = False
         self.read_only = False
         self.level = NONE
         self.denied: str | None = None
+        self.deadline: float | None = None  # time.monotonic() limit, set by the query layer
+        self._incidental = False
+
+    def arm(self, read_only: bool) -> None:
+        """Switch the policy on for one query (or batch)."""
+        self.active = True
+        self.read_only = read_only
+        self.denied = None
+        self._incidental = False
 
     def __call__(
         self, action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None
@@ -91,18 +105,22 @@ class QueryGuard:
         reason = self.check(action, arg1, arg2)
         if reason is None:
             return OK
-        if self.denied is None:
+        # Report what the user wrote, not its side effects: ANALYZE first creates sqlite_stat1,
+        # so a denial about a sqlite_* object is kept only if nothing better comes.
+        if self.denied is None or (self._incidental and not _reserved(arg1)):
             self.denied = reason
+            self._incidental = _reserved(arg1) and arg1 is not None
         return DENY
 
     def check(self, action: int, arg1: str | None, arg2: str | None) -> str | None:
         """Return why ``action`` is refused, or None if it is allowed."""
         if action in _WRITE_ACTIONS:
             verb = _WRITE_ACTIONS[action]
-            if (arg1 or "").lower() in ("sqlite_master", "sqlite_schema"):
-                # SQLite itself refuses writes to the schema table (writable_schema is denied
-                # below), and reports an internal UPDATE of it the first time a table-valued
-                # function such as json_each or pragma_table_info is used on a connection.
+            if (arg1 or "").lower() in _SCHEMA_TABLES:
+                # SQLite itself refuses writes to the schema tables (writable_schema is denied
+                # below), and reports internal writes to them: the first time a table-valued
+                # function (json_each, pragma_table_info) is used on a connection, and before
+                # the CREATE action of a schema statement (which is then refused by name).
                 return None
             if self.read_only:
                 return f"{verb} on {arg1} refused: this query is read-only"
@@ -122,8 +140,10 @@ class QueryGuard:
         if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
             # VACUUM attaches a temporary database internally, so it lands here too.
             return "ATTACH/DETACH (and VACUUM) refused: a query works on its own tenant only"
-        if action in (sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_SAVEPOINT):
+        if action == sqlite3.SQLITE_TRANSACTION:
             return f"{arg1 or 'transaction'} refused: {_TX_HINT}"
+        if action == sqlite3.SQLITE_SAVEPOINT:  # arg1: BEGIN/RELEASE/ROLLBACK, arg2: its name
+            return f"SAVEPOINT {arg2} ({arg1}) refused: {_TX_HINT}"
         if action in (sqlite3.SQLITE_ANALYZE, sqlite3.SQLITE_REINDEX):
             verb = "ANALYZE" if action == sqlite3.SQLITE_ANALYZE else "REINDEX"
             return f"{verb} refused: maintenance statements are not allowed in queries"

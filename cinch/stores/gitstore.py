@@ -306,6 +306,144 @@ class GitStore:
         except (KeyError, pygit2.GitError):
             return None
 
+    # === remotes and tags (cinch push / pull / clone / tag) ==================================
+    # A separate section: everything below talks to other repositories through libgit2 (local
+    # paths, file://, https://, ssh:// through the user's agent), so no git binary is needed.
+
+    @classmethod
+    def clone(cls, url: str, path: Path) -> GitStore:
+        """Clone ``url`` into ``path`` and check out its default branch (see _adopt_branch)."""
+        try:
+            repo = pygit2.clone_repository(url, str(path), callbacks=cls._callbacks())
+        except (pygit2.GitError, ValueError, KeyError) as exc:
+            raise GitError(f"cannot clone {url}: {exc}", url=url) from exc
+        store = cls(repo)
+        if repo.head_is_unborn:
+            store._adopt_branch("origin")
+        return store
+
+    def _adopt_branch(self, remote: str) -> str:
+        """Check out a branch when the remote's HEAD names a branch it lacks.
+
+        A bare repository made by ``git init --bare`` points HEAD at ``master`` even when only
+        ``main`` was pushed to it; git then clones nothing checked out. cinch picks the branch
+        HEAD names if there, else ``main``, else the first branch.
+        """
+        names = self.remote_branches(remote)
+        if not names:
+            raise GitError("the cloned repository has no branches: nothing to check out")
+        head = str(self.repo.lookup_reference("HEAD").target).removeprefix("refs/heads/")
+        branch = head if head in names else "main" if "main" in names else names[0]
+        local = self.repo.branches.local.create(branch, self.repo.get(self.remote_tip(remote,
+                                                                                      branch)))
+        local.upstream = self.repo.branches.remote[f"{remote}/{branch}"]
+        self.repo.set_head(f"refs/heads/{branch}")
+        self.repo.checkout(f"refs/heads/{branch}", strategy=pygit2.enums.CheckoutStrategy.FORCE)
+        return branch
+
+    @staticmethod
+    def _callbacks(rejected: list[tuple[str, str]] | None = None) -> pygit2.RemoteCallbacks:
+        """Credentials from the ssh agent (once: libgit2 retries forever), and push refusals."""
+
+        class Callbacks(pygit2.RemoteCallbacks):
+            tried = False
+
+            def credentials(self, url: str, username_from_url: str | None,
+                            allowed_types: pygit2.enums.CredentialType) -> object:
+                if allowed_types & pygit2.enums.CredentialType.SSH_KEY and not self.tried:
+                    self.tried = True
+                    return pygit2.KeypairFromAgent(username_from_url or "git")
+                raise GitError(f"{url} asks for credentials cinch does not have",
+                               hint="use a local path, an https URL that needs none, or ssh "
+                                    "with a key loaded in ssh-agent")
+
+            def push_update_reference(self, refname: str, message: str | None) -> None:
+                if message and rejected is not None:
+                    rejected.append((refname, message))
+
+        return Callbacks()
+
+    def _remote(self, name: str) -> pygit2.Remote:
+        try:
+            return self.repo.remotes[name]
+        except (KeyError, ValueError, pygit2.GitError):
+            from cinch.errors import NotFound  # local: keeps this section self-contained
+
+            raise NotFound(f"no remote named {name!r}", hint="cinch remote add NAME URL",
+                           remote=name) from None
+
+    def remotes(self) -> list[tuple[str, str]]:
+        """(name, url) of every remote, sorted by name."""
+        return sorted((r.name, r.url) for r in self.repo.remotes)
+
+    def add_remote(self, name: str, url: str) -> None:
+        if name in set(self.repo.remotes.names()):
+            raise BranchError(f"remote {name!r} already exists", remote=name)
+        try:
+            self.repo.remotes.create(name, url)
+        except (ValueError, pygit2.GitError) as exc:
+            raise GitError(f"cannot add remote {name!r}: {exc}", remote=name) from exc
+
+    def remove_remote(self, name: str) -> None:
+        self._remote(name)
+        self.repo.remotes.delete(name)
+
+    def fetch(self, remote: str) -> None:
+        """Update ``refs/remotes/<remote>/*`` (and tags) from the remote."""
+        try:
+            self._remote(remote).fetch(callbacks=self._callbacks())
+        except pygit2.GitError as exc:
+            raise GitError(f"cannot fetch from {remote}: {exc}", remote=remote) from exc
+
+    def remote_branches(self, remote: str) -> list[str]:
+        prefix = f"refs/remotes/{remote}/"
+        return sorted(r.removeprefix(prefix) for r in self.repo.references
+                      if r.startswith(prefix) and r != f"{prefix}HEAD")
+
+    def remote_tip(self, remote: str, branch: str) -> str | None:
+        """The remote's branch tip as last fetched (``refs/remotes/<remote>/<branch>``)."""
+        ref = self.repo.references.get(f"refs/remotes/{remote}/{branch}")
+        return str(ref.peel(pygit2.Commit).id) if ref is not None else None
+
+    def push(self, remote: str, refspecs: list[str]) -> None:
+        """Push ``refspecs``; a ref the remote refuses raises with the remote's reason."""
+        rejected: list[tuple[str, str]] = []
+        try:
+            self._remote(remote).push(refspecs, callbacks=self._callbacks(rejected))
+        except pygit2.GitError as exc:
+            raise GitError(f"push to {remote} failed: {exc}", remote=remote) from exc
+        if rejected:
+            ref, reason = rejected[0]
+            raise GitError(f"{remote} refused {ref}: {reason}", remote=remote, ref=ref)
+
+    def set_upstream(self, branch: str, remote: str) -> None:
+        """Record ``remote/branch`` as the branch's upstream if it has none (git push -u)."""
+        local = self.repo.branches.local.get(branch)
+        tracking = self.repo.branches.remote.get(f"{remote}/{branch}")
+        if local is not None and tracking is not None and local.upstream is None:
+            local.upstream = tracking
+
+    def fast_forward(self, branch: str, commit: str, *, expected: str | None) -> None:
+        """Move ``branch`` forward to ``commit``; the work tree follows if it is checked out."""
+        self.set_branch(branch, commit, expected=expected)
+        if self._checked_out(branch):
+            self.sync_workdir(expected, commit)
+
+    def tag_info(self, name: str) -> tuple[str, str | None]:
+        """(commit, message) of a tag; the message is None for a lightweight tag."""
+        ref = self.repo.references.get(f"refs/tags/{name}")
+        if ref is None:
+            from cinch.errors import NotFound  # local: keeps this section self-contained
+
+            raise NotFound(f"no tag named {name!r}", tag=name)
+        target = self.repo.get(ref.target)
+        message = target.message.rstrip("\n") if isinstance(target, pygit2.Tag) else None
+        return str(ref.peel(pygit2.Commit).id), message
+
+    def delete_tag(self, name: str) -> None:
+        self.tag_info(name)
+        self.repo.references.delete(f"refs/tags/{name}")
+
 
 def now_utc() -> datetime:
     return datetime.now(UTC)

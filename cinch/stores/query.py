@@ -9,9 +9,9 @@ One statement per call, parameters always bound, and the policy of
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, TypeAlias
 
 from cinch.errors import QueryError, QueryRefused
@@ -22,6 +22,7 @@ Params: TypeAlias = Sequence[Any] | Mapping[str, Any]
 BatchItem: TypeAlias = tuple[str, Params] | str
 
 _SQLITE_READONLY = 8
+_PROGRESS_STEPS = 1000
 
 
 @dataclass(slots=True)
@@ -34,64 +35,57 @@ class QueryResult:
     lastrowid: int | None = None
 
 
-class _Guarded:
-    """Switch the connection's guard on for one query (or batch), and off afterwards."""
+def _arm(
+    conn: sqlite3.Connection, read_only: bool, timeout: float | None = None
+) -> tuple[QueryGuard, bool]:
+    """Switch the connection's guard on; returns it and whether query_only was toggled.
 
-    __slots__ = ("conn", "guard", "query_only_toggled", "read_only")
+    Plain functions rather than a context manager: this runs on every query.
+    """
+    ours = conn if isinstance(conn, CinchConnection) else None
+    toggled = False
+    if read_only and not (ours is not None and ours.read_only):
+        # Belt and braces: a read-only query on a writable connection also runs query_only.
+        # The toggle is prepared unguarded, which forces a re-prepare of the user's
+        # statement: a connection opened read_only is the fast path.
+        conn.execute("PRAGMA query_only=ON")
+        toggled = True
+    guard = ours._cinch_guard if ours is not None else None
+    need = READ_ONLY if read_only else WRITE
+    if guard is None:
+        guard = QueryGuard()
+        guard.arm(read_only)
+        # Installing expires every prepared statement: they re-prepare under the guard.
+        sqlite3.Connection.set_authorizer(conn, guard)
+        if ours is not None:
+            ours._cinch_guard = guard
+    else:
+        guard.arm(read_only)
+        if guard.level < need:
+            sqlite3.Connection.set_authorizer(conn, guard)  # expire unauthorized statements
+    guard.level = need
+    guard.deadline = None
+    if timeout is not None:
+        deadline = guard.deadline = time.monotonic() + timeout
+        # Called every ~1000 VM steps: a runaway recursive CTE stops at the deadline.
+        conn.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)
+    return guard, toggled
 
-    def __init__(self, conn: sqlite3.Connection, read_only: bool) -> None:
-        self.conn = conn
-        self.read_only = read_only
-        self.query_only_toggled = False
-        self.guard: QueryGuard
 
-    def __enter__(self) -> QueryGuard:
-        conn = self.conn
-        ours = isinstance(conn, CinchConnection)
-        if self.read_only and not (ours and conn.read_only):
-            # Belt and braces: a read-only query on a writable connection also runs query_only.
-            # The toggle is prepared unguarded, which forces a re-prepare of the user's
-            # statement: a connection opened read_only is the fast path.
-            conn.execute("PRAGMA query_only=ON")
-            self.query_only_toggled = True
-        need = READ_ONLY if self.read_only else WRITE
-        guard = conn._cinch_guard if ours else None
-        if guard is None:
-            guard = QueryGuard()
-            guard.active = True
-            guard.read_only = self.read_only
-            # Installing expires every prepared statement: they re-prepare under the guard.
-            sqlite3.Connection.set_authorizer(conn, guard)
-            if ours:
-                conn._cinch_guard = guard
-        else:
-            guard.active = True
-            guard.read_only = self.read_only
-            if guard.level < need:
-                sqlite3.Connection.set_authorizer(conn, guard)  # expire unauthorized statements
-        guard.level = need
-        guard.denied = None
-        self.guard = guard
-        return guard
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        conn = self.conn
-        self.guard.active = False
-        if not isinstance(conn, CinchConnection):
-            conn.set_authorizer(None)  # a foreign connection: leave it as we found it
-        if self.query_only_toggled:
-            conn.execute("PRAGMA query_only=OFF")
+def _disarm(conn: sqlite3.Connection, guard: QueryGuard, toggled: bool) -> None:
+    guard.active = False
+    if guard.deadline is not None:
+        conn.set_progress_handler(None, 0)
+    if not isinstance(conn, CinchConnection):
+        conn.set_authorizer(None)  # a foreign connection: leave it as we found it
+    if toggled:
+        conn.execute("PRAGMA query_only=OFF")
 
 
 def _check_sql(sql: object) -> str:
     if not isinstance(sql, str):
         raise QueryError(f"a query must be a string, not {type(sql).__name__}")
-    if not sql.strip():
+    if not sql or sql.isspace():
         raise QueryError("the query is empty")
     return sql
 
@@ -100,6 +94,9 @@ def _translate(exc: BaseException, guard: QueryGuard, sql: str, where: str = "")
     if guard.denied is not None:
         return QueryRefused(where + guard.denied, sql=sql)
     message = str(exc)
+    if guard.deadline is not None and message == "interrupted":
+        return QueryError(where + "the query ran out of time and was stopped", sql=sql,
+                          hint="narrow the query or raise its timeout")
     if isinstance(exc, sqlite3.ProgrammingError) and "one statement at a time" in message:
         return QueryRefused(
             where + "a query must be exactly one SQL statement",
@@ -158,18 +155,22 @@ def run_query(
     *,
     read_only: bool = False,
     max_rows: int | None = None,
+    timeout: float | None = None,
 ) -> QueryResult:
     """Run one guarded statement (autocommit) and return its result.
 
     ``max_rows`` caps the rows returned; ``truncated`` says whether more were available.
-    For a read-only query prefer a connection opened ``read_only`` (the fast path).
+    ``timeout`` (seconds) stops a runaway query with :class:`QueryError`. For a read-only
+    query prefer a connection opened ``read_only`` (the fast path).
     """
     _check_sql(sql)
     if max_rows is not None and max_rows < 0:
         raise QueryError("max_rows must not be negative")
-    guarded = _Guarded(conn, read_only)
-    with guarded as guard:
+    guard, toggled = _arm(conn, read_only, timeout)
+    try:
         return _execute_one(conn, guard, sql, params, max_rows)
+    finally:
+        _disarm(conn, guard, toggled)
 
 
 def run_batch(
@@ -178,6 +179,7 @@ def run_batch(
     read_only: bool = False,
     *,
     max_rows: int | None = None,
+    timeout: float | None = None,
 ) -> list[QueryResult]:
     """Run several guarded statements in one transaction: all of them or none.
 
@@ -196,7 +198,8 @@ def run_batch(
     # entering the guard expires it along with anything else prepared unguarded.
     conn.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
     try:
-        with _Guarded(conn, read_only) as guard:
+        guard, toggled = _arm(conn, read_only, timeout)
+        try:
             for index, (sql, params) in enumerate(items):
                 try:
                     results.append(
@@ -208,6 +211,8 @@ def run_batch(
                 except (QueryError, QueryRefused) as exc:
                     exc.details["index"] = index
                     raise
+        finally:
+            _disarm(conn, guard, toggled)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -230,11 +235,13 @@ class QueryCursor:
         params: Params = (),
         *,
         read_only: bool = False,
+        timeout: float | None = None,
     ) -> None:
         self.sql = _check_sql(sql)
-        self._guarded: _Guarded | None = _Guarded(conn, read_only)
-        guard = self._guarded.__enter__()
+        self._conn = conn
+        guard, self._toggled = _arm(conn, read_only, timeout)
         self._guard = guard
+        self._open = True
         try:
             self._cur = conn.execute(sql, params)
         except BaseException as exc:
@@ -247,7 +254,7 @@ class QueryCursor:
         self.rowcount = self._cur.rowcount
 
     def fetchmany(self, size: int = 500) -> list[tuple[Any, ...]]:
-        if self._guarded is None:
+        if not self._open:
             return []
         try:
             return self._cur.fetchmany(size)
@@ -260,13 +267,13 @@ class QueryCursor:
             yield page
 
     def close(self) -> None:
-        guarded, self._guarded = self._guarded, None
-        if guarded is None:
+        if not self._open:
             return
+        self._open = False
         cur = getattr(self, "_cur", None)
         if cur is not None:
             cur.close()
-        guarded.__exit__(None, None, None)
+        _disarm(self._conn, self._guard, self._toggled)
 
     def __enter__(self) -> QueryCursor:
         return self
@@ -282,10 +289,11 @@ def iter_query(
     *,
     read_only: bool = False,
     page_size: int = 500,
+    timeout: float | None = None,
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Yield the rows of a guarded query in pages of ``page_size`` (``fetchmany``).
 
     Exhaust or ``close()`` the generator before reusing the connection.
     """
-    with QueryCursor(conn, sql, params, read_only=read_only) as cursor:
+    with QueryCursor(conn, sql, params, read_only=read_only, timeout=timeout) as cursor:
         yield from cursor.pages(page_size)

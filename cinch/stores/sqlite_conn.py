@@ -12,6 +12,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from pathlib import Path
@@ -123,7 +124,7 @@ def checkpoint(conn: sqlite3.Connection, mode: str = "TRUNCATE") -> tuple[int, i
 
 def _key(path: str | os.PathLike[str]) -> str:
     p = os.fspath(path)
-    return p if os.path.isabs(p) else os.path.abspath(p)
+    return p if p.startswith(os.sep) else os.path.abspath(p)
 
 
 _PoolKey = tuple[str, bool]
@@ -149,6 +150,7 @@ class ConnectionPool:
         self._leased: dict[CinchConnection, _PoolKey] = {}
         self._doomed: set[CinchConnection] = set()  # leased, to be closed on release
         self._open = 0  # idle + leased + being opened
+        self._waiting = 0  # threads blocked in acquire
         with _POOLS_LOCK:
             _POOLS.add(self)
 
@@ -158,43 +160,62 @@ class ConnectionPool:
         return Lease(self, path, read_only)
 
     def acquire(self, path: str | os.PathLike[str], read_only: bool = False) -> CinchConnection:
-        key = (_key(path), read_only)
+        p = os.fspath(path)
+        # startswith, not os.path.isabs: this runs on every checkout (a Python call costs).
+        key = (p if p.startswith(os.sep) else os.path.abspath(p), read_only)
         victims: list[CinchConnection] = []
+        deadline = None
+        conn: CinchConnection | None
         with self._lock:
-            idle = self._idle.get(key)
-            if idle:
-                conn = idle.pop()
-                if idle:
-                    self._idle.move_to_end(key)
-                else:
-                    del self._idle[key]
-                self._leased[conn] = key
-                return conn
-            while self._open >= self.max_open:
-                if self._idle:
+            while True:
+                idle = self._idle.get(key)
+                if idle:  # the hot path: a hit
+                    conn = idle.pop()
+                    if idle:
+                        self._idle.move_to_end(key)
+                    else:
+                        del self._idle[key]
+                    self._leased[conn] = key
+                    break
+                if self._open < self.max_open:
+                    conn = None
+                    break
+                if self._idle:  # full: evict the least recently used idle connection
                     victims.append(self._pop_lru())
-                elif not self._freed.wait(self.acquire_timeout):
-                    raise TenantError(
-                        f"all {self.max_open} pooled connections are in use",
-                        hint="raise max_open or release connections sooner",
-                    )
-            self._open += 1  # reserve the slot before opening outside the lock
+                    continue
+                if deadline is None:
+                    deadline = time.monotonic() + self.acquire_timeout
+                remaining = deadline - time.monotonic()
+                self._waiting += 1
+                try:
+                    if remaining <= 0 or not self._freed.wait(remaining):
+                        raise TenantError(
+                            f"all {self.max_open} pooled connections are in use",
+                            hint="raise max_open or release connections sooner",
+                        )
+                finally:
+                    self._waiting -= 1
+            if conn is None:
+                self._open += 1  # reserve the slot before opening outside the lock
         for victim in victims:
             _close_quietly(victim)
+        if conn is not None:
+            return conn
         try:
             # Never create: a query for a deleted tenant must fail, not resurrect an empty file.
             conn = connect(key[0], read_only, create=False)
         except BaseException:
             with self._lock:
                 self._open -= 1
-                self._freed.notify()
+                if self._waiting:
+                    self._freed.notify()
             raise
         with self._lock:
             self._leased[conn] = key
         return conn
 
     def release(self, conn: CinchConnection) -> None:
-        guard = getattr(conn, "_cinch_guard", None)
+        guard = conn._cinch_guard
         if guard is not None:
             guard.active = False
         broken = False
@@ -207,15 +228,19 @@ class ConnectionPool:
             key = self._leased.pop(conn, None)
             if key is None:
                 raise ValueError("connection is not leased from this pool")
-            if broken or conn in self._doomed:
+            close = broken or (self._doomed and conn in self._doomed)
+            if close:
                 self._doomed.discard(conn)
                 self._open -= 1
-                close = True
             else:
-                self._idle.setdefault(key, []).append(conn)
-                self._idle.move_to_end(key)
-                close = False
-            self._freed.notify()
+                idle = self._idle.get(key)
+                if idle is None:
+                    self._idle[key] = [conn]
+                else:
+                    idle.append(conn)
+                    self._idle.move_to_end(key)
+            if self._waiting:  # Condition.notify is not free: only when someone waits
+                self._freed.notify()
         if close:
             _close_quietly(conn)
 
@@ -243,7 +268,8 @@ class ConnectionPool:
             for conn, key in self._leased.items():
                 if match(key[0]):
                     self._doomed.add(conn)
-            self._freed.notify_all()
+            if self._waiting:
+                self._freed.notify_all()
         for conn in victims:
             _close_quietly(conn)
 

@@ -87,7 +87,7 @@ def test_readers_during_apply(project: cinch.Project) -> None:
             while not stop.is_set():
                 rows = tenant.rows("SELECT count(*) AS n, sum(age) AS s FROM users")
                 assert rows == [{"n": 50, "s": sum(range(50))}]
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             other.close()

@@ -1,0 +1,168 @@
+"""Branches: real git branches shared by every database, each with its own tenants.
+
+Creating a branch is a git ref (O(1)) plus a fork of the parent's tenants; deleting one removes
+the ref, then its tenants. Protection lives in the branch's own committed ``cinch.toml``
+(``[branches] protected``), so it travels with the branch and merges like any setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from cinch.engine.config import CONFIG_FILE
+from cinch.errors import AlreadyExists, BranchError, DirtyWorkTree, NotFound, ProtectedBranch
+from cinch.names import check_branch_name
+
+if TYPE_CHECKING:
+    from cinch.engine.project import Project
+
+DEFAULT_BRANCH = "main"
+
+
+@dataclass
+class BranchInfo:
+    name: str
+    current: bool
+    protected: bool
+    head: str
+    ahead: int | None  # commits on this branch and not on the default branch
+    behind: int | None  # commits on the default branch and not on this one
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _tip(project: Project, name: str) -> str:
+    tip = project.git.branch_tip(name)
+    if tip is None:
+        raise NotFound(f"no branch named {name!r}", hint="list them with `cinch branch`",
+                       branch=name)
+    return tip
+
+
+def current_or_none(project: Project) -> str | None:
+    try:
+        return project.current_branch
+    except BranchError:  # detached HEAD: no branch is current
+        return None
+
+
+def is_protected(project: Project, name: str) -> bool:
+    return name in project.config(name).branches.protected
+
+
+def info(project: Project, name: str) -> BranchInfo:
+    head = _tip(project, name)
+    main = project.git.branch_tip(DEFAULT_BRANCH)
+    ahead, behind = project.git.ahead_behind(head, main) if main else (None, None)
+    return BranchInfo(name, name == current_or_none(project), is_protected(project, name), head,
+                      ahead, behind)
+
+
+def list_branches(project: Project) -> list[BranchInfo]:
+    return [info(project, name) for name in project.git.branches()]
+
+
+def create_branch(project: Project, name: str, *, start: str | None = None, empty: bool = False,
+                  switch: bool = False) -> BranchInfo:
+    """A new branch at ``start`` (a branch or any revision; default: the current branch).
+
+    Its tenants are forked from the start branch's (``empty``: the schema only, no rows). A
+    start that is not a branch has no tenants to fork: the new branch starts empty.
+    """
+    check_branch_name(name)
+    with project.lock():
+        if project.git.branch_tip(name) is not None:
+            raise AlreadyExists(f"branch {name!r} already exists", hint=f"cinch switch {name}",
+                                branch=name)
+        parent = start or current_or_none(project) or DEFAULT_BRANCH
+        parent_tip = project.git.branch_tip(parent)
+        commit = parent_tip or project.git.resolve(parent)
+        project.git.create_branch(name, commit)
+        try:
+            _fork_tenants(project, parent if parent_tip else None, name, empty)
+        except BaseException:
+            # The branch and its tenants land together or not at all.
+            for db in project.databases(name):
+                project.tenants.delete_branch(db, name)
+            project.git.delete_branch(name)
+            raise
+    if switch:
+        project.git.checkout(name)
+    return info(project, name)
+
+
+def _fork_tenants(project: Project, parent: str | None, child: str, empty: bool) -> None:
+    fork = getattr(project.tenants, "fork", None)
+    if fork is None:  # tenants are then created lazily from the branch's template
+        return
+    for db in project.databases(child):
+        if parent is not None and db in project.databases(parent):
+            fork(db, parent, child, empty=empty)
+
+
+def switch(project: Project, name: str, *, create: bool = False,
+           start: str | None = None) -> BranchInfo:
+    """Check out ``name`` (``create``: make it first, from ``start`` or the current branch)."""
+    if create:
+        return create_branch(project, name, start=start, switch=True)
+    _tip(project, name)
+    project.git.checkout(name)
+    return info(project, name)
+
+
+def delete_branch(project: Project, name: str, *, force: bool = False) -> str:
+    """Delete a branch and its tenants; the commit it pointed at (to recreate it by hand).
+
+    Refused for the current branch, a protected one, and (without ``force``) one whose commits
+    are in neither the current branch nor the default branch.
+    """
+    with project.lock():
+        tip = _tip(project, name)
+        current = current_or_none(project)
+        if name == current:
+            raise BranchError(f"cannot delete {name}: it is the current branch",
+                              hint=f"cinch switch {DEFAULT_BRANCH}, then delete it", branch=name)
+        if is_protected(project, name):
+            raise ProtectedBranch(f"branch {name} is protected",
+                                  hint=f"cinch branch --unprotect {name} first", branch=name)
+        if not force and not _merged(project, tip, current):
+            raise BranchError(
+                f"branch {name} is not merged; deleting it loses its change sets and tenants",
+                hint=f"merge it first (cinch merge {name}), or delete anyway: "
+                     f"cinch branch -D {name}", branch=name)
+        databases = project.databases(name)
+        project.git.delete_branch(name)
+        for db in databases:  # after the ref: a crash leaves stray files, never a lost branch
+            project.tenants.delete_branch(db, name)
+        return tip
+
+
+def _merged(project: Project, tip: str, current: str | None) -> bool:
+    into = {b for b in (current, DEFAULT_BRANCH) if b}
+    return any(project.git.is_ancestor(tip, head) for b in into
+               if (head := project.git.branch_tip(b)) is not None)
+
+
+def protect(project: Project, name: str, on: bool = True) -> bool:
+    """List (or unlist) ``name`` in its own cinch.toml; commits on that branch. Whether it changed.
+
+    A protected branch refuses schema commands (``Database.change``); only merges change it.
+    """
+    with project.lock():
+        _tip(project, name)
+        config = project.config(name)
+        listed = name in config.branches.protected
+        if listed == on:
+            return False
+        if name == current_or_none(project) and CONFIG_FILE in project.git.dirty_paths():
+            raise DirtyWorkTree(f"{CONFIG_FILE} has uncommitted edits; commit or discard them",
+                                path=CONFIG_FILE)
+        protected = config.branches.protected
+        config.branches.protected = [*protected, name] if on else \
+            [b for b in protected if b != name]
+        verb = "Protect" if on else "Unprotect"
+        project.git.commit(name, {CONFIG_FILE: config.to_toml()}, f"{verb} branch {name}",
+                           project.author().as_tuple())
+        return True

@@ -1,0 +1,1 @@
+"""One router per resource; each calls the engine and renders its answer."""

@@ -1,0 +1,56 @@
+"""Databases of the project on a branch."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from cinch.server.deps import BranchQuery, Engine, ReadKey, ReadTarget, require
+from cinch.server.errors import ERROR_RESPONSES
+from cinch.server.keys import Scope
+
+router = APIRouter(prefix="/databases", tags=["databases"], responses=ERROR_RESPONSES)
+
+
+class DatabasePublic(BaseModel):
+    name: str
+    branch: str
+    head: str
+    tables: int
+    views: int
+    indexes: int
+    changes: int
+
+
+class DatabaseDetail(DatabasePublic):
+    schema_sql: str
+
+
+@router.get("", name="list")
+def list_databases(ctx: Engine, key: ReadKey, branch: BranchQuery = None) -> list[DatabasePublic]:
+    """The databases on the branch that the key may see."""
+    branch = ctx.branch_or_current(branch)
+    require(key, Scope.read, branch=branch)
+    project = ctx.project
+    head = project.git.branch_tip(branch) or ""
+    out = []
+    for name in project.databases(branch):
+        if not key.covers_database(name):
+            continue
+        schema = project.history.schema(head, name)
+        out.append(DatabasePublic(name=name, branch=branch, head=head, tables=len(schema.tables),
+                                  views=len(schema.views), indexes=len(schema.indexes),
+                                  changes=len(project.history.log(head, name))))
+    return out
+
+
+@router.get("/{db}", name="get")
+def get_database(t: ReadTarget) -> DatabaseDetail:
+    """One database: counts and its whole schema as SQL."""
+    db = t.db
+    head = db.head
+    schema = t.project.history.schema(head, db.name)
+    return DatabaseDetail(name=db.name, branch=db.branch, head=head, tables=len(schema.tables),
+                          views=len(schema.views), indexes=len(schema.indexes),
+                          changes=len(t.project.history.log(head, db.name)),
+                          schema_sql=db.schema_sql())

@@ -1,0 +1,52 @@
+"""SQL on one tenant: a statement (paged) or a batch in one transaction."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from cinch.server.deps import TenantDep
+from cinch.server.errors import ERROR_RESPONSES
+from cinch.server.keys import Scope
+from cinch.server.querying import (
+    BatchRequest,
+    BatchResult,
+    QueryRequest,
+    QueryResultPublic,
+    run_batch,
+    run_query,
+    run_read_inline,
+    run_write_batch,
+)
+
+router = APIRouter(prefix="/databases/{db}/tenants/{tenant}", tags=["queries"],
+                   responses=ERROR_RESPONSES)
+
+
+# Async routes: a read runs on the event loop when it is small (see run_read_inline), else in a
+# worker thread; the result goes out as a ready JSONResponse (no second validation pass).
+# Writes take the engine lock: a write may first copy the tenant into branches forked from it.
+@router.post("/query", name="run", response_model=QueryResultPublic)
+async def query(access: TenantDep, body: QueryRequest) -> JSONResponse:
+    """Run one SQL statement with bound parameters. A read key's query is read-only. Results
+    over `limit` rows page with `next_cursor` when the query is read-only."""
+    tenant = access.tenant
+    if body.read_only or not access.key.can(Scope.write):
+        result = run_read_inline(tenant, body)
+        if result is None:
+            result = await run_in_threadpool(run_query, tenant, body, True)
+        return JSONResponse(result)
+    async with access.ctx.engine_lock:
+        return JSONResponse(await run_in_threadpool(run_query, tenant, body, False))
+
+
+@router.post("/batch", name="batch", response_model=BatchResult)
+async def batch(access: TenantDep, body: BatchRequest) -> JSONResponse:
+    """Run several statements in one transaction: all of them or none (the failing one is
+    named in `details.index`)."""
+    tenant = access.tenant
+    if body.read_only or not access.key.can(Scope.write):
+        return JSONResponse(await run_in_threadpool(run_batch, tenant, body, True))
+    async with access.ctx.engine_lock:
+        return JSONResponse(await run_in_threadpool(run_write_batch, tenant, body))

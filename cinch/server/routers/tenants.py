@@ -1,0 +1,92 @@
+"""Tenants of a database on a branch: one SQLite file each, all at the branch's schema."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from cinch.engine.tenants import TenantInfo
+from cinch.errors import NotFound
+from cinch.names import check_tenant_name
+from cinch.server.deps import CursorQuery, LimitQuery, ReadTarget, Target, TenantPath, WriteTarget, page_slice
+from cinch.server.errors import ERROR_RESPONSES
+from cinch.server.models import Page, Request
+
+router = APIRouter(prefix="/databases/{db}/tenants", tags=["tenants"], responses=ERROR_RESPONSES)
+
+
+class TenantPublic(BaseModel):
+    name: str
+    database: str
+    branch: str
+    size: int = Field(description="Bytes on disk, WAL included")
+    applied: int = Field(description="Change sets the tenant holds")
+    state: Literal["up to date", "behind", "drifted"]
+    detail: str
+
+
+class TenantPage(Page[TenantPublic]):
+    pass
+
+
+class TenantCreate(Request):
+    name: str = Field(min_length=1, max_length=63)
+
+
+class TenantCopy(Request):
+    name: str = Field(min_length=1, max_length=63, description="Name of the copy")
+
+
+def _public(info: TenantInfo) -> TenantPublic:
+    data = info.to_dict()
+    data.pop("path")  # server file paths are not the client's business
+    return TenantPublic(**data)
+
+
+def _info(t: Target, name: str) -> TenantPublic:
+    check_tenant_name(name)
+    t.project.tenants.path(t.name, t.branch, name)  # NotFound if missing
+    found = next((i for i in t.project.tenants.infos(t.name, t.branch) if i.name == name), None)
+    if found is None:
+        raise NotFound(f"no tenant named {name!r} on {t.name}@{t.branch}", tenant=name)
+    return _public(found)
+
+
+@router.get("", name="list")
+def list_tenants(t: ReadTarget, limit: LimitQuery = 100,
+                 cursor: CursorQuery = None) -> TenantPage:
+    """Tenants with their size and schema state (up to date, behind or drifted)."""
+    infos = [_public(i) for i in t.project.tenants.infos(t.name, t.branch)]
+    items, next_cursor = page_slice(infos, limit, cursor)
+    return TenantPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{tenant}", name="get")
+def get_tenant(t: ReadTarget, tenant: TenantPath) -> TenantPublic:
+    return _info(t, tenant)
+
+
+@router.post("", name="create", status_code=201)
+def create_tenant(t: WriteTarget, body: TenantCreate) -> TenantPublic:
+    """Create a tenant at the branch's schema (a file copy of the branch template)."""
+    with t.project.lock():
+        t.project.tenants.create(t.name, t.branch, body.name)
+    return _info(t, body.name)
+
+
+@router.post("/{tenant}/copy", name="copy", status_code=201)
+def copy_tenant(t: WriteTarget, tenant: TenantPath, body: TenantCopy) -> TenantPublic:
+    """Copy a tenant, schema and data."""
+    with t.project.lock():
+        t.project.tenants.copy(t.name, t.branch, tenant, body.name)
+    return _info(t, body.name)
+
+
+@router.delete("/{tenant}", name="delete", status_code=204)
+def delete_tenant(t: WriteTarget, tenant: TenantPath) -> Response:
+    """Delete a tenant and its data."""
+    with t.project.lock():
+        t.project.tenants.delete(t.name, t.branch, tenant)
+    return Response(status_code=204)

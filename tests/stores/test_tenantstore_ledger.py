@@ -1,0 +1,259 @@
+"""The ledger: idempotent, atomic change application, the 12-step rebuild, dry runs, drift."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from cinch.errors import TenantError
+from cinch.stores import tenantstore as ts
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+
+
+def test_ledger_reads_and_rows(tenant: Path) -> None:
+    conn = ts.connect(tenant)
+    try:
+        assert ts.read_ledger(conn) == ["01A", "01B"]
+        rows = ts.read_ledger_rows(conn)
+        assert [(r.seq, r.change_id, r.commit_id) for r in rows] == [
+            (1, "01A", "c1"), (2, "01B", "c2"),
+        ]
+        assert rows[0].applied_at.endswith("Z") and "T" in rows[0].applied_at
+        assert ts.has_change(conn, "01A") and not ts.has_change(conn, "nope")
+    finally:
+        conn.close()
+
+
+def test_ledger_on_a_bare_database(tmp_path: Path) -> None:
+    conn = ts.connect(tmp_path / "bare.db")
+    try:
+        assert ts.read_ledger(conn) == [] and ts.read_ledger_rows(conn) == []
+        ts.ensure_ledger(conn)
+        ts.ensure_ledger(conn)  # idempotent
+        assert ts.read_ledger(conn) == []
+    finally:
+        conn.close()
+
+
+def test_apply_is_idempotent(tenant: Path) -> None:
+    conn = ts.connect(tenant)
+    try:
+        stmts = ["ALTER TABLE parent ADD COLUMN email TEXT"]
+        assert ts.apply_change(conn, "01C", "c3", stmts) is True
+        assert ts.apply_change(conn, "01C", "c3", stmts) is False  # would fail if re-run
+        assert ts.apply_change(conn, "01C", "other", ["SELECT 1"]) is False
+        assert ts.read_ledger(conn) == ["01A", "01B", "01C"]
+        assert ts.read_ledger_rows(conn)[-1].commit_id == "c3"
+    finally:
+        conn.close()
+
+
+def test_apply_is_atomic(tenant: Path) -> None:
+    conn = ts.connect(tenant)
+    try:
+        before = ts.schema_fingerprint(conn)
+        conn.execute("INSERT INTO parent(name) VALUES ('kept')")
+        stmts = [
+            "CREATE TABLE audit(id INTEGER PRIMARY KEY)",
+            "ALTER TABLE nosuchtable ADD COLUMN x TEXT",
+            "UPDATE parent SET name = 'changed'",
+        ]
+        with pytest.raises(TenantError) as info:
+            ts.apply_change(conn, "01C", "c3", stmts)
+        err = info.value
+        assert err.details["statement"] == stmts[1]
+        assert err.details["statement_index"] == 1
+        assert err.details["change_id"] == "01C"
+        assert err.details["path"] == str(tenant)
+        assert "no such table" in err.details["reason"]
+        assert "statement 2 of 3" in err.message
+        assert not conn.in_transaction
+        assert "audit" not in _tables(conn)
+        assert ts.schema_fingerprint(conn) == before
+        assert conn.execute("SELECT name FROM parent").fetchall() == [("kept",)]
+        assert ts.read_ledger(conn) == ["01A", "01B"]
+        # A statement holding two statements is an error too, not half-applied.
+        with pytest.raises(TenantError):
+            ts.apply_change(conn, "01D", "c4", ["CREATE TABLE x(a); CREATE TABLE y(b)"])
+        assert {"x", "y"}.isdisjoint(_tables(conn))
+    finally:
+        conn.close()
+
+
+def test_apply_refuses_an_open_transaction(tenant: Path) -> None:
+    conn = ts.connect(tenant)
+    try:
+        conn.execute("BEGIN")
+        with pytest.raises(TenantError, match="open transaction"):
+            ts.apply_change(conn, "01C", "c3", ["CREATE TABLE t(x)"])
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+REBUILD = [
+    "CREATE TABLE parent_new(id INTEGER PRIMARY KEY, name TEXT NOT NULL, code TEXT)",
+    "INSERT INTO parent_new(id, name) SELECT id, name FROM parent WHERE name <> 'dropme'",
+    "DROP TABLE parent",
+    "ALTER TABLE parent_new RENAME TO parent",
+]
+
+
+def test_rebuild_with_foreign_key_violation_is_refused(tenant: Path) -> None:
+    conn = ts.connect(tenant)
+    try:
+        conn.execute("INSERT INTO parent(id, name) VALUES (1, 'keep'), (2, 'dropme')")
+        conn.execute("INSERT INTO child(parent_id) VALUES (1), (2)")
+        before = ts.schema_fingerprint(conn)
+        with pytest.raises(TenantError, match="foreign key") as info:
+            ts.apply_change(conn, "01C", "c3", REBUILD, rebuild=True)
+        assert "child rowid 2" in info.value.message
+        assert info.value.details["violations"][0][:3] == ["child", 2, "parent"]
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert ts.schema_fingerprint(conn) == before
+        assert conn.execute("SELECT count(*) FROM parent").fetchone()[0] == 2
+        assert ts.read_ledger(conn) == ["01A", "01B"]
+        # dry_run reports the same without changing anything.
+        message = ts.dry_run(conn, REBUILD, rebuild=True)
+        assert message is not None and "child rowid 2" in message
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    finally:
+        conn.close()
+
+
+def test_rebuild_succeeds_and_keeps_children(tenant: Path) -> None:
+    conn = ts.connect(tenant)
+    try:
+        conn.execute("INSERT INTO parent(id, name) VALUES (1, 'keep')")
+        conn.execute("INSERT INTO child(parent_id) VALUES (1)")
+        assert ts.apply_change(conn, "01C", "c3", REBUILD, rebuild=True) is True
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        cols = [r[1] for r in conn.execute("PRAGMA table_info(parent)")]
+        assert cols == ["id", "name", "code"]
+        assert conn.execute("SELECT count(*) FROM child").fetchone()[0] == 1
+        # The child's foreign key still points at "parent" (not renamed away).
+        assert conn.execute("PRAGMA foreign_key_list(child)").fetchone()[2] == "parent"
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute("INSERT INTO child(parent_id) VALUES (42)")
+    finally:
+        conn.close()
+
+
+def test_rebuild_restores_foreign_keys_after_a_statement_error(tenant: Path) -> None:
+    conn = ts.connect(tenant)
+    try:
+        with pytest.raises(TenantError):
+            ts.apply_change(conn, "01C", "c3", ["DROP TABLE nosuch"], rebuild=True)
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    finally:
+        conn.close()
+
+
+def test_dry_run_never_changes_anything(tenant: Path) -> None:
+    conn = ts.connect(tenant)
+    try:
+        before = ts.schema_fingerprint(conn)
+        assert ts.dry_run(conn, ["CREATE TABLE t(x)", "ALTER TABLE t ADD COLUMN y"]) is None
+        assert "t" not in _tables(conn)
+        message = ts.dry_run(conn, ["CREATE TABLE t(x)", "CREATE TABLE t(x)"])
+        assert message is not None
+        assert "statement 2 of 2" in message and "already exists" in message
+        assert ts.schema_fingerprint(conn) == before
+        assert not conn.in_transaction
+    finally:
+        conn.close()
+
+
+def test_fingerprint_tracks_the_user_schema_only(
+    store: ts.TenantStore, template: Path, tenant: Path
+) -> None:
+    other = store.create_from_template(template, "main", "main", "other")
+    a, b = ts.connect(tenant), ts.connect(other)
+    try:
+        assert ts.schema_fingerprint(a) == ts.schema_fingerprint(b)
+        a.execute("INSERT INTO parent(name) VALUES ('data does not matter')")
+        ts.apply_change(a, "01Z", "cz", [])  # neither does the ledger
+        assert ts.schema_fingerprint(a) == ts.schema_fingerprint(b)
+        a.execute("CREATE INDEX parent_name ON parent(name)")
+        assert ts.schema_fingerprint(a) != ts.schema_fingerprint(b)
+        b.execute("CREATE INDEX parent_name ON parent(name)")
+        assert ts.schema_fingerprint(a) == ts.schema_fingerprint(b)
+        # '_' in the exclusion patterns is literal, not a LIKE wildcard.
+        b.execute("CREATE TABLE xcinch(x)")
+        assert ts.schema_fingerprint(a) != ts.schema_fingerprint(b)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_concurrent_readers_while_a_writer_applies(store: ts.TenantStore, tenant: Path) -> None:
+    with store.connection("main", "main", "acme") as conn:
+        conn.executemany(
+            "INSERT INTO parent(name) VALUES (?)", [(f"p{i}",) for i in range(2000)]
+        )
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    seen: set[int] = set()
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                with store.connection("main", "main", "acme", read_only=True) as conn:
+                    cols = len(conn.execute("PRAGMA table_info(parent)").fetchall())
+                    count = conn.execute("SELECT count(*) FROM parent").fetchone()[0]
+                    assert count == 2000
+                    seen.add(cols)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    with store.connection("main", "main", "acme") as conn:
+        stmts = [
+            "ALTER TABLE parent ADD COLUMN score INTEGER NOT NULL DEFAULT 0",
+            "UPDATE parent SET score = id * 2",
+            "CREATE INDEX parent_score ON parent(score)",
+        ]
+        assert ts.apply_change(conn, "01C", "c3", stmts)
+    time.sleep(0.05)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert seen <= {2, 3} and 3 in seen  # readers saw the old schema or the new, never a half
+    with store.connection("main", "main", "acme", read_only=True) as conn:
+        assert conn.execute("SELECT sum(score) FROM parent").fetchone()[0] == 2000 * 2001
+        assert ts.read_ledger(conn)[-1] == "01C"
+
+
+def test_two_appliers_race_and_apply_once(store: ts.TenantStore, tenant: Path) -> None:
+    results: list[bool] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def apply() -> None:
+        conn = ts.connect(tenant)
+        try:
+            barrier.wait()
+            results.append(ts.apply_change(conn, "01C", "c3", ["CREATE TABLE once(x)"]))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=apply) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(results) == [False, False, False, True]
