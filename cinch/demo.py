@@ -103,8 +103,9 @@ def run(root: Path) -> None:
     for info in list(project.git.walk(project.git.branch_tip("main")))[:8]:
         console.print(f"  {info.short} {info.summary}")
     project.close()
+    cli = Path(sys.executable).parent / "cinch"
     console.print(f"\n[green]Done.[/green] The project is in {root} — try "
-                  f"`cinch -C {root} log` or `git -C {root} log -p`.")
+                  f"`{cli} -C {root} log` or `git -C {root} log -p`.")
 
 
 def main() -> None:

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from cinch.engine.history import changes_dir
 from cinch.engine.schemadiff import diff_schemas, sql_diff
-from cinch.errors import NotFound, UnknownRevision
+from cinch.errors import NotFound, UnknownRevision, UsageError
 from cinch.models.changeset import ChangeSet, change_id_of
 from cinch.models.ids import is_ulid
 from cinch.models.operations import describe
+from cinch.names import check_name
 
 if TYPE_CHECKING:
     from cinch.engine.project import Project
@@ -41,7 +42,7 @@ def log(project: Project, rev: str | None = None, *, db: str | None = None,
         limit: int | None = None, changes_only: bool = False) -> list[LogItem]:
     """Commits reachable from ``rev`` (the current branch), newest first, with their change sets."""
     head = project.git.resolve(rev or "HEAD")
-    dbs = [db] if db else project.databases()
+    dbs = [_known_db(project, db, head)] if db else project.databases()
     items: list[LogItem] = []
     for info in project.git.walk(head):
         item = LogItem(info.id, info.summary, info.author, info.time.isoformat(),
@@ -61,12 +62,16 @@ def find_change(project: Project, change_id: str, rev: str = "HEAD") -> tuple[Ch
     """A change set by id (or unique prefix of 6+ characters) and the commit that added it."""
     head = project.git.resolve(rev)
     wanted = change_id.upper()
-    for db in project.databases():
-        for entry in project.history.log(head, db):
-            if entry.id.startswith(wanted):
-                change = project.history.change(entry)
-                return change, _introducing_commit(project, head, db, entry.id)
-    raise NotFound(f"no change set {change_id!r} in the history of {rev}", change=change_id)
+    matches = [(db, entry) for db in project.databases() for entry in
+               project.history.log(head, db) if entry.id.startswith(wanted)]
+    if not matches:
+        raise NotFound(f"no change set {change_id!r} in the history of {rev}", change=change_id)
+    if len(matches) > 1 and len(wanted) < 26:
+        ids = ", ".join(e.id for _, e in matches[:5])
+        raise UsageError(f"change id prefix {change_id!r} is ambiguous: it matches {ids}; "
+                         "give more characters", change=change_id)
+    db, entry = matches[0]
+    return project.history.change(entry), _introducing_commit(project, head, db, entry.id)
 
 
 def _introducing_commit(project: Project, head: str, db: str, change_id: str) -> str:
@@ -124,7 +129,8 @@ def _change_dict(change: ChangeSet) -> dict[str, Any]:
 def diff(project: Project, a: str, b: str, db: str | None = None) -> dict[str, Any]:
     """What changed in the schema between two revisions, per database."""
     old, new = project.git.resolve(a), project.git.resolve(b)
-    names = [db] if db else sorted(set(project.databases()) | set(_dbs_at(project, old)))
+    names = [_known_db(project, db, old, new)] if db else sorted(
+        set(_dbs_at(project, new)) | set(_dbs_at(project, old)))
     out = []
     for name in names:
         s_old = project.history.schema(old, name)
@@ -147,6 +153,17 @@ def _dbs_at(project: Project, commit: str) -> list[str]:
 
     raw = project.git.read_file(commit, CONFIG_FILE)
     return parse_config(raw).databases if raw else []
+
+
+def _known_db(project: Project, db: str, *commits: str) -> str:
+    """``db`` as spelled at ``commits``; an unknown database is an error, not an empty answer."""
+    check_name(db, "database")
+    known = sorted({name for commit in commits for name in _dbs_at(project, commit)})
+    match = next((name for name in known if name.lower() == db.lower()), None)
+    if match is None:
+        raise NotFound(f"no database named {db!r} here; databases: {', '.join(known)}",
+                       database=db)
+    return match
 
 
 def status(project: Project, *, tenants: bool = True) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import weakref
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -71,11 +72,22 @@ class Tenants:
         self._template_at: dict[tuple[str, str], str] = {}
         self._steps_cache: dict[tuple[str, str, int], list[Step]] = {}
         self._forks: dict[tuple[str, str], Fork | None] = {}
+        # Open Tenant handles (they may hold a read connection to their file).
+        self.handles: weakref.WeakSet[Any] = weakref.WeakSet()
         # Children per branch, keyed by the forks folder's mtime: another process may fork.
         self._children_cache: dict[tuple[str, str], tuple[int, list[str]]] = {}
 
     def close(self) -> None:
+        self._close_handles()
         self.pool.close_all()
+
+    def _close_handles(self, db: str | None = None, branch: str | None = None,
+                       name: str | None = None) -> None:
+        for handle in list(self.handles):
+            if (db is None or handle.database == db) and (branch is None or handle.branch ==
+                                                           branch) and (name is None or
+                                                                        handle.name == name):
+                handle.close()
 
     # --- the change log as steps ----------------------------------------------------------
 
@@ -170,14 +182,10 @@ class Tenants:
     def _snapshot(self, conn: Any, path: Path, db: str, branch: str, name: str,
                   step: Step) -> None:
         """Keep the data a drop destroys, so reverting the drop can bring it back."""
-        try:
-            from cinch.engine import snapshots
-        except ImportError:
-            return
-        change = next(c for c in self.project.history.changes(self._head(branch), db)
-                      if c.id == step.change_id)
-        folder = (self.project.state_dir / "snapshots" / db / ts.branch_key(branch) / name)
-        snapshots.snapshot_before_drop(conn, path, step.change_id, change.operations, folder)
+        from cinch.engine import snapshots
+
+        snapshots.snapshot_step(self.project, conn, path, db, branch, name, self._head(branch),
+                                step.change_id)
 
     # --- forks (branches) -----------------------------------------------------------------
 
@@ -259,6 +267,19 @@ class Tenants:
         for child in self._children(db, branch):
             self._materialize(db, child, name)
 
+    def readable(self, db: str, branch: str) -> dict[str, Path | None]:
+        """Each tenant and the file holding its rows right now, creating and copying nothing:
+        a tenant not copied yet reads its parent's file (copy-before-write keeps them equal),
+        one forked empty has no rows (None)."""
+        out: dict[str, Path | None] = {n: self.store.path(db, branch, n)
+                                       for n in self.store.list(db, branch)}
+        fork = self._fork(db, branch)
+        if fork is not None:
+            parent = {} if fork.empty else self.readable(db, fork.parent)
+            for name in fork.pending:
+                out.setdefault(name, parent.get(name))
+        return out
+
     def _exists(self, db: str, branch: str, name: str) -> bool:
         fork = self._fork(db, branch)
         return self.store.exists(db, branch, name) or (fork is not None and name in fork.pending)
@@ -309,6 +330,7 @@ class Tenants:
             fork.pending.discard(name)
             self._save_fork(db, branch, fork)
         else:
+            self._close_handles(db, branch, name)
             self.store.delete(db, branch, name)
 
     def rename(self, db: str, branch: str, old: str, new: str) -> None:
@@ -317,6 +339,7 @@ class Tenants:
         if self._exists(db, branch, new):
             raise AlreadyExists(f"tenant {new!r} already exists", tenant=new)
         self.before_write(db, branch, old)
+        self._close_handles(db, branch, old)
         self.store.rename(db, branch, old, new)
 
     def copy(self, db: str, branch: str, src: str, dst: str) -> None:
@@ -332,6 +355,7 @@ class Tenants:
             fork = self._fork(db, child)
             for name in sorted(fork.pending if fork else ()):
                 self._materialize(db, child, name)
+        self._close_handles(db, branch)
         self.pool.close_under(self.store.folder(db, branch))
         self.store.delete_branch(db, branch)
         self._save_fork(db, branch, None)

@@ -66,7 +66,8 @@ def acme(tmp_path_factory: pytest.TempPathFactory, cli: Callable[..., Any],
                 state.results[label] = future.result()
                 state.commits[label] = str(state.repo().head.target)
 
-    run(*SCHEMA_COMMANDS[0][:1], *SCHEMA_COMMANDS[0][1])
+    first, first_args = SCHEMA_COMMANDS[0]
+    run(first, *first_args)
     # A row in the main tenant, to see it survive the rebuild of `column alter`.
     cli_in_process("query", "INSERT INTO users (name, email, age) VALUES (?, ?, ?)",
                    "-p", "Ann", "-p", "ann@example.com", "-p", "40", cwd=state.root, check=True)
