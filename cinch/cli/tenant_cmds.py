@@ -26,8 +26,7 @@ def tenant_create(ctx: typer.Context, names: list[str], branch: BranchOpt = None
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
     with st.project().lock():
-        for name in names:
-            st.project().tenants.create(db.name, db.branch, name)
+        st.project().tenants.create_many(db.name, db.branch, names)
     if not st.quiet:
         output.console.print(f"[green]✓[/green] {len(names)} tenant(s) created on "
                              f"{db.name}@{db.branch}")

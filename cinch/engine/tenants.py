@@ -20,7 +20,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cinch.errors import AlreadyExists, ApplyIncomplete, ApplyRefused, NotFound, TenantError
+from cinch.errors import (
+    AlreadyExists,
+    ApplyIncomplete,
+    ApplyRefused,
+    NotFound,
+    TenantError,
+    UsageError,
+)
 from cinch.models.schema import Schema
 from cinch.names import check_tenant_name
 from cinch.planner.plan import Plan, apply_op, plan
@@ -303,6 +310,9 @@ class Tenants:
         return self.store.create_from_template(self.template(db, branch), db, branch, name)
 
     def create_many(self, db: str, branch: str, names: list[str]) -> list[Path]:
+        """Create many tenants at once (all or none): one template, file copies in parallel."""
+        if len(set(names)) != len(names):
+            raise UsageError("a tenant name is given twice", names=names[:20])
         for name in names:
             check_tenant_name(name)
             if self._exists(db, branch, name):
