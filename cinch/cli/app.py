@@ -82,12 +82,15 @@ def _wants_json(argv: list[str]) -> bool:
     return False
 
 
+# Typer's click exceptions, found through a public class so no private module is imported.
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app; render every CinchError the same way, with its exit code."""
+    """Entry point: run the app; render every error as one `error:` line with its exit code."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        # standalone mode: click reports usage errors itself (exit 2) and exits with the code.
-        app(args=args, prog_name="cinch", obj=State())
+        rc = app(args=args, prog_name="cinch", obj=State(), standalone_mode=False)
     except CinchError as exc:
         if _wants_json(args):
             sys.stderr.write(json.dumps({"error": exc.to_dict()}, default=str) + "\n")
@@ -96,6 +99,16 @@ def main(argv: list[str] | None = None) -> None:
             if exc.hint:
                 sys.stderr.write(f"hint: {exc.hint}\n")
         sys.exit(exc.exit_code)
+    except _CLICK_ERROR as exc:
+        sys.stderr.write(f"error: {exc.format_message()}\n")
+        command = "" if "No such command" in exc.format_message() else \
+            " ".join(a for a in args if not a.startswith("-"))[:60]
+        sys.stderr.write(f"hint: see `cinch {command} --help`\n".replace("  ", " "))
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("aborted; nothing was changed\n")
+        sys.exit(1)
+    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 if __name__ == "__main__":

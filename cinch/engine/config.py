@@ -8,10 +8,18 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from cinch.errors import ConfigError
+from cinch.errors import ConfigError, InvalidName
 from cinch.names import check_branch_name, check_name
 
 CONFIG_FILE = "cinch.toml"
+
+
+def _plain(check: Any, *args: str) -> str:
+    """A naming check as a pydantic validator: a ValueError, so the error names its field."""
+    try:
+        return check(*args)
+    except InvalidName as exc:
+        raise ValueError(exc.message) from None
 
 
 class AuthorConfig(BaseModel):
@@ -27,7 +35,7 @@ class BranchConfig(BaseModel):
     @field_validator("protected")
     @classmethod
     def _names(cls, value: list[str]) -> list[str]:
-        return [check_branch_name(v) for v in value]
+        return [_plain(check_branch_name, v) for v in value]
 
 
 class MergeConfig(BaseModel):
@@ -56,7 +64,7 @@ class Config(BaseModel):
     @classmethod
     def _dbs(cls, value: list[str]) -> list[str]:
         for db in value:
-            check_name(db, "database")
+            _plain(check_name, db, "database")
         if len({v.lower() for v in value}) != len(value):
             raise ValueError("database names must be unique")
         return value
@@ -77,4 +85,5 @@ def parse_config(raw: bytes, where: str = CONFIG_FILE) -> Config:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{where}: {field}: {first['msg']}", path=where, field=field) from exc
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{where}: {field}: {message}", path=where, field=field) from exc

@@ -117,11 +117,15 @@ class Tenant:
             raise InvalidOperation("nothing to update")
         sets = ", ".join(f"{quote(c)} = ?" for c in cols)
         rows = self._write_returning(
-            f"UPDATE {quote(t.name)} SET {sets} WHERE \"id\" = ? RETURNING *",
+            f"UPDATE {quote(t.name)} SET {sets} WHERE \"id\" = ? RETURNING \"id\"",
             [*values.values(), id])
         if not rows:
             raise NotFound(f"no row with id {id!r} in {t.name}", id=id)
-        return rows[0]
+        # RETURNING runs before AFTER triggers: read the row back for the new updated_at.
+        with self._connection() as conn:
+            cur = conn.execute(f"SELECT * FROM {quote(t.name)} WHERE \"id\" = ?", [id])
+            cols = [d[0] for d in cur.description]
+            return dict(zip(cols, cur.fetchone(), strict=True))
 
     def delete(self, table: str, id: str) -> bool:
         t = self._table(table)

@@ -152,9 +152,20 @@ class Tenants:
             self.pool.close_path(tmp)
             ts.finalize_template(tmp)
             os.replace(tmp, path)
-        elif self._bring_to(path, db, head, name="(template)"):
-            self.pool.close_path(path)
-            ts.finalize_template(path)
+        else:
+            try:
+                changed = self._bring_to(path, db, head, name="(template)")
+            except TenantError:
+                # The template is derived state: if the branch moved under it (git reset,
+                # rebase), build it again from the log instead of failing.
+                self.pool.close_path(path)
+                for extra in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                    extra.unlink(missing_ok=True)
+                self._template_at.pop((db, branch), None)
+                return self.template(db, branch)
+            if changed:
+                self.pool.close_path(path)
+                ts.finalize_template(path)
         self._template_at[(db, branch)] = head
         return path
 
@@ -220,8 +231,9 @@ class Tenants:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"parent": fork.parent, "commit": fork.commit,
-                                   "empty": fork.empty, "pending": sorted(fork.pending)}))
+        tmp.write_text(json.dumps({"branch": branch, "parent": fork.parent,
+                                   "commit": fork.commit, "empty": fork.empty,
+                                   "pending": sorted(fork.pending)}))
         os.replace(tmp, path)
 
     def _children(self, db: str, branch: str) -> list[str]:
@@ -236,8 +248,15 @@ class Tenants:
         self._forks = {k: v for k, v in self._forks.items() if k[0] != db}
         out = []
         for entry in os.scandir(folder):
+            if not entry.name.endswith(".json"):
+                continue
             child = ts.branch_from_key(entry.name.removesuffix(".json"))
-            if child and entry.name.endswith(".json"):
+            if child is None:  # a long branch name's hashed key: the file names the branch
+                try:
+                    child = json.loads(Path(entry.path).read_text())["branch"]
+                except (OSError, ValueError, KeyError):
+                    continue
+            if child:
                 fork = self._fork(db, child)
                 if fork is not None and fork.parent == branch:
                     out.append(child)

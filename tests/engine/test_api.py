@@ -126,9 +126,6 @@ def test_updated_at_moves_on_update_and_created_at_stays(project: Project) -> No
     assert again is not None and again["updated_at"] > stored["updated_at"]
 
 
-@pytest.mark.xfail(strict=True, reason="Tenant.update returns the row from RETURNING, which "
-                   "SQLite computes before the AFTER UPDATE trigger moves updated_at "
-                   "(cinch/engine/tenant.py)")
 def test_update_returns_the_moved_updated_at(project: Project) -> None:
     tenant = project.tenant("main")
     row = tenant.insert("users", {"name": "Ann"})

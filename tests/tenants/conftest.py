@@ -1,3 +1,5 @@
+"""Tenant tests: a project with a plain users table (isolation comes from tests/conftest.py)."""
+
 from __future__ import annotations
 
 import os
@@ -8,19 +10,6 @@ from pathlib import Path
 import pytest
 
 import cinch
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No developer git config or cinch settings leak into a test."""
-    for key in list(os.environ):
-        if key.startswith(("GIT_", "CINCH_")):
-            monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("CINCH_AUTHOR_NAME", "Test Author")
-    monkeypatch.setenv("CINCH_AUTHOR_EMAIL", "test@example.com")
 
 
 def run_cinch(*args: str, cwd: Path, check: bool = True,
