@@ -1,15 +1,17 @@
 """Reading a long history: `cinch status` and `cinch log` on a branch of 10,000 commits.
 
-The project's ``main`` gets a few hundred change sets through the engine's own write path
-(including feature branches merged back, so the log has merge commits), then the bulk of the
-commits straight through ``git fast-import`` (each adds one valid change-set file, as cinch
-writes them; far cheaper than 10,000 trips through the write path), then a few more engine
-changes on top, and every tenant is synced to the head.
+The project has four databases (so `status` reads four logs and schemas). ``main`` gets a few
+hundred change sets through the engine's own write path (including feature branches merged
+back, so the log has merge commits); then the bulk of the commits goes straight through
+``git fast-import``, one valid change-set file per commit as cinch writes them, round robin over
+the databases (far cheaper than 10,000 trips through the write path); then a few more engine
+changes on top, and every tenant is synced to the head (the engine's own apply).
 
 Every figure is printed beside a floor measured in the same run, as a ratio (machines are shared
-and noisy: absolute times drift, ratios hold): ``git log`` with the git binary and a raw pygit2
-walk on the same repository. "cold" means a fresh Project (API) or a fresh process (CLI) with
-nothing in memory; "no disk cache" also removes ``.cinch/cache`` first (the first run ever).
+and noisy: absolute times drift, ratios hold): ``git log`` / ``git status`` with the git binary
+and a raw pygit2 walk on the same repository. "cold" means a fresh Project (API) or a fresh
+process (CLI) with nothing in memory; "no disk cache" also removes ``.cinch/cache`` first (the
+first run ever on a clone); otherwise the cache is as the engine's own commands left it.
 
     python bench/bench_history.py [--commits 10000] [--real 300] [--runs 3]
 """
@@ -93,27 +95,39 @@ def _real_changes(project: cinch.Project, count: int) -> int:
     return made
 
 
-def _bulk_changes(schema: Schema, count: int) -> list[ChangeSet]:
-    """``count`` valid change sets against ``schema`` (changed in place): tables, columns,
-    indexes, as the write path would have built them."""
+ALIVE = 40
+
+
+def _bulk_changes(schemas: dict[str, Schema], count: int) -> list[ChangeSet]:
+    """``count`` valid change sets, round robin over the databases of ``schemas`` (changed in
+    place): tables, columns, indexes, as the write path would have built them."""
     author = Author(name="bench", email="bench@localhost")
     out = []
-    table = ""
-    for i in range(count):
+    tables: dict[str, str] = {}
+    dbs = sorted(schemas)
+    for n in range(count):
+        db, i = dbs[n % len(dbs)], n // len(dbs)
+        schema = schemas[db]
         if i % 25 == 0:
-            table = f"b{i}"
+            tables[db] = table = f"b{i}"
             ops = build.create_table(schema, table, [ColumnSpec("name"), ColumnSpec("qty",
                                                                                     "INTEGER")])
             message = f"Create table {table}"
+            if i >= 25 * ALIVE:  # the schema keeps ALIVE bulk tables: history has churn
+                old = f"b{i - 25 * ALIVE}"
+                ops = build.drop_table(schema, old) + ops
+                message = f"Replace table {old} with {table}"
         elif i % 25 == 24:
+            table = tables[db]
             ops = build.create_index(schema, table, ["name"])
             message = f"Index {table}.name"
         else:
+            table = tables[db]
             ops = build.add_column(schema, table, ColumnSpec(f"c{i}"))
             message = f"Add column {table}.c{i}"
         result, after = plan_many(schema, ops)
         schema.tables, schema.indexes, schema.views = after.tables, after.indexes, after.views
-        out.append(ChangeSet(id=ulid(), database="main", message=message, author=author,
+        out.append(ChangeSet(id=ulid(), database=db, message=message, author=author,
                              created_at=now_utc(), operations=ops, sql=result.statements))
     return out
 
@@ -126,14 +140,15 @@ def _fast_import(root: Path, changes: list[ChangeSet]) -> None:
     chunks: list[bytes] = []
     for n, change in enumerate(changes):
         message = (f"{change.message}\n\n{TRAILER_CHANGE}: {change.id}\n"
-                   f"{TRAILER_DATABASE}: main\n").encode()
+                   f"{TRAILER_DATABASE}: {change.database}\n").encode()
         body = change.to_json()
         chunks.append(b"commit refs/heads/main\n")
         chunks.append(f"committer bench <bench@localhost> {stamp} +0000\n".encode())
         chunks.append(b"data %d\n%s\n" % (len(message), message))
         if n == 0:
             chunks.append(f"from {tip}\n".encode())
-        chunks.append(f"M 100644 inline {changes_dir('main')}/{change.filename}\n".encode())
+        chunks.append(f"M 100644 inline {changes_dir(change.database)}/{change.filename}\n"
+                      .encode())
         chunks.append(b"data %d\n%s\n" % (len(body), body))
     subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=b"".join(chunks),
                    check=True)
@@ -141,20 +156,27 @@ def _fast_import(root: Path, changes: list[ChangeSet]) -> None:
     subprocess.run(["git", "reset", "--hard", "--quiet"], cwd=root, check=True)
 
 
+DATABASES = ("main", "analytics", "billing", "audit")
+
+
 def build_project(root: Path, commits: int, real: int) -> tuple[cinch.Project, dict[str, float]]:
     times: dict[str, float] = {}
     start = time.perf_counter()
     project = cinch.init(root)
+    for name in DATABASES[1:]:
+        project.create_database(name)
     made = _real_changes(project, real)
     times["engine"] = time.perf_counter() - start
     start = time.perf_counter()
     head = project.git.branch_tip("main")
     tail = 5
     bulk = commits - len(list(project.git.walk(head))) - tail
-    schema = project.history.schema(head, "main").model_copy(deep=True)
-    _fast_import(root, _bulk_changes(schema, bulk))
+    schemas = {db: project.history.schema(head, db).model_copy(deep=True) for db in DATABASES}
+    _fast_import(root, _bulk_changes(schemas, bulk))
     times["fast-import"] = time.perf_counter() - start
     start = time.perf_counter()
+    for db in DATABASES:  # made again from the template once it is at the head: one apply
+        project.tenants.delete(db, "main", "main")
     project.close()
     project = cinch.open(root)
     db = project.database()
@@ -267,8 +289,9 @@ def main() -> None:
         project, times = build_project(Path(tmp) / "acme", args.commits, args.real)
         head = project.git.branch_tip("main")
         count = sum(1 for _ in project.git.walk(head))
-        entries = len(project.history.log(head, "main"))
-        print(f"setup: {count} commits on main, {entries} change sets "
+        entries = sum(len(project.history.log(head, db)) for db in DATABASES)
+        print(f"setup: {count} commits on main, {entries} change sets in {len(DATABASES)} "
+              "databases "
               f"({int(times.pop('engine change sets'))} through the engine); "
               + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()))
         project.close()

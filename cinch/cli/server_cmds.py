@@ -36,6 +36,9 @@ def serve(
         help="Requests per second per key (0: no limit)")] = 100.0,
     max_body: Annotated[int, typer.Option(help="Largest request body, in bytes")] = 1024 * 1024,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    access_log: Annotated[bool, typer.Option(
+        "--access-log/--no-access-log",
+        help="Log every request (off by default: it costs more than a point query)")] = False,
     workers: Annotated[int, typer.Option(
         help="Worker processes (each with its own rate limits and live watchers)")] = 1,
 ) -> None:
@@ -51,8 +54,7 @@ def serve(
     root = state(ctx).project().root
     options = dict(host=host, port=port, log_level=log_level, proxy_headers=False,
                    server_header=False, ws_max_size=settings.max_body_bytes,
-                   access_log=log_level in ("debug", "trace", "info"),
-                   loop=_best("uvloop", "auto"), http=_best("httptools", "auto"))
+                   access_log=access_log, loop=_best("uvloop", "auto"), http=_http_protocol())
     if not state(ctx).quiet:
         output.err_console.print(f"cinch serving {root} on http://{host}:{port} (docs: /docs)")
     if workers > 1:
@@ -69,6 +71,16 @@ def _best(module: str, fallback: str) -> str:
     import importlib.util
 
     return module if importlib.util.find_spec(module) else fallback
+
+
+def _http_protocol() -> object:
+    """uvicorn's httptools protocol with cinch's query fast path (cinch.server.protocol), or
+    uvicorn's choice without httptools."""
+    if _best("httptools", "") == "":
+        return "auto"
+    from cinch.server.protocol import CinchHttpProtocol
+
+    return CinchHttpProtocol
 
 
 @keys_app.command("create")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from cinch.engine.history import changes_dir
 from cinch.engine.schemadiff import diff_schemas, sql_diff
-from cinch.errors import NotFound, UnknownRevision, UsageError
+from cinch.errors import CorruptChangeFile, NotFound, UnknownRevision, UsageError
 from cinch.models.changeset import ChangeSet, change_id_of
 from cinch.models.ids import is_ulid
 from cinch.models.operations import describe
@@ -30,12 +30,28 @@ class LogItem:
         return self.__dict__.copy()
 
 
-def _new_change_ids(project: Project, commit: str, db: str) -> list[str]:
-    parents = project.git.parents(commit)
-    here = {change_id_of(n) for n in project.git.list_dir(commit, changes_dir(db))}
-    before = ({change_id_of(n) for n in project.git.list_dir(parents[0], changes_dir(db))}
-              if parents else set())
-    return sorted(i for i in here - before if i)
+def _new_change_ids(project: Project, commit: str, db: str, *,
+                    history: bool | None = None) -> list[str]:
+    """Ids of the change sets ``commit`` adds to ``db`` (not in its first parent).
+
+    From the history's cached log when it is at hand (``history``: None decides by whether the
+    log is a short walk from a cached one); else from libgit2's diff of the changes folder
+    against the first parent, which reads nothing when the folder's tree id did not change.
+    """
+    if history is None:
+        history = project.history.near(commit, db)
+    if history:
+        try:
+            return sorted(e.id for e in project.history.added(commit, db))
+        except CorruptChangeFile:  # a broken history still lists: by the files themselves
+            pass
+    git, folder = project.git, changes_dir(db)
+    parents = git.parents(commit)
+    here = git.subtree_id(commit, folder)
+    before = git.subtree_id(parents[0], folder) if parents else None
+    added, deleted, modified = git.dir_changes(before, here)
+    kept = {change_id_of(n) for n in (*deleted, *modified)}  # renamed or re-encoded: not new
+    return sorted({i for n in added if (i := change_id_of(n)) and i not in kept})
 
 
 def log(project: Project, rev: str | None = None, *, db: str | None = None,
@@ -43,12 +59,23 @@ def log(project: Project, rev: str | None = None, *, db: str | None = None,
     """Commits reachable from ``rev`` (the current branch), newest first, with their change sets."""
     head = project.git.resolve(rev or "HEAD")
     dbs = [_known_db(project, db, head)] if db else project.databases()
+    # The whole log reads every commit anyway: compute (and cache) the history's log then;
+    # a few commits of a history never cached are cheaper to diff one by one.
+    use_history = {name: limit is None or project.history.near(head, name) for name in dbs}
     items: list[LogItem] = []
     for info in project.git.walk(head):
         item = LogItem(info.id, info.summary, info.author, info.time.isoformat(),
                        list(info.parents))
         for name in dbs:
-            for change_id in _new_change_ids(project, info.id, name):
+            ids = None
+            if use_history[name]:
+                try:
+                    ids = sorted(e.id for e in project.history.added(info.id, name))
+                except CorruptChangeFile:  # a broken history still lists, from the files
+                    use_history[name] = False
+            if ids is None:
+                ids = _new_change_ids(project, info.id, name, history=False)
+            for change_id in ids:
                 item.changes.append({"id": change_id, "database": name})
         if changes_only and not item.changes:
             continue

@@ -56,7 +56,7 @@ class Project:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.git = GitStore.open(self.root)
-        self.history = History(self.git)
+        self.history = History(self.git, cache_dir=self.root / STATE_DIR / "cache")
         self.state_dir = self.root / STATE_DIR
         self.state_dir.mkdir(exist_ok=True)
         self._tenants: Any = None

@@ -190,11 +190,14 @@ class Tenants:
             for step in self.steps(db, head, held):
                 if step.destroys and branch:
                     self._snapshot(conn, path, db, branch, name, step)
+                # The ledger was just read: the step is missing (apply_change checks again
+                # under the write lock, in case another process applied it meanwhile).
                 if ts.apply_change(conn, step.change_id, head, step.statements,
-                                   rebuild=step.rebuild):
+                                   rebuild=step.rebuild, check_first=False):
                     applied += 1
-            if applied > 1:
-                ts.checkpoint(conn, "PASSIVE")
+            # No explicit checkpoint: the connection is closed when the pool evicts it (SQLite
+            # checkpoints and removes the WAL then), wal_autocheckpoint bounds the WAL of the
+            # few that stay open, and a checkpoint per tenant here cost as much as the change.
             return applied
 
     def _snapshot(self, conn: Any, path: Path, db: str, branch: str, name: str,
@@ -344,10 +347,14 @@ class Tenants:
         check_tenant_name(name)
         if name == MAIN_TENANT and create_main:
             self._ensure_main(db, branch)
-        if not self._exists(db, branch, name):
+        path = self.store.path(db, branch, name)  # resolved once: this runs per tenant
+        fork = self._fork(db, branch)
+        pending = fork is not None and name in fork.pending
+        if not pending and not os.path.isfile(path):
             raise NotFound(f"no tenant named {name!r} on {db}@{branch}", tenant=name)
-        self._materialize(db, branch, name)
-        return self.store.path(db, branch, name)
+        if pending:
+            self._materialize(db, branch, name)
+        return path
 
     def delete(self, db: str, branch: str, name: str) -> None:
         check_tenant_name(name)

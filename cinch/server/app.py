@@ -11,10 +11,11 @@ from pathlib import Path
 from fastapi import FastAPI, WebSocket
 from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
 import cinch
 from cinch.engine.project import open_project
-from cinch.server import errors
+from cinch.server import errors, fastpath
 from cinch.server.deps import ServerContext
 from cinch.server.fastpath import FastQuery
 from cinch.server.keys import KeyRing
@@ -59,6 +60,23 @@ ROUTERS = (queries.router, meta.health_router, meta.router, meta.project_router,
 SETTINGS_ENV = "CINCH_SERVER_SETTINGS"
 
 
+class CinchAPI(FastAPI):
+    """The app: ``POST .../tenants/{t}/query`` goes to the fast path (cinch.server.fastpath)
+    before FastAPI's own stack; everything else, and any query request the fast path does not
+    take, is FastAPI's."""
+
+    fast_query: FastQuery | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and scope["method"] == "POST"
+                and self.fast_query is not None):
+            match = fastpath.PATH.fullmatch(scope["path"])
+            if match is not None:
+                await self.fast_query(scope, receive, send, match)
+                return
+        await super().__call__(scope, receive, send)
+
+
 def app_from_environment() -> FastAPI:
     """The app factory uvicorn's worker processes call (``cinch serve --workers N``): the
     project comes from ``CINCH_PROJECT``, the settings from ``CINCH_SERVER_SETTINGS`` (JSON)."""
@@ -83,9 +101,9 @@ def create_app(project_path: str | os.PathLike[str] | None = None,
         state.close()
         project.close()
 
-    app = FastAPI(title="cinch", version=cinch.__version__, description=DESCRIPTION,
-                  generate_unique_id_function=operation_id, lifespan=lifespan,
-                  separate_input_output_schemas=False)
+    app = CinchAPI(title="cinch", version=cinch.__version__, description=DESCRIPTION,
+                   generate_unique_id_function=operation_id, lifespan=lifespan,
+                   separate_input_output_schemas=False)
     app.state.cinch = ctx
     errors.install(app)
     for router in ROUTERS:
@@ -97,8 +115,8 @@ def create_app(project_path: str | os.PathLike[str] | None = None,
                            websocket.query_params.get("branch"))
 
     query_route = next(r for r in queries.router.routes if getattr(r, "name", "") == "run")
-    # Added first, so it runs inside CinchMiddleware (headers, metrics, body limit).
-    app.add_middleware(FastQuery, ctx=ctx, route=query_route)
+    app.fast_query = FastQuery(ctx, query_route.path,
+                               lambda scope, receive, send: FastAPI.__call__(app, scope, receive, send))
     app.add_middleware(CinchMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         # Outermost, so a preflight (which carries no key) is answered before anything else.

@@ -57,6 +57,26 @@ class TokenBuckets:
         return 0.0
 
 
+# What says a file is as it was: (inode, size, mtime, ctime), as git and libgit2 judge theirs;
+# None: no such file.
+_Stamp = tuple[int, int, int, int] | None
+# File times are coarse (a clock tick): a file changed this recently may change again without
+# its stamp changing, so what was read from it is trusted only once it is older than this.
+_RACY_NS = 2_000_000_000
+
+
+def _stamp(path: str) -> _Stamp:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _settled(stamp: _Stamp, now_ns: int) -> bool:
+    return stamp is None or now_ns - max(stamp[2], stamp[3]) > _RACY_NS
+
+
 @dataclass
 class ServerContext:
     project: Project
@@ -71,36 +91,72 @@ class ServerContext:
     _db_names: dict[tuple[str, str], str] = field(default_factory=dict)
     # (database, branch, tenant) -> Tenant, reused while its file exists (queries' hot path)
     _tenants: dict[tuple[str, str, str], Tenant] = field(default_factory=dict)
-    _head: tuple[tuple[int, int, int], str] | None = None
+    # (key id, db, tenant, ?branch=) -> (key, Tenant, its file, branch, tip): what
+    # tenant_target found for that very key object (a reloaded key ring makes new ones),
+    # reused while the branch (without ?branch=, also HEAD) and the tenant file are unchanged
+    _resolved: dict[tuple[str, str, str, str | None],
+                    tuple[ApiKey, Tenant, str, str, str]] = field(default_factory=dict)
+    # branch -> (stamp of its loose ref, stamp of packed-refs, tip)
+    _tips: dict[str, tuple[_Stamp, _Stamp, str | None]] = field(default_factory=dict)
+    _head: tuple[_Stamp, str] | None = None
     live: Any = None
 
     def __post_init__(self) -> None:
-        self._head_file = str(self.project.git.gitdir / "HEAD")
+        gitdir = self.project.git.gitdir
+        self._head_file = str(gitdir / "HEAD")
+        # Tips are read from ref files only in git's plain layout (not a linked worktree,
+        # whose refs live elsewhere, nor reftable); otherwise every read asks libgit2.
+        plain = ((gitdir / "refs" / "heads").is_dir() and not (gitdir / "commondir").exists()
+                 and not (gitdir / "reftable").exists())
+        self._refs = str(gitdir / "refs" / "heads") + os.sep if plain else None
+        self._packed_refs = str(gitdir / "packed-refs")
         self.limiter = TokenBuckets(self.settings.rate_limit, self.settings.rate_burst)
         fail = self.settings.auth_fail_limit
         self.auth_failures = TokenBuckets(fail, fail * 4)
 
     def current_branch(self) -> str:
         """The checked-out branch, re-read only when .git/HEAD changes (`cinch switch`)."""
-        st = os.stat(self._head_file)
-        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
-        if self._head is None or self._head[0] != stamp:
-            self._head = (stamp, self.project.current_branch)
-        return self._head[1]
+        stamp = _stamp(self._head_file)
+        head = self._head
+        if head is not None and head[0] == stamp:
+            return head[1]
+        branch = self.project.current_branch
+        self._head = (stamp, branch) if _settled(stamp, time.time_ns()) else None
+        return branch
+
+    def branch_tip(self, branch: str) -> str | None:
+        """``project.git.branch_tip``, kept while the branch's ref file stays as it was: a
+        stat instead of libgit2's several system calls, on every query."""
+        if self._refs is None:
+            return self.project.git.branch_tip(branch)
+        loose = _stamp(self._refs + branch)
+        packed = None if loose is not None else _stamp(self._packed_refs)  # loose ones win
+        cached = self._tips.get(branch)
+        if cached is not None and cached[0] == loose and cached[1] == packed:
+            return cached[2]
+        # Read after the stamps: a change in between shows as a changed stamp next time.
+        tip = self.project.git.branch_tip(branch)
+        now = time.time_ns()
+        if (_settled(loose, now) and _settled(packed, now)
+                and (tip is None or not tip.startswith("refs/"))):  # not a symbolic ref
+            if len(self._tips) > 4096:
+                self._tips.clear()
+            self._tips[branch] = (loose, packed, tip)
+        return tip
 
     def branch_or_current(self, branch: str | None) -> str:
         """The branch asked for (validated, existing), else the project's current branch."""
         if branch is None:
             return self.current_branch()
         check_branch_name(branch)
-        if self.project.git.branch_tip(branch) is None:
+        if self.branch_tip(branch) is None:
             raise NotFound(f"no branch named {branch!r}", branch=branch)
         return branch
 
     def database_name(self, db: str, branch: str) -> str:
         """The database's canonical name on the branch (cached per branch tip)."""
         check_name(db, "database")
-        tip = self.project.git.branch_tip(branch)
+        tip = self.branch_tip(branch)
         if tip is None:
             raise NotFound(f"no branch named {branch!r}", branch=branch)
         cached = self._db_names.get((tip, db.lower()))
@@ -264,20 +320,89 @@ async def tenant_target(ctx: ServerContext, key: ApiKey, db: str, tenant: str,
     require(key, Scope.read)
     check_tenant_name(tenant)
     async with ctx.engine_lock:
+        found = _resolved(ctx, key, db, tenant, branch)
+        if found is not None:
+            return found
+        before = _tip_before(ctx, branch)
         t = _resolve(ctx, key, Scope.read, db, branch)
-        cache_key = (t.name, t.branch, tenant)
-        cached = ctx._tenants.get(cache_key)
-        if cached is not None and os.path.isfile(cached.path):
-            return cached  # the hot path: one stat, no git, no thread
-        if ctx.project.tenants.store.exists(t.name, t.branch, tenant):
-            found = Tenant(ctx.project, t.name, t.branch, tenant)
-        else:
+        found = _known_tenant(ctx, t, tenant)
+        if found is None:
             # Creating "main" or copying a lazily forked tenant takes real work: off the loop.
             found = await run_in_threadpool(Tenant, ctx.project, t.name, t.branch, tenant)
-        if len(ctx._tenants) > 4096:
-            ctx._tenants.clear()
-        ctx._tenants[cache_key] = found
+            _remember(ctx, found)
+        _remember_resolved(ctx, key, db, tenant, branch, found, before)
         return found
+
+
+def tenant_target_now(ctx: ServerContext, key: ApiKey, db: str, tenant: str,
+                      branch: str | None) -> Tenant | None:
+    """``tenant_target`` without waiting: for a caller on the event loop that has seen the
+    engine lock free (so, running to the end without yielding, it holds the engine as surely
+    as the lock would). None if the tenant must first be made in a worker thread."""
+    found = _resolved(ctx, key, db, tenant, branch)
+    if found is not None:
+        return found
+    require(key, Scope.read)
+    check_tenant_name(tenant)
+    before = _tip_before(ctx, branch)
+    found = _known_tenant(ctx, _resolve(ctx, key, Scope.read, db, branch), tenant)
+    if found is not None:
+        _remember_resolved(ctx, key, db, tenant, branch, found, before)
+    return found
+
+
+def _resolved(ctx: ServerContext, key: ApiKey, db: str, tenant: str,
+              branch: str | None) -> Tenant | None:
+    """What ``tenant_target`` found for the same key and names, if all it was found from is
+    unchanged: the branch (without ``?branch=``, the checked-out one), its tip, the tenant's
+    file. The checks this skips (names, the key's scope and globs) depend on nothing else."""
+    hit = ctx._resolved.get((key.id, db, tenant, branch))
+    if hit is None or hit[0] is not key:
+        return None
+    _, found, path, resolved_branch, tip = hit
+    if branch is None and ctx.current_branch() != resolved_branch:
+        return None
+    if ctx.branch_tip(resolved_branch) != tip or not os.path.isfile(path):
+        return None
+    return found
+
+
+def _tip_before(ctx: ServerContext, branch: str | None) -> tuple[str, str | None]:
+    """The branch a resolution is about to use, and its tip, read before it (the same checks
+    first, so any error is the one the resolution would raise)."""
+    if branch is None:
+        name = ctx.current_branch()
+    else:
+        check_branch_name(branch)
+        name = branch
+    return name, ctx.branch_tip(name)
+
+
+def _remember_resolved(ctx: ServerContext, key: ApiKey, db: str, tenant: str,
+                       branch: str | None, found: Tenant, before: tuple[str, str | None]) -> None:
+    name, tip = before
+    # Remembered only if the branch and its tip were the same before and after resolving.
+    if tip is None or found.branch != name or ctx.branch_tip(name) != tip:
+        return
+    if len(ctx._resolved) > 4096:
+        ctx._resolved.clear()
+    ctx._resolved[(key.id, db, tenant, branch)] = (key, found, os.fspath(found.path), name, tip)
+
+
+def _known_tenant(ctx: ServerContext, t: Target, tenant: str) -> Tenant | None:
+    cached = ctx._tenants.get((t.name, t.branch, tenant))
+    if cached is not None and os.path.isfile(cached.path):
+        return cached  # the hot path: one stat, no git, no thread
+    if ctx.project.tenants.store.exists(t.name, t.branch, tenant):
+        return _remember(ctx, Tenant(ctx.project, t.name, t.branch, tenant))
+    return None
+
+
+def _remember(ctx: ServerContext, found: Tenant) -> Tenant:
+    if len(ctx._tenants) > 4096:
+        ctx._tenants.clear()
+    ctx._tenants[(found.database, found.branch, found.name)] = found
+    return found
 
 
 async def tenant_access(request: Request, db: DbPath, tenant: TenantPath,

@@ -118,7 +118,8 @@ class KeyRing:
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
-        self._rows: dict[str, KeyRow] = {}
+        # id -> (stored sha256 of the secret, the key): built once per change of state.db
+        self._rows: dict[str, tuple[bytes, ApiKey]] = {}
         self._version: int | None = None
 
     def invalidate(self) -> None:
@@ -127,17 +128,21 @@ class KeyRing:
     def _refresh(self) -> None:
         version = self.store.data_version()
         if version != self._version:
-            self._rows = {r.id: r for r in self.store.api_keys()}
+            self._rows = {r.id: (r.hash.encode(), _key(r)) for r in self.store.api_keys()}
             self._version = version
 
     def verify(self, token: str) -> ApiKey | None:
+        """The key a token names, if its secret hashes to the stored hash. The secret is
+        hashed on every call and the digests compared in constant time; nothing is cached by
+        secret."""
         parsed = split_token(token)
         if parsed is None:
             return None
-        self._refresh()
+        self._refresh()  # every call: a revoked key fails on its next request
         row = self._rows.get(parsed[0])
         if row is None:
             return None
-        if not hmac.compare_digest(_hash(parsed[1]), row.hash):
+        digest = hashlib.sha256(parsed[1].encode()).hexdigest().encode()
+        if not hmac.compare_digest(digest, row[0]):
             return None
-        return _key(row)
+        return row[1]

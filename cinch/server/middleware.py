@@ -23,6 +23,8 @@ _DOCS_CSP = (b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn
              b"frame-ancestors 'none'")
 _HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
             (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
+# What an API response carries (the query fast path adds them itself).
+SECURITY_HEADERS = (*_HEADERS, (b"content-security-policy", _API_CSP))
 
 
 class CinchMiddleware:

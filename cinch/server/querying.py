@@ -19,10 +19,12 @@ import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from cinch.engine.tenant import Tenant
 from cinch.errors import QueryError, QueryRefused
-from cinch.server.deps import decode_cursor, encode_cursor
+from cinch.server.deps import ServerContext, decode_cursor, encode_cursor
+from cinch.server.keys import ApiKey, Scope
 from cinch.server.models import Request
 from cinch.stores import query as q
 
@@ -103,7 +105,14 @@ def run_query(tenant: Tenant, body: QueryRequest, read_only: bool) -> dict[str, 
     """One statement: the first page, or the page a cursor names."""
     if body.cursor:
         return _next_page(tenant, body)
-    result = tenant.query(body.sql, body.params, read_only=read_only, max_rows=body.limit)
+    if read_only:
+        # A leased connection, never the handle's own reader (``Tenant.query``): this runs in
+        # worker threads, and two threads on one connection would share its query guard.
+        with tenant.project.tenants.pool.connection(tenant.path, read_only=True) as conn:
+            result = q.run_query(conn, body.sql, body.params, read_only=True,
+                                 max_rows=body.limit)
+    else:
+        result = tenant.query(body.sql, body.params, read_only=False, max_rows=body.limit)
     cursor = None
     if result.truncated and read_only:  # only a statement known not to write is re-run
         cursor = encode_cursor({"q": _fingerprint(body.sql, body.params), "o": body.limit})
@@ -132,7 +141,9 @@ def run_read_inline(tenant: Tenant, body: QueryRequest) -> dict[str, Any] | None
         calls += 1
         return 1 if calls > budget else 0
 
-    with tenant.project.tenants.pool.connection(tenant.path, read_only=True) as conn:
+    pool = tenant.project.tenants.pool
+    conn = pool.acquire(tenant.path, read_only=True)
+    try:
         conn.set_progress_handler(progress, _PROGRESS_EVERY)
         try:
             result = q.run_query(conn, body.sql, body.params, read_only=True,
@@ -143,11 +154,32 @@ def run_read_inline(tenant: Tenant, body: QueryRequest) -> dict[str, Any] | None
             raise
         finally:
             conn.set_progress_handler(None, 0)
+    finally:
+        pool.release(conn)
     cursor = None
     if result.truncated:
         cursor = encode_cursor({"q": _fingerprint(body.sql, body.params), "o": body.limit})
     return render(result.columns, result.rows, rowcount=result.rowcount,
                   truncated=result.truncated, next_cursor=cursor)
+
+
+def reads_only(key: ApiKey, body: QueryRequest) -> bool:
+    """A read key's query runs read-only, whatever ``read_only`` says."""
+    return body.read_only or not key.can(Scope.write)
+
+
+async def answer(ctx: ServerContext, key: ApiKey, tenant: Tenant, body: QueryRequest, *,
+                 inline: bool = True) -> dict[str, Any]:
+    """``POST .../query``: the route and the fast path (:mod:`cinch.server.fastpath`) both
+    answer through this. ``inline=False``: the read was already tried inline and outgrew it."""
+    if reads_only(key, body):
+        result = run_read_inline(tenant, body) if inline else None
+        if result is None:
+            result = await run_in_threadpool(run_query, tenant, body, True)
+        return result
+    # Writes take the engine lock: a write may first copy the tenant into forked branches.
+    async with ctx.engine_lock:
+        return await run_in_threadpool(run_query, tenant, body, False)
 
 
 def _next_page(tenant: Tenant, body: QueryRequest) -> dict[str, Any]:

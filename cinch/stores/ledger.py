@@ -163,6 +163,7 @@ def apply_change(
     statements: Sequence[str],
     *,
     rebuild: bool = False,
+    check_first: bool = True,
 ) -> bool:
     """Apply one change set to the tenant behind ``conn``, atomically and idempotently.
 
@@ -174,9 +175,12 @@ def apply_change(
     ``rebuild=True`` follows SQLite's 12-step table rebuild: foreign keys are switched off
     outside the transaction, ``PRAGMA foreign_key_check`` runs before COMMIT (violations roll
     back, details ``violations``), and foreign keys are switched back on whatever happens.
+
+    ``check_first=False`` skips the read before the write transaction (the caller just read the
+    ledger and knows the change is missing); the check under the write lock always runs.
     """
-    if has_change(conn, change_id):  # cheap read first: a sync over applied tenants never writes
-        return False
+    if check_first and has_change(conn, change_id):
+        return False  # cheap read first: a sync over applied tenants never writes
     _refuse_open_transaction(conn, change_id)
     if rebuild:
         _set_foreign_keys(conn, False)

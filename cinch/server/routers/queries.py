@@ -14,9 +14,8 @@ from cinch.server.querying import (
     BatchResult,
     QueryRequest,
     QueryResultPublic,
+    answer,
     run_batch,
-    run_query,
-    run_read_inline,
     run_write_batch,
 )
 
@@ -27,18 +26,14 @@ router = APIRouter(prefix="/databases/{db}/tenants/{tenant}", tags=["queries"],
 # Async routes: a read runs on the event loop when it is small (see run_read_inline), else in a
 # worker thread; the result goes out as a ready JSONResponse (no second validation pass).
 # Writes take the engine lock: a write may first copy the tenant into branches forked from it.
+# Most requests to /query never get here: cinch.server.fastpath answers them through the same
+# `answer`, before FastAPI's machinery; this route serves the rest (invalid bodies, chunked
+# bodies, browsers' cross-origin calls) with identical results.
 @router.post("/query", name="run", response_model=QueryResultPublic)
 async def query(access: TenantDep, body: QueryRequest) -> JSONResponse:
     """Run one SQL statement with bound parameters. A read key's query is read-only. Results
     over `limit` rows page with `next_cursor` when the query is read-only."""
-    tenant = access.tenant
-    if body.read_only or not access.key.can(Scope.write):
-        result = run_read_inline(tenant, body)
-        if result is None:
-            result = await run_in_threadpool(run_query, tenant, body, True)
-        return JSONResponse(result)
-    async with access.ctx.engine_lock:
-        return JSONResponse(await run_in_threadpool(run_query, tenant, body, False))
+    return JSONResponse(await answer(access.ctx, access.key, access.tenant, body))
 
 
 @router.post("/batch", name="batch", response_model=BatchResult)
