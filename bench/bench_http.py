@@ -1,6 +1,6 @@
 """Point queries through HTTP vs the same queries through the Python API, in one run.
 
-    .venv/bin/python bench/bench_http.py [--seconds 5] [--connections 16] [--clients 4]
+    .venv/bin/python bench/bench_http.py [--seconds 5] [--connections 16] [--clients 2]
                                          [--rows 10000] [--workers 1]
 
 Starts ``cinch serve`` (uvicorn, uvloop/httptools when installed) in a subprocess on a free
@@ -217,7 +217,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=16,
                         help="keep-alive connections in all (one request in flight on each)")
-    parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=1, help="cinch serve --workers")
     args = parser.parse_args()

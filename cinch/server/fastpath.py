@@ -148,7 +148,7 @@ class FastQuery:
         except (ValidationError, ValueError, RecursionError, *_JSON_ERRORS):
             return None
         branch = _branch(query_string)
-        if body is None or (branch is not None and len(branch) > _BRANCH_MAX):
+        if branch is not None and len(branch) > _BRANCH_MAX:
             return None
         return body, branch
 

@@ -38,21 +38,35 @@ class _Pending:
         self.body = bytearray()
 
 
+# What this class relies on in uvicorn's protocol; without any of it, it is uvicorn's as is.
+_UVICORN_PARTS = ("app", "root_path", "limit_concurrency", "parser", "expect_100_continue",
+                  "access_log", "cycle", "pipeline", "flow", "headers", "scope", "client",
+                  "transport", "server_state", "on_response_complete")
+
+
 class CinchHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        fast = getattr(self.app, "fast_query", None)
-        usable = (isinstance(fast, FastQuery) and not self.root_path
-                  and self.limit_concurrency is None)
-        self._fast: FastQuery | None = fast if usable else None
         self._pending: _Pending | None = None
+        fast = getattr(self, "app", None)
+        fast = getattr(fast, "fast_query", None)
+        usable = (isinstance(fast, FastQuery)
+                  and all(hasattr(self, part) for part in _UVICORN_PARTS)
+                  and not self.root_path and self.limit_concurrency is None)
+        self._fast: FastQuery | None = fast if usable else None
 
     def on_message_begin(self) -> None:
         self._pending = None
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:
-        if self._fast is None or not self._take():
+        try:
+            taken = self._fast is not None and self._take()
+        except Exception:  # a uvicorn unlike the one this was written for: its own way
+            log.exception("the query fast path is off: uvicorn's protocol is not as expected")
+            self._fast = None
+            taken = False
+        if not taken:
             super().on_headers_complete()
 
     def _take(self) -> bool:
