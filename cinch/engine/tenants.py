@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from cinch.errors import (
     AlreadyExists,
@@ -40,6 +40,10 @@ MAIN_TENANT = "main"
 Progress = Callable[[int, int], None]
 
 
+# "not copied yet": a tenant of a lazy fork that still reads its parent's file.
+TenantState = Literal["up to date", "behind", "drifted", "not copied yet"]
+
+
 @dataclass
 class TenantInfo:
     name: str
@@ -48,7 +52,7 @@ class TenantInfo:
     path: str
     size: int
     applied: int
-    state: str  # "up to date", "behind", "drifted", "not copied yet"
+    state: TenantState
     detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -443,7 +447,16 @@ class Tenants:
 
     # --- state ----------------------------------------------------------------------------
 
-    def infos(self, db: str, branch: str) -> list[TenantInfo]:
+    def info(self, db: str, branch: str, name: str) -> TenantInfo:
+        """One tenant's schema state; looking does not copy a lazy tenant."""
+        check_tenant_name(name)
+        if name == MAIN_TENANT:
+            self._ensure_main(db, branch)
+        elif not self._exists(db, branch, name):
+            raise NotFound(f"no tenant named {name!r} on {db}@{branch}", tenant=name)
+        return self.infos(db, branch, [name])[0]
+
+    def infos(self, db: str, branch: str, names: list[str] | None = None) -> list[TenantInfo]:
         """Each tenant's schema state: up to date, behind (``cinch sync`` fixes) or drifted."""
         head = self._head(branch)
         log = [e.id for e in self.project.history.log(head, db)]
@@ -451,7 +464,7 @@ class Tenants:
             expected = ts.schema_fingerprint(conn)
         fork = self._fork(db, branch)
         out = []
-        for name in self.names(db, branch):
+        for name in self.names(db, branch) if names is None else names:
             path = self.store.path(db, branch, name)
             if fork is not None and name in fork.pending:
                 out.append(TenantInfo(name, db, branch, str(path), 0, 0, "not copied yet",

@@ -108,6 +108,28 @@ def test_branches_compare_and_delete(client: TestClient, api_keys: Keys) -> None
     assert client.get("/branches/feature/x", headers=h).status_code == 404
 
 
+def test_tenants_of_a_new_branch_show_that_they_are_not_copied_yet(
+        client: TestClient, api_keys: Keys) -> None:
+    h = Keys.header(api_keys.write)
+    assert client.post("/branches", headers=h, json={"name": "feature/y"}).status_code == 201
+    listed = client.get("/databases/main/tenants?branch=feature/y", headers=h)
+    assert listed.status_code == 200, listed.text
+    states = {t["name"]: t["state"] for t in listed.json()["items"]}
+    assert states == {"acme": "not copied yet", "globex": "not copied yet",
+                      "main": "not copied yet"}
+    # A write copies the tenant first; the parent's tenant keeps its rows unchanged.
+    wrote = client.post("/databases/main/tenants/acme/query?branch=feature/y", headers=h,
+                        json={"sql": "UPDATE users SET name = 'changed'"})
+    assert wrote.status_code == 200, wrote.text
+    one = client.get("/databases/main/tenants/acme?branch=feature/y", headers=h).json()
+    assert one["state"] == "up to date" and one["applied"] >= 1
+    assert client.get("/databases/main/tenants/globex?branch=feature/y",
+                      headers=h).json()["state"] == "not copied yet"
+    parent = client.post("/databases/main/tenants/acme/query", headers=h,
+                         json={"sql": "SELECT name FROM users"}).json()["rows"]
+    assert parent == [["acme-ann"]]
+
+
 def test_tenants_lifecycle(client: TestClient, api_keys: Keys) -> None:
     h = Keys.header(api_keys.write)
     page = client.get("/databases/main/tenants?limit=2", headers=h).json()

@@ -76,8 +76,6 @@ def _kill_after(args: list[str], cwd: Path, delay: float) -> int | None:
 
 @pytest.fixture(scope="module")
 def template_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    os.environ.update({"CINCH_AUTHOR_NAME": "Test", "CINCH_AUTHOR_EMAIL": "t@x",
-                       "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"})
     return _build(tmp_path_factory.mktemp("crash") / "acme")
 
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from cinch.engine.tenants import TenantInfo
-from cinch.errors import NotFound
-from cinch.names import check_tenant_name
+from cinch.engine.tenants import TenantInfo, TenantState
 from cinch.server.deps import CursorQuery, LimitQuery, ReadTarget, Target, TenantPath, WriteTarget, page_slice
 from cinch.server.errors import ERROR_RESPONSES
 from cinch.server.models import Page, Request
@@ -23,7 +19,8 @@ class TenantPublic(BaseModel):
     branch: str
     size: int = Field(description="Bytes on disk, WAL included")
     applied: int = Field(description="Change sets the tenant holds")
-    state: Literal["up to date", "behind", "drifted"]
+    state: TenantState = Field(description="'not copied yet': a tenant of a new branch that "
+                               "still reads its parent's file; copied on first write")
     detail: str
 
 
@@ -46,18 +43,13 @@ def _public(info: TenantInfo) -> TenantPublic:
 
 
 def _info(t: Target, name: str) -> TenantPublic:
-    check_tenant_name(name)
-    t.project.tenants.path(t.name, t.branch, name)  # NotFound if missing
-    found = next((i for i in t.project.tenants.infos(t.name, t.branch) if i.name == name), None)
-    if found is None:
-        raise NotFound(f"no tenant named {name!r} on {t.name}@{t.branch}", tenant=name)
-    return _public(found)
+    return _public(t.project.tenants.info(t.name, t.branch, name))
 
 
 @router.get("", name="list")
 def list_tenants(t: ReadTarget, limit: LimitQuery = 100,
                  cursor: CursorQuery = None) -> TenantPage:
-    """Tenants with their size and schema state (up to date, behind or drifted)."""
+    """Tenants with their size and schema state (up to date, behind, drifted, not copied yet)."""
     infos = [_public(i) for i in t.project.tenants.infos(t.name, t.branch)]
     items, next_cursor = page_slice(infos, limit, cursor)
     return TenantPage(items=items, next_cursor=next_cursor)
