@@ -64,7 +64,8 @@ def build(root: Path, changes: int) -> cinch.Project:
     return project
 
 
-def bench_detection(project: cinch.Project, runs: int) -> tuple[float, float, float, float]:
+def bench_detection(project: cinch.Project, runs: int,
+                    changes: int = 200) -> tuple[float, float, float, float]:
     history, git = project.history, project.git
     left, right = git.branch_tip("left"), git.branch_tip("right")
     base = git.merge_base(left, right)
@@ -75,7 +76,7 @@ def bench_detection(project: cinch.Project, runs: int) -> tuple[float, float, fl
                     history.schema(tip, "main"))
 
     ours, theirs = side("right", right), side("left", left)
-    assert len(ours.changes) >= 200 and len(theirs.changes) >= 200
+    assert len(ours.changes) >= changes and len(theirs.changes) >= changes
     base_schema = history.schema(base, "main")
     rules = best_of(runs, lambda: detect("main", base_schema, ours, theirs))
     replay = best_of(max(1, runs // 2), lambda: merge_schemas("main", base_schema, ours, theirs))
@@ -120,7 +121,7 @@ def main() -> None:
         project = build(Path(tmp) / "acme", args.changes)
         print(f"setup: {args.changes} change sets on each side in "
               f"{time.perf_counter() - start:.1f} s")
-        rules, replay, warm, cold = bench_detection(project, args.runs)
+        rules, replay, warm, cold = bench_detection(project, args.runs, args.changes)
         print(f"conflict detection (the rules), {args.changes}+{args.changes} change sets: "
               f"{rules:.1f} ms ({rules / TARGET_MS:.2f}x the {TARGET_MS:.0f} ms target)")
         print(f"  with the final replay of {args.changes} change sets on a shadow: "

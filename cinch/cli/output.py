@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -38,6 +37,8 @@ def emit(data: Any, fmt: Format, *, columns: Sequence[str] | None = None,
         sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
         return
     if fmt is Format.yaml:
+        import yaml  # only here: importing it costs every command's start
+
         sys.stdout.write(yaml.safe_dump(json.loads(json.dumps(data, default=str)),
                                         sort_keys=False, allow_unicode=True))
         return

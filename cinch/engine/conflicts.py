@@ -14,6 +14,7 @@ conflicts with the sides swapped.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -480,10 +481,86 @@ def _not_null_meets_rows(db: str, a: _Facts, b: _Facts, a_is_ours: bool, ways: _
     return out
 
 
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _strings(value: Any, out: set[str]) -> set[str]:
+    """Every string inside a dumped operation (ids and names), lower-cased."""
+    if isinstance(value, str):
+        out.add(value.lower())
+    elif isinstance(value, dict):
+        for item in value.values():
+            _strings(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _strings(item, out)
+    return out
+
+
+def _reachable(ours: Schema, incoming: list[ChangeSet]) -> Schema:
+    """The part of ours' schema that theirs' new change sets can touch, break or need.
+
+    SQLite reloads the whole schema on every ALTER TABLE, so replaying on a shadow of all of
+    ours costs (ALTERs x schema size). Only these matter: the tables and views the incoming
+    operations name (by id, or by name in their SQL), everything that reads those
+    (transitively: views, foreign keys), since a drop or rename there is what breaks a reader,
+    and everything all of these read, so that they exist and prepare. Anything else can
+    neither make an incoming statement fail nor be broken by one. Over-including only costs
+    time, so names are matched as words, whatever the context.
+    """
+    kind: dict[str, Table | View] = {t.name.lower(): t for t in ours.tables}
+    kind.update({v.name.lower(): v for v in ours.views})
+    owner: dict[str, str] = {}  # object ids and index names -> the table or view they are of
+    for t in ours.tables:
+        owner[t.id.lower()] = t.name.lower()
+        for c in t.columns:
+            owner[c.id.lower()] = t.name.lower()
+    for i in ours.indexes:
+        owner[i.id.lower()] = owner[i.name.lower()] = i.table.lower()
+    for v in ours.views:
+        owner[v.id.lower()] = v.name.lower()
+    reads: dict[str, set[str]] = {}
+    for name, obj in kind.items():
+        if isinstance(obj, View):
+            words = {w.lower() for w in _WORD.findall(obj.sql)}
+        else:
+            words = {c.references.table.lower() for c in obj.columns if c.references}
+        reads[name] = {w for w in words if w in kind and w != name}
+    readers: dict[str, set[str]] = {}
+    for name, used in reads.items():
+        for other in used:
+            readers.setdefault(other, set()).add(name)
+    words: set[str] = set()
+    for change in incoming:
+        for sql in change.sql:
+            words.update(w.lower() for w in _WORD.findall(sql))
+        for op in change.operations:
+            _strings(op.model_dump(), words)
+    touched = {w for w in words if w in kind} | {owner[w] for w in words if w in owner}
+
+    def closure(start: set[str], edges: dict[str, set[str]]) -> set[str]:
+        found, stack = set(start), list(start)
+        while stack:
+            for other in edges.get(stack.pop(), ()):
+                if other not in found:
+                    found.add(other)
+                    stack.append(other)
+        return found
+
+    keep = closure(closure(touched, readers), reads)
+    return Schema.model_construct(
+        tables=[t for t in ours.tables if t.name.lower() in keep],
+        indexes=[i for i in ours.indexes if i.table.lower() in keep],
+        views=[v for v in ours.views if v.name.lower() in keep])
+
+
 def _replay(db: str, ours: Schema, incoming: list[ChangeSet], ways: _Ways) -> SchemaMerge:
-    """The final check: theirs' new change sets planned and run on ours' schema, in order."""
+    """The final check: theirs' new change sets planned and run on ours' schema, in order.
+
+    One shadow for all of them, holding the part of ours they can reach (see _reachable).
+    """
     state, total = ours, Plan()
-    with Shadow(ours) as shadow:
+    with Shadow(_reachable(ours, incoming)) as shadow:
         for change in incoming:
             try:
                 step, after = plan_many(state, change.operations)

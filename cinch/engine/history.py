@@ -21,12 +21,19 @@ Caches. Commits are immutable, so nothing cached here ever goes stale:
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import itertools
 import json
 import os
+import threading
+import types
+import typing
 from collections import OrderedDict
 from dataclasses import dataclass
-from itertools import pairwise
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
 
 from cinch.errors import CorruptChangeFile
 from cinch.models.changeset import ChangeSet, change_id_of, parse_change
@@ -84,7 +91,7 @@ class _Chain:
 
     def __init__(self, run: _Run, commits: list[str], lengths: list[int]) -> None:
         self.run, self.commits, self.lengths = run, commits, lengths
-        self.index = {c: i for i, c in enumerate(commits)}
+        self.index = dict(zip(commits, range(len(commits)), strict=True))
 
 
 class History:
@@ -108,43 +115,49 @@ class History:
         self._on_disk: dict[tuple[str, str], set[str]] = {}  # (kind, db) -> commits with a file
         self._rewrite: set[tuple[str, str, str]] = set()  # (kind, db, commit) found corrupt
         self._primed: set[str] = set()
+        # Runs are appended to in place: one thread at a time computes (the server shares a
+        # Project between request threads). Re-entrant: a merge's step reads its other parent.
+        self._lock = threading.RLock()
 
     # --- the log --------------------------------------------------------------------------
 
     def log(self, commit: str, db: str) -> tuple[LogEntry, ...]:
         """Entries of ``db``'s change log at ``commit``, in apply order."""
         key = (commit, db)
-        cached = self._logs.get(key)
-        if cached is not None:
-            self._logs.move_to_end(key)
-            return cached
-        run, length, _ = self._node(commit, db)
-        out = tuple(run.entries[:length])
-        if len(self._logs) >= 64:
-            self._logs.popitem(last=False)
-        self._logs[key] = out
-        return out
+        with self._lock:
+            cached = self._logs.get(key)
+            if cached is not None:
+                self._logs.move_to_end(key)
+                return cached
+            run, length, _ = self._node(commit, db)
+            out = tuple(run.entries[:length])
+            if len(self._logs) >= 64:
+                self._logs.popitem(last=False)
+            self._logs[key] = out
+            return out
 
     def added(self, commit: str, db: str) -> list[LogEntry]:
         """The entries ``commit`` appended to its first parent's log (all of them for a root)."""
-        run, length, _ = self._node(commit, db)
-        parent = self._first_parent(commit)
-        start = self._node(parent, db)[1] if parent is not None else 0
-        return run.entries[start:length]
+        with self._lock:
+            run, length, _ = self._node(commit, db)
+            parent = self._first_parent(commit)
+            start = self._node(parent, db)[1] if parent is not None else 0
+            return run.entries[start:length]
 
     def near(self, commit: str, db: str, within: int | None = None) -> bool:
         """Whether ``commit``'s log is known or a short walk from a known one (no tree read)."""
         limit = within if within is not None else 2 * self.PERSIST_AFTER
-        if db not in self._primed:
-            self._prime(db)
-        cursor: str | None = commit
-        for _ in range(limit):
-            if cursor is None:
-                return True  # the root is close: a short walk from nothing
-            if self._known(cursor, db) is not None or cursor in self._listed("log", db):
-                return True
-            cursor = self._first_parent(cursor)
-        return False
+        with self._lock:
+            if db not in self._primed:
+                self._prime(db)
+            cursor: str | None = commit
+            for _ in range(limit):
+                if cursor is None:
+                    return True  # the root is close: a short walk from nothing
+                if self._known(cursor, db) is not None or cursor in self._listed("log", db):
+                    return True
+                cursor = self._first_parent(cursor)
+            return False
 
     def _first_parent(self, commit: str) -> str | None:
         try:
@@ -288,10 +301,15 @@ class History:
         """The schema the log at ``commit`` builds (replayed from the nearest cached point)."""
         if commit is None:
             return Schema()
+        with self._lock:
+            cached = self._schemas.get((commit, db))
+            if cached is not None:
+                self._schemas.move_to_end((commit, db))
+                return cached
+            return self._compute_schema(commit, db)
+
+    def _compute_schema(self, commit: str, db: str) -> Schema:
         key = (commit, db)
-        if key in self._schemas:
-            self._schemas.move_to_end(key)
-            return self._schemas[key]
         state = self._load_schema(commit, db)
         if state is not None:
             self._remember(key, state)
@@ -324,7 +342,7 @@ class History:
                     state = apply_op(state, op)
         self._remember(key, state)
         if len(entries) >= self.PERSIST_AFTER or ("schema", db, commit) in self._rewrite:
-            self._save("schema", db, commit, state.model_dump_json().encode())
+            self._save("schema", db, commit, _schema_file(db, commit, state))
         return state
 
     def _remember(self, key: tuple[str, str], schema: Schema) -> None:
@@ -334,7 +352,8 @@ class History:
 
     def remember(self, commit: str, db: str, schema: Schema) -> None:
         """The engine just computed the schema at a commit it made: keep it."""
-        self._remember((commit, db), schema)
+        with self._lock:
+            self._remember((commit, db), schema)
 
     # --- the disk cache -------------------------------------------------------------------
 
@@ -440,7 +459,7 @@ class History:
             if not all(isinstance(c, str) and len(c) == 40 for c in commits):
                 raise ValueError("not a commit id")
             if not (all(type(n) is int for n in lengths) and lengths[-1] >= 0 and
-                    all(a >= b for a, b in pairwise(lengths))):
+                    all(a >= b for a, b in itertools.pairwise(lengths))):
                 raise ValueError("log lengths do not shrink towards the root")
         except (ValueError, TypeError, KeyError, AttributeError):
             self._corrupt("log", db, commit)
@@ -468,10 +487,73 @@ class History:
         if raw is None:
             return None
         try:
-            return Schema.model_validate_json(raw)
-        except ValueError:  # pydantic's ValidationError is a ValueError
+            head, _, body = raw.partition(b"\n")
+            meta = json.loads(head)
+            if meta != {"format": CACHE_FORMAT, "db": db, "commit": commit,
+                        "sha256": hashlib.sha256(body).hexdigest()}:
+                raise ValueError("not this commit's schema, or damaged")
+            # Written by us from a validated Schema and checked by its digest: rebuilt without
+            # validating every column again (a large schema's validation is most of `status`).
+            return _trusted(Schema, json.loads(body))
+        except (ValueError, TypeError, KeyError, AttributeError):
             self._corrupt("schema", db, commit)
             return None
+
+
+def _schema_file(db: str, commit: str, schema: Schema) -> bytes:
+    """A schema cache file: one line naming the commit and the body's digest, then the body."""
+    body = schema.model_dump_json().encode()
+    meta = {"format": CACHE_FORMAT, "db": db, "commit": commit,
+            "sha256": hashlib.sha256(body).hexdigest()}
+    return json.dumps(meta).encode() + b"\n" + body
+
+
+_PLANS: dict[type, list[tuple[str, str, type | None]]] = {}
+
+
+def _plan(model: type[BaseModel]) -> list[tuple[str, str, type | None]]:
+    """How to rebuild each field of ``model`` from its JSON: as is, as a model, a list of
+    models, or a model or None. Any other shape holding a model is refused (so validated)."""
+    plan = _PLANS.get(model)
+    if plan is not None:
+        return plan
+    plan = []
+    for name, info in model.model_fields.items():
+        ann = info.annotation
+        args = typing.get_args(ann)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            plan.append((name, "model", ann))
+        elif typing.get_origin(ann) is list and args and isinstance(args[0], type) and \
+                issubclass(args[0], BaseModel):
+            plan.append((name, "list", args[0]))
+        elif typing.get_origin(ann) in (typing.Union, types.UnionType) and any(
+                isinstance(a, type) and issubclass(a, BaseModel) for a in args):
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            if len(models) != 1 or set(args) - {models[0], type(None)}:
+                raise TypeError(f"{model.__name__}.{name}: no trusted rebuild")
+            plan.append((name, "optional", models[0]))
+        elif "BaseModel" in repr(ann) or any(
+                isinstance(a, type) and issubclass(a, BaseModel) for a in args):
+            raise TypeError(f"{model.__name__}.{name}: no trusted rebuild")
+        else:
+            plan.append((name, "plain", None))
+    _PLANS[model] = plan
+    return plan
+
+
+def _trusted(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    """``model`` from the JSON its own ``model_dump_json`` wrote, without validation."""
+    values: dict[str, Any] = {}
+    for name, kind, sub in _plan(model):
+        if name not in data:
+            continue
+        value = data[name]
+        if kind == "model" or (kind == "optional" and value is not None):
+            value = _trusted(sub, value)  # type: ignore[arg-type]
+        elif kind == "list":
+            value = [_trusted(sub, item) for item in value]  # type: ignore[arg-type]
+        values[name] = value
+    return model.model_construct(**values)
 
 
 def _first_difference(a: object, b: object, where: str = "") -> str | None:

@@ -304,8 +304,7 @@ class Tenants:
         """Each tenant and the file holding its rows right now, creating and copying nothing:
         a tenant not copied yet reads its parent's file (copy-before-write keeps them equal),
         one forked empty has no rows (None)."""
-        out: dict[str, Path | None] = {n: self.store.path(db, branch, n)
-                                       for n in self.store.list(db, branch)}
+        out: dict[str, Path | None] = dict(self.store.paths(db, branch))
         fork = self._fork(db, branch)
         if fork is not None:
             parent = {} if fork.empty else self.readable(db, fork.parent)
@@ -423,6 +422,9 @@ class Tenants:
         head = self._head(branch)
         self.template(db, branch)
         names = self.names(db, branch)
+        files = self.store.paths(db, branch)  # one listing, not a path lookup per tenant
+        fork = self._fork(db, branch)
+        lazy = fork.pending if fork is not None else set()
         children = self._children(db, branch)
         applied, failed = 0, []
         progress = progress or self.project.progress
@@ -430,7 +432,8 @@ class Tenants:
             try:
                 for child in children:
                     self._materialize(db, child, name)
-                if self._bring_to(self.path(db, branch, name), db, head, name=name,
+                path = files.get(name) if name not in lazy else None
+                if self._bring_to(path or self.path(db, branch, name), db, head, name=name,
                                   branch=branch):
                     applied += 1
             except (TenantError, ApplyRefused, ApplyIncomplete) as exc:

@@ -51,7 +51,9 @@ AutoKind = Literal["id", "created_at", "updated_at"]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    # defer_build: validators are built on first use, not at import (every CLI start pays the
+    # import; `cinch log` never validates a model).
+    model_config = ConfigDict(extra="forbid", frozen=False, defer_build=True)
 
 
 class ForeignKey(Model):

@@ -269,6 +269,28 @@ class TenantStore:
         names.sort()
         return names
 
+    def paths(self, db: str, branch: str) -> dict[str, Path]:
+        """Each tenant of ``db`` on ``branch`` (as :meth:`list`) and its file, from the same one
+        scandir: the folder is resolved once, and only a file that is a symlink is resolved
+        (and must stay under the root, as :meth:`path` requires)."""
+        folder = str(self.folder(db, branch))
+        out: dict[str, Path] = {}
+        try:
+            entries = os.scandir(folder)
+        except FileNotFoundError:
+            return out
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if not name.endswith(_SUFFIX) or name.startswith(".") or not entry.is_file():
+                    continue
+                try:
+                    tenant = check_tenant_name(name[: -len(_SUFFIX)])
+                except InvalidName:
+                    continue
+                out[tenant] = Path(self._inside(entry.path) if entry.is_symlink() else entry.path)
+        return dict(sorted(out.items()))
+
     def databases(self) -> _TenantNames:
         """Databases that have a tenant folder."""
         try:
