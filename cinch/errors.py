@@ -111,6 +111,13 @@ class ConfigError(CinchError):
     http_status = 500
 
 
+class InvalidSetting(CinchError):
+    """An unknown, read-only or badly typed cinch.toml setting (``cinch config``)."""
+
+    code = "invalid_setting"
+    http_status = 422
+
+
 class TenantError(CinchError):
     code = "tenant_error"
     http_status = 409

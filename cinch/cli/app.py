@@ -11,6 +11,7 @@ import typer
 
 from cinch.cli import (
     branch_cmds,
+    config_cmds,
     history_cmds,
     hooks_cmds,
     remote_cmds,
@@ -66,6 +67,7 @@ app.command("branch")(branch_cmds.branch)
 app.command("switch")(branch_cmds.switch)
 app.command("checkout")(branch_cmds.switch)
 app.command("merge")(branch_cmds.merge)
+app.command("config", context_settings=config_cmds.CONTEXT)(config_cmds.config)
 app.command("push")(remote_cmds.push)
 app.command("pull")(remote_cmds.pull)
 app.command("clone")(remote_cmds.clone)

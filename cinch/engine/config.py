@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
-from typing import Any
+from typing import Annotated, Any
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -22,10 +23,25 @@ def _plain(check: Any, *args: str) -> str:
         raise ValueError(exc.message) from None
 
 
+# What git refuses in a signature (or silently mangles); one bad value would break every commit.
+_BAD_IDENT = re.compile(r"[<>\x00-\x1f\x7f]")
+# Glob characters, swapped out so a pattern's literal parts meet git's branch-name rules.
+_GLOB = re.compile(r"[*?\[\]]")
+
+
 class AuthorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = ""
     email: str = ""
+
+    @field_validator("name", "email")
+    @classmethod
+    def _ident(cls, value: str) -> str:
+        value = value.strip()
+        if _BAD_IDENT.search(value):
+            raise ValueError(f"{value!r} holds '<', '>' or a control character, which git "
+                             "refuses in an author")
+        return value
 
 
 class BranchConfig(BaseModel):
@@ -41,7 +57,18 @@ class BranchConfig(BaseModel):
 class MergeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Approvals a merge request needs per target branch (glob patterns allowed).
-    approvals: dict[str, int] = {}
+    approvals: dict[str, Annotated[int, Field(ge=0)]] = {}
+
+    @field_validator("approvals")
+    @classmethod
+    def _patterns(cls, value: dict[str, int]) -> dict[str, int]:
+        for pattern in value:
+            try:
+                check_branch_name(_GLOB.sub("x", pattern))
+            except InvalidName:
+                raise ValueError(f"{pattern!r} is not a branch name or a glob of branch "
+                                 "names") from None
+        return value
 
 
 class TenantConfig(BaseModel):
@@ -75,6 +102,13 @@ class Config(BaseModel):
         return (header + tomli_w.dumps(data)).encode()
 
 
+def first_error(exc: ValidationError) -> tuple[str, str]:
+    """The first problem of a validation error: (dotted field, message)."""
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"])
+    return field, str(first["msg"]).removeprefix("Value error, ")
+
+
 def parse_config(raw: bytes, where: str = CONFIG_FILE) -> Config:
     try:
         data = tomllib.loads(raw.decode())
@@ -83,7 +117,5 @@ def parse_config(raw: bytes, where: str = CONFIG_FILE) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        message = str(first["msg"]).removeprefix("Value error, ")
+        field, message = first_error(exc)
         raise ConfigError(f"{where}: {field}: {message}", path=where, field=field) from exc

@@ -15,12 +15,14 @@ conflicts with the sides swapped.
 from __future__ import annotations
 
 import re
+import shlex
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cinch.engine.config import Config
+from cinch.engine.settings import READ_ONLY, show
 from cinch.errors import CinchError
 from cinch.models.changeset import ChangeSet
 from cinch.models.operations import (
@@ -733,12 +735,25 @@ def merge_config(base: Config | None, ours: Config, theirs: Config, *, target: s
                 "config_conflict", "", f"cinch.toml {key}",
                 Origin(None, f"{key} = {ov!r}"), Origin(None, f"{key} = {tv!r}"),
                 f"{target} sets {key} to {ov!r} and {source} sets it to {tv!r}",
-                [f"Keep {target}'s value: on {source}, set {key} = {ov!r} in cinch.toml, commit "
-                 f"it, then merge again.",
-                 f"Keep {source}'s value: on a branch from {target}, set {key} = {tv!r} in "
-                 f"cinch.toml, commit, merge it into {target}, then merge {source} again."]))
+                _config_ways(key, ov, tv, source, target)))
     return Config.model_validate(_unflatten({k: v for k, v in merged.items() if v is not None})), \
         conflicts
+
+
+def _config_ways(key: str, ours: Any, theirs: Any, source: str, target: str) -> list[str]:
+    if key in READ_ONLY:  # not settable with `cinch config`: edit the file
+        return [f"Keep {target}'s value: on {source}, set {key} = {ours!r} in cinch.toml, "
+                "commit it, then merge again.",
+                f"Keep {source}'s value: on a branch from {target}, set {key} = {theirs!r} in "
+                f"cinch.toml, commit, merge it into {target}, then merge {source} again."]
+
+    def arg(value: Any) -> str:  # as `cinch config` takes it on a shell command line
+        return "--unset" if value is None else shlex.quote(show(value))
+
+    return [f"Keep {target}'s value: `cinch config {key} {arg(ours)} --branch {source}`, "
+            "then merge again.",
+            f"Keep {source}'s value: on a branch from {target}, `cinch config {key} "
+            f"{arg(theirs)}`, merge it into {target}, then merge {source} again."]
 
 
 def _merge_list(base: list[Any], ours: list[Any], theirs: list[Any]) -> list[Any]:
@@ -762,7 +777,9 @@ def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in flat.items():
         node = out
-        *parents, leaf = key.split(".")
+        # Settings nest at most three deep; the third part is a merge.approvals pattern,
+        # which may itself hold dots (release/1.x).
+        *parents, leaf = key.split(".", 2)
         for part in parents:
             node = node.setdefault(part, {})
         if value == {}:

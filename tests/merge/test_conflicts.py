@@ -223,3 +223,17 @@ def test_settings_merge_by_meaning() -> None:
                                 target="main", source="feature")
     assert [(c.kind, c.object) for c in conflicts] == [("config_conflict", "cinch.toml name")]
     assert len(conflicts[0].resolutions) == 2
+
+
+def test_a_settings_conflict_names_the_cinch_config_commands_that_resolve_it() -> None:
+    base = Config(name="acme", databases=["main"])
+    ours = Config(name="acme", databases=["main"], merge={"approvals": {"main": 2}})
+    theirs = Config(name="acme", databases=["main"], merge={"approvals": {"main": 3}})
+    _, conflicts = merge_config(base, ours, theirs, target="main", source="feature")
+    [conflict] = conflicts
+    assert conflict.object == "cinch.toml merge.approvals.main"
+    assert conflict.resolutions == [
+        "Keep main's value: `cinch config merge.approvals.main 2 --branch feature`, then merge "
+        "again.",
+        "Keep feature's value: on a branch from main, `cinch config merge.approvals.main 3`, "
+        "merge it into main, then merge feature again."]

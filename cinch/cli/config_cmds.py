@@ -1,0 +1,71 @@
+"""config: read and change cinch.toml's committed settings (like git config). Calls the engine."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from cinch.cli import output
+from cinch.cli.context import BranchOpt, FormatOpt, fmt, state
+from cinch.cli.output import Format
+from cinch.engine import settings as engine
+from cinch.errors import UsageError
+
+# Lets a negative number through as VALUE (`cinch config merge.approvals.main -1`), so the
+# engine refuses it with its own message rather than click calling it an unknown option.
+CONTEXT: dict[str, bool] = {"ignore_unknown_options": True}
+
+
+def config(
+    ctx: typer.Context,
+    key: Annotated[str | None, typer.Argument(
+        help="A setting, e.g. merge.approvals.main (none: list them all)")] = None,
+    value: Annotated[str | None, typer.Argument(
+        help="New value (lists comma-separated); commits cinch.toml")] = None,
+    unset: Annotated[bool, typer.Option(
+        "--unset", help="Back to the default (an approvals pattern: removed)")] = False,
+    branch: BranchOpt = None,
+    format: FormatOpt = None,
+) -> None:
+    """List, get or set the settings committed in cinch.toml (see docs/config.md)."""
+    project, chosen = state(ctx).project(), fmt(ctx, format)
+    if unset:
+        if key is None or value is not None:
+            raise UsageError("--unset takes one setting and no value",
+                             hint="cinch config --unset KEY")
+        _report(ctx, engine.unset_setting(project, key, branch), chosen)
+    elif key is None:
+        rows = [{"key": k, "value": v} for k, v in
+                engine.list_settings(project, branch).items()]
+        if chosen is Format.csv:  # csv cells are text: lists as `cinch config` reads them
+            rows = [{"key": r["key"], "value": engine.show(r["value"])} for r in rows]
+        output.emit(rows, chosen, columns=["key", "value"])
+    elif value is None:
+        current = engine.get_setting(project, key, branch)
+        if chosen is Format.table:  # the bare value, for $(cinch config KEY)
+            output.console.print(engine.show(current), markup=False, highlight=False)
+        else:
+            output.emit({"key": key, "value": current}, chosen)
+    else:
+        _report(ctx, engine.set_setting(project, key, value, branch), chosen)
+
+
+def _report(ctx: typer.Context, change: engine.SettingChange, chosen: Format) -> None:
+    if chosen is not Format.table:
+        output.emit(change.to_dict(), chosen)
+        return
+    if state(ctx).quiet:
+        return
+    value = engine.show(change.value) or '""'
+    if change.changed:
+        what = f"{change.key} unset" if change.value is None else f"{change.key} = {value}"
+        output.console.print(f"[green]✓[/green] {escape(what)} on {change.branch} "
+                             f"[dim](commit {(change.commit or '')[:10]})[/dim]",
+                             highlight=False)
+    else:
+        what = f"{change.key} is not set" if change.value is None else \
+            f"{change.key} is already {value}"
+        output.console.print(f"{what} on {change.branch}; nothing to commit",
+                             highlight=False, markup=False)
