@@ -82,6 +82,18 @@ def run_cinch(*args: str, cwd: Path | None = None, env: Mapping[str, str | None]
 _real_get_command = typer.main.get_command
 
 
+def assert_refused(result: CliResult, words: list[str]) -> None:
+    """Exit code != 0, nothing on stdout, one `error:` line (a `hint:` may follow)."""
+    assert result.rc != 0, str(result)
+    assert result.stdout == "", str(result)
+    lines = result.stderr.splitlines()
+    assert lines and lines[0].startswith("error: "), str(result)
+    assert all(line.startswith("hint: ") for line in lines[1:]), str(result)
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0], f"{word!r} not in {lines[0]!r}"
+
+
 @functools.cache
 def _cached_get_command(app: typer.Typer) -> click.Command:
     """Typer rebuilds the click command tree on every call (most of a call's time); the tree

@@ -22,7 +22,7 @@ import sqlite3
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -250,12 +250,21 @@ class TenantStore:
     # -- listing -------------------------------------------------------------------------------
     def list(self, db: str, branch: str) -> _TenantNames:
         """Tenant names of ``db`` on ``branch``, sorted (one scandir, no stat per file)."""
-        folder = str(self.folder(db, branch))
-        names = []
+        return sorted(name for name, _ in self._entries(db, branch))
+
+    def paths(self, db: str, branch: str) -> dict[str, Path]:
+        """Each tenant of ``db`` on ``branch`` (as :meth:`list`) and its file, from the same one
+        scandir: the folder is resolved once, and only a file that is a symlink is resolved
+        (and must stay under the root, as :meth:`path` requires)."""
+        found = {name: Path(self._inside(entry.path) if entry.is_symlink() else entry.path)
+                 for name, entry in self._entries(db, branch)}
+        return dict(sorted(found.items()))
+
+    def _entries(self, db: str, branch: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
         try:
-            entries = os.scandir(folder)
+            entries = os.scandir(str(self.folder(db, branch)))
         except FileNotFoundError:
-            return []
+            return
         with entries:
             for entry in entries:
                 name = entry.name
@@ -263,33 +272,10 @@ class TenantStore:
                 if not name.endswith(_SUFFIX) or name.startswith(".") or not entry.is_file():
                     continue
                 try:
-                    names.append(check_tenant_name(name[: -len(_SUFFIX)]))
-                except InvalidName:
-                    continue
-        names.sort()
-        return names
-
-    def paths(self, db: str, branch: str) -> dict[str, Path]:
-        """Each tenant of ``db`` on ``branch`` (as :meth:`list`) and its file, from the same one
-        scandir: the folder is resolved once, and only a file that is a symlink is resolved
-        (and must stay under the root, as :meth:`path` requires)."""
-        folder = str(self.folder(db, branch))
-        out: dict[str, Path] = {}
-        try:
-            entries = os.scandir(folder)
-        except FileNotFoundError:
-            return out
-        with entries:
-            for entry in entries:
-                name = entry.name
-                if not name.endswith(_SUFFIX) or name.startswith(".") or not entry.is_file():
-                    continue
-                try:
                     tenant = check_tenant_name(name[: -len(_SUFFIX)])
                 except InvalidName:
                     continue
-                out[tenant] = Path(self._inside(entry.path) if entry.is_symlink() else entry.path)
-        return dict(sorted(out.items()))
+                yield tenant, entry
 
     def databases(self) -> _TenantNames:
         """Databases that have a tenant folder."""

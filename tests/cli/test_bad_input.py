@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-# The `cli` fixture (tests/conftest.py) returns a CliResult: rc, stdout, stderr.
-CliResult = Any
+from tests.conftest import CliResult, assert_refused
 
 LONG = "x" * 64
 ADULTS = "SELECT id, name FROM users WHERE age >= 18"
@@ -175,18 +174,6 @@ def pristine(_shared: Pristine, project_templates: dict[str, Path],
         shutil.rmtree(_shared.root)
         shutil.copytree(project_templates["users"], _shared.root, symlinks=True)
     return _shared
-
-
-def assert_refused(result: CliResult, words: list[str]) -> None:
-    """Exit code != 0, nothing on stdout, one `error:` line (a `hint:` may follow)."""
-    assert result.rc != 0, str(result)
-    assert result.stdout == "", str(result)
-    lines = result.stderr.splitlines()
-    assert lines and lines[0].startswith("error: "), str(result)
-    assert all(line.startswith("hint: ") for line in lines[1:]), str(result)
-    assert "Traceback" not in result.stderr
-    for word in words:
-        assert word in lines[0], f"{word!r} not in {lines[0]!r}"
 
 
 def check_bad_input(project: Pristine, run: Callable[..., CliResult], git: Callable[..., str],

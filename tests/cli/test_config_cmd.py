@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 import cinch
+from tests.conftest import CliResult, assert_refused
 
-CliResult = Any
 Cli = Callable[..., CliResult]
 Git = Callable[..., str]
 Snapshot = Callable[[Path], dict[str, bytes]]
@@ -33,17 +33,6 @@ def toml_at(git: Git, root: Path, rev: str) -> dict[str, Any]:
 
 def head(git: Git, root: Path, rev: str = "HEAD") -> str:
     return git("rev-parse", rev, cwd=root).strip()
-
-
-def assert_refused(result: CliResult, words: list[str]) -> None:
-    """Exit code != 0, nothing on stdout, one `error:` line (a `hint:` may follow)."""
-    assert result.rc != 0, str(result)
-    assert result.stdout == "", str(result)
-    lines = result.stderr.splitlines()
-    assert lines and lines[0].startswith("error: "), str(result)
-    assert all(line.startswith("hint: ") for line in lines[1:]), str(result)
-    for word in words:
-        assert word in lines[0], f"{word!r} not in {lines[0]!r}"
 
 
 def test_list_get_set_unset_round_trip(acme: Path, cli: Cli, git: Git) -> None:
