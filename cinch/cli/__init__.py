@@ -1,0 +1,12 @@
+"""The ``cinch`` command line.
+
+Every command pays for the CLI's start, so it loads only what the command run needs
+(tests/cli/test_startup.py holds it to that):
+
+- command modules import the engine inside the commands that use it, one command running per
+  process; parameter types stay cheap (``Annotated`` aliases, enums of :mod:`cinch.cli.output`);
+- rich is imported on first print (:mod:`cinch.cli.output`, :mod:`cinch.cli.progress`);
+- modules defining commands do not use ``from __future__ import annotations``: typer reads the
+  signature of every command at each start, and string annotations would be compiled and
+  evaluated there each time.
+"""

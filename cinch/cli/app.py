@@ -1,7 +1,5 @@
 """The ``cinch`` command: verbs that mirror git, plus the schema and tenant nouns."""
 
-from __future__ import annotations
-
 import json
 import sys
 from pathlib import Path

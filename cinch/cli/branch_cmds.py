@@ -1,17 +1,20 @@
-"""branch, switch (checkout), merge: the branching verbs. Each calls the engine and renders."""
+"""branch, switch (checkout), merge: the branching verbs. Each calls the engine and renders.
 
-from __future__ import annotations
+The engine is imported inside each command: the CLI imports every command module at start, and
+the merge engine (conflicts, planner, shadow databases) is heavy to import.
+"""
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cinch.cli import output
 from cinch.cli.context import FormatOpt, fmt, state
 from cinch.cli.output import Format
-from cinch.engine import branches as engine
-from cinch.engine import merge as merging
 from cinch.errors import MergeConflict, UsageError
+
+if TYPE_CHECKING:
+    from cinch.engine.merge import MergeResult
 
 NameArg = Annotated[str | None, typer.Argument(help="Branch name")]
 StartArg = Annotated[str | None, typer.Argument(help="Start point (default: the current branch)")]
@@ -28,6 +31,8 @@ def branch(
     format: FormatOpt = None,
 ) -> None:
     """List branches, or create, delete, protect one (like git branch)."""
+    from cinch.engine import branches as engine
+
     st = state(ctx)
     project = st.project()
     if protect or unprotect:
@@ -62,6 +67,8 @@ def switch(
     create: Annotated[bool, typer.Option("--create", "-c", "-b", help="Create it first")] = False,
 ) -> None:
     """Switch the work tree to a branch (`-c` creates it first, from START or the current one)."""
+    from cinch.engine import branches as engine
+
     if start and not create:
         raise UsageError("a start point only makes sense with -c (create)")
     info = engine.switch(state(ctx).project(), name, create=create, start=start)
@@ -80,6 +87,8 @@ def merge(
     format: FormatOpt = None,
 ) -> None:
     """Merge a branch: semantic conflict check, commit, then every tenant of the target follows."""
+    from cinch.engine import merge as merging
+
     project, chosen = state(ctx).project(), fmt(ctx, format)
     if abort:
         paths = merging.abort(project)
@@ -128,7 +137,7 @@ def _print_conflicts(conflicts: list[dict[str, Any]]) -> None:
         c.print()
 
 
-def _print_result(ctx: typer.Context, result: merging.MergeResult) -> None:
+def _print_result(ctx: typer.Context, result: "MergeResult") -> None:
     report = result.report
     if result.up_to_date:
         _say(ctx, f"{report.target} already contains {report.source}; nothing to merge")

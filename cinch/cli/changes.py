@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from cinch.cli import output
 from cinch.cli.context import fmt, state
 from cinch.cli.output import Format
-from cinch.engine.database import ChangeResult
+
+if TYPE_CHECKING:
+    from cinch.engine.database import ChangeResult
 
 
 def report(ctx: typer.Context, result: ChangeResult, format: Format | None = None) -> None:

@@ -1,17 +1,20 @@
-"""config: read and change cinch.toml's committed settings (like git config). Calls the engine."""
+"""config: read and change cinch.toml's committed settings (like git config). Calls the engine.
 
-from __future__ import annotations
+The engine (and rich) are imported inside the command: the CLI imports every command module at
+start, and one process runs one command.
+"""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from cinch.cli import output
 from cinch.cli.context import BranchOpt, FormatOpt, fmt, state
 from cinch.cli.output import Format
-from cinch.engine import settings as engine
 from cinch.errors import UsageError
+
+if TYPE_CHECKING:
+    from cinch.engine.settings import SettingChange
 
 # Lets a negative number through as VALUE (`cinch config merge.approvals.main -1`), so the
 # engine refuses it with its own message rather than click calling it an unknown option.
@@ -30,6 +33,8 @@ def config(
     format: FormatOpt = None,
 ) -> None:
     """List, get or set the settings committed in cinch.toml (see docs/config.md)."""
+    from cinch.engine import settings as engine
+
     project, chosen = state(ctx).project(), fmt(ctx, format)
     if unset:
         if key is None or value is not None:
@@ -52,13 +57,17 @@ def config(
         _report(ctx, engine.set_setting(project, key, value, branch), chosen)
 
 
-def _report(ctx: typer.Context, change: engine.SettingChange, chosen: Format) -> None:
+def _report(ctx: typer.Context, change: "SettingChange", chosen: Format) -> None:
+    from rich.markup import escape
+
+    from cinch.engine.settings import show
+
     if chosen is not Format.table:
         output.emit(change.to_dict(), chosen)
         return
     if state(ctx).quiet:
         return
-    value = engine.show(change.value) or '""'
+    value = show(change.value) or '""'
     if change.changed:
         what = f"{change.key} unset" if change.value is None else f"{change.key} = {value}"
         output.console.print(f"[green]✓[/green] {escape(what)} on {change.branch} "

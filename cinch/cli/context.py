@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cinch.cli.output import Format, err_console
+from cinch.cli.output import Format
 from cinch.cli.progress import LazyBar
-from cinch.engine.database import Database
-from cinch.engine.project import Project, open_project
+
+if TYPE_CHECKING:
+    from cinch.engine.database import Database
+    from cinch.engine.project import Project
 
 
 @dataclass
@@ -24,8 +26,12 @@ class State:
 
     def project(self) -> Project:
         if self._project is None:
+            # Imported here, as in every command module: the engine is heavy to import, and
+            # `cinch --help` (or a command's own --help) never opens a project.
+            from cinch.engine.project import open_project
+
             self._project = open_project(self.directory)
-            if not self.quiet and err_console.is_terminal:
+            if not self.quiet:
                 self._project.progress = LazyBar("applying to tenants")
         return self._project
 

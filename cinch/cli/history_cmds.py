@@ -1,6 +1,8 @@
-"""init, status, log, show, diff: the git-like reading verbs."""
+"""init, status, log, show, diff: the git-like reading verbs.
 
-from __future__ import annotations
+The engine is imported inside each command: the CLI imports every command module at start, and
+one process runs one command.
+"""
 
 import sys
 from pathlib import Path
@@ -11,8 +13,6 @@ import typer
 from cinch.cli import output
 from cinch.cli.context import FormatOpt, fmt, state
 from cinch.cli.output import Format
-from cinch.engine import inspect
-from cinch.engine.project import init as init_project
 
 
 def init(ctx: typer.Context,
@@ -21,6 +21,8 @@ def init(ctx: typer.Context,
          database: Annotated[str, typer.Option("--database", help="First database")] = "main",
          ) -> None:
     """Create a project: a git repository with cinch.toml, .gitignore and schema/<db>/."""
+    from cinch.engine.project import init as init_project
+
     base = state(ctx).directory
     project = init_project((base / directory) if base else directory, branch=branch,
                            database=database)
@@ -31,6 +33,8 @@ def init(ctx: typer.Context,
 
 def status(ctx: typer.Context, format: FormatOpt = None) -> None:
     """The current branch, its databases and whether every tenant is at the head."""
+    from cinch.engine import inspect
+
     data = inspect.status(state(ctx).project())
     chosen = fmt(ctx, format)
     if chosen is not Format.table:
@@ -62,6 +66,8 @@ def log(ctx: typer.Context,
         graph: Annotated[bool, typer.Option("--graph", help="Show merge structure")] = False,
         format: FormatOpt = None) -> None:
     """Change sets in the history of a branch, newest first."""
+    from cinch.engine import inspect
+
     st = state(ctx)
     items = inspect.log(st.project(), rev, db=st.database, limit=limit,
                         changes_only=not all_commits)
@@ -81,6 +87,8 @@ def show(ctx: typer.Context,
          what: Annotated[str, typer.Argument(help="A change id (or prefix) or a revision")],
          format: FormatOpt = None) -> None:
     """One change set or commit, with the SQL it runs."""
+    from cinch.engine import inspect
+
     data = inspect.show(state(ctx).project(), what)
     chosen = fmt(ctx, format)
     if chosen is not Format.table:
@@ -106,6 +114,8 @@ def diff(ctx: typer.Context,
          structured: Annotated[bool, typer.Option("--structured", help="Objects, not SQL")] = False,
          format: FormatOpt = None) -> None:
     """How the schema differs between two revisions: a schema.sql patch, or --structured."""
+    from cinch.engine import inspect
+
     st = state(ctx)
     data = inspect.diff(st.project(), a, b or "HEAD", st.database)
     chosen = fmt(ctx, format)

@@ -1,4 +1,8 @@
-"""Rendering for the CLI: rich tables for people, json/yaml/csv for scripts."""
+"""Rendering for the CLI: rich tables for people, json/yaml/csv for scripts.
+
+rich is imported on first use (``console``, ``err_console``, a table): a command printing json,
+or nothing, should not pay for it at start.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,30 @@ import json
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+    console: Console  # stdout
+    err_console: Console  # stderr
+else:  # a module __getattr__ seen by type checkers would hide misspelt names from them
+
+    def __getattr__(name: str) -> Any:
+        """``console`` and ``err_console``, made on first use (PEP 562)."""
+        if name == "console":
+            return _console()
+        if name == "err_console":
+            return _console(stderr=True)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@cache
+def _console(*, stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, soft_wrap=True)
 
 
 class Format(StrEnum):
@@ -52,20 +73,22 @@ def emit(data: Any, fmt: Format, *, columns: Sequence[str] | None = None,
             writer.writerow([_plain(row.get(c)) for c in cols])
         sys.stdout.write(buf.getvalue())
         return
+    from rich.table import Table
+
     if isinstance(data, dict) and columns is None:
         table = Table(show_header=False, box=None, title=title)
         table.add_column(style="bold")
         table.add_column()
         for key, value in data.items():
             table.add_row(str(key), _cell(value))
-        console.print(table)
+        _console().print(table)
         return
     table = Table(title=title, header_style="bold")
     for c in cols:
         table.add_column(str(c))
     for row in rows:
         table.add_row(*(_cell(row.get(c)) for c in cols))
-    console.print(table)
+    _console().print(table)
 
 
 def _cell(value: Any) -> str:

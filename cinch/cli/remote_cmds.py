@@ -1,9 +1,11 @@
-"""revert, tag, remote, push, pull, clone: the git verbs that are not schema commands."""
+"""revert, tag, remote, push, pull, clone: the git verbs that are not schema commands.
 
-from __future__ import annotations
+The engine is imported inside each command: the CLI imports every command module at start, and
+one process runs one command.
+"""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,10 +13,10 @@ from cinch.cli import output
 from cinch.cli.changes import report
 from cinch.cli.context import BranchOpt, DryRunOpt, FormatOpt, MessageOpt, fmt, state
 from cinch.cli.output import Format
-from cinch.engine import remotes, tags
-from cinch.engine.remotes import SyncResult
-from cinch.engine.revert import revert as revert_change
 from cinch.errors import ConfirmationRequired
+
+if TYPE_CHECKING:
+    from cinch.engine.remotes import SyncResult
 
 remote_app = typer.Typer(help="Other copies of the project's history to push to and pull from.")
 RemoteArg = Annotated[str | None, typer.Argument(help="Remote (default: origin)")]
@@ -30,6 +32,8 @@ def revert(ctx: typer.Context,
            message: MessageOpt = None, dry_run: DryRunOpt = False, branch: BranchOpt = None,
            format: FormatOpt = None) -> None:
     """Commit a new change set that undoes CHANGE (history is never rewritten)."""
+    from cinch.engine.revert import revert as revert_change
+
     st = state(ctx)
     kwargs = dict(branch=branch, database=st.database, message=message, dry_run=dry_run,
                   restore=not no_restore)
@@ -60,6 +64,8 @@ def tag(ctx: typer.Context,
         delete: Annotated[bool, typer.Option("--delete", "-d", help="Delete the tag")] = False,
         format: FormatOpt = None) -> None:
     """Name a schema version (a git tag); with no name, list the tags."""
+    from cinch.engine import tags
+
     st = state(ctx)
     project = st.project()
     if name is None:
@@ -80,6 +86,8 @@ def remote_add(ctx: typer.Context, name: str,
                url: Annotated[str, typer.Argument(help="URL or path of a git repository")],
                ) -> None:
     """Add a remote (a bare repository on disk is enough)."""
+    from cinch.engine import remotes
+
     st = state(ctx)
     remotes.add_remote(st.project(), name, url)
     if not st.quiet:
@@ -89,6 +97,8 @@ def remote_add(ctx: typer.Context, name: str,
 @remote_app.command("list")
 def remote_list(ctx: typer.Context, format: FormatOpt = None) -> None:
     """List remotes."""
+    from cinch.engine import remotes
+
     output.emit(remotes.list_remotes(state(ctx).project()), fmt(ctx, format),
                 columns=["name", "url"])
 
@@ -96,13 +106,15 @@ def remote_list(ctx: typer.Context, format: FormatOpt = None) -> None:
 @remote_app.command("remove")
 def remote_remove(ctx: typer.Context, name: str) -> None:
     """Remove a remote (the remote repository itself is untouched)."""
+    from cinch.engine import remotes
+
     st = state(ctx)
     remotes.remove_remote(st.project(), name)
     if not st.quiet:
         output.console.print(f"[green]✓[/green] remote {name} removed")
 
 
-def _sync_report(ctx: typer.Context, result: SyncResult, format: Format | None) -> None:
+def _sync_report(ctx: typer.Context, result: "SyncResult", format: Format | None) -> None:
     chosen = fmt(ctx, format)
     if chosen is not Format.table:
         output.emit(result.to_dict(), chosen)
@@ -117,12 +129,16 @@ def push(ctx: typer.Context, remote: RemoteArg = None, branch: BranchArg = None,
                                              "even if it is not a fast-forward")] = False,
          format: FormatOpt = None) -> None:
     """Push a branch's schema history to a remote (tenant data never leaves)."""
+    from cinch.engine import remotes
+
     _sync_report(ctx, remotes.push(state(ctx).project(), remote, branch, force=force), format)
 
 
 def pull(ctx: typer.Context, remote: RemoteArg = None, branch: BranchArg = None,
          format: FormatOpt = None) -> None:
     """Fetch and fast-forward (or merge) a branch, then bring its tenants to the new head."""
+    from cinch.engine import remotes
+
     _sync_report(ctx, remotes.pull(state(ctx).project(), remote, branch), format)
 
 
@@ -131,6 +147,8 @@ def clone(ctx: typer.Context,
           directory: Annotated[Path | None, typer.Argument(help="Folder to create")] = None,
           ) -> None:
     """Copy a project: same history, hooks installed, empty tenants at its schema."""
+    from cinch.engine import remotes
+
     base = state(ctx).directory
     target = directory if directory is None or base is None else base / directory
     project = remotes.clone(url, target)

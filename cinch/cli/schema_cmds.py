@@ -1,8 +1,10 @@
-"""Schema commands: db, table, column, index, view. Each builds nothing itself: it calls the engine."""
+"""Schema commands: db, table, column, index, view. Each builds nothing itself: it calls the engine.
 
-from __future__ import annotations
+Engine, planner and model imports live inside the commands (or under TYPE_CHECKING): the CLI
+imports every command module at start, and they are heavy to import.
+"""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,8 +12,9 @@ from cinch.cli import output
 from cinch.cli.changes import report
 from cinch.cli.context import CascadeOpt, DryRunOpt, FormatOpt, MessageOpt, fmt, state
 from cinch.errors import UsageError
-from cinch.models.schema import Table
-from cinch.planner.columns import parse_default
+
+if TYPE_CHECKING:
+    from cinch.models.schema import Table
 
 db_app = typer.Typer(help="Databases of the project (each a schema of its own).")
 table_app = typer.Typer(help="Create, drop, rename, copy and inspect tables.")
@@ -99,7 +102,7 @@ def table_list(ctx: typer.Context, format: FormatOpt = None) -> None:
     output.emit(rows, fmt(ctx, format), columns=["name", "columns", "indexes", "strict", "id"])
 
 
-def _column_rows(table: Table) -> list[dict]:
+def _column_rows(table: "Table") -> list[dict]:
     rows = []
     for c in table.columns:
         default = c.default_expr or (None if c.default is None else c.default)
@@ -180,6 +183,8 @@ def column_alter(
     if unique is not None:
         changes["unique"] = unique
     if default is not None:
+        from cinch.planner.columns import parse_default
+
         value, expr = parse_default(default)
         changes["default_expr" if expr else "default"] = expr or value
     if references is not None:

@@ -1,7 +1,5 @@
 """``cinch serve`` (the HTTP API) and ``cinch keys`` (its API keys)."""
 
-from __future__ import annotations
-
 import dataclasses
 import json
 import os
@@ -19,7 +17,7 @@ if TYPE_CHECKING:
 keys_app = typer.Typer(help="API keys of the HTTP server (`cinch serve`).")
 
 
-def _store(ctx: typer.Context) -> StateStore:
+def _store(ctx: typer.Context) -> "StateStore":
     # Imported here: the CLI must start fast and must not need the server's dependencies.
     from cinch.server.state import StateStore, state_path
 

@@ -1,7 +1,5 @@
 """Tenants, queries and sync."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
