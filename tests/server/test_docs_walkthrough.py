@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -18,12 +19,13 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "http.md"
 
 
-def walkthrough_script(port: int) -> str:
+def walkthrough_script(port: int, out: Path) -> str:
     """The walkthrough's shell blocks, in order, as one script on ``port``.
 
-    Three adaptations a person typing along does not need: the server is given a moment to
-    answer before the first request, background jobs stop when the script ends, and the live
-    query listener gets a deadline so a missed notification fails instead of hanging."""
+    Adaptations a person typing along does not need: output goes to ``out`` (so the script can
+    see the live query's first result before it writes, where a person waits a second), the
+    server is given a moment to answer before the first request, background jobs stop when the
+    script ends, and the listener gets a deadline so a missed notification fails, not hangs."""
     text = DOC.read_text()
     section = text[text.index("## A walkthrough with curl"):text.index("## The API in one page")]
     blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
@@ -34,8 +36,11 @@ def walkthrough_script(port: int) -> str:
     script = script.replace(api_line, api_line + "until curl -sf $API/health > /dev/null; "
                                                  "do sleep 0.2; done\n", 1)
     assert "\nsleep 1\n" in script
-    script = script.replace("\nsleep 1\n", "\nLISTENER=$!\nsleep 2\n", 1)
-    return ("set -u\ntrap 'kill $(jobs -p) 2> /dev/null' EXIT\n" + script +
+    script = script.replace("\nsleep 1\n", "\nLISTENER=$!\nuntil grep -qx '\\[\\[1\\]\\]' "
+                            f"{shlex.quote(str(out))}; do kill -0 $LISTENER || break; sleep 0.1; done\n",
+                            1)
+    return (f"set -u\nexec > {shlex.quote(str(out))}\n"
+            "trap 'kill $(jobs -p) 2> /dev/null' EXIT\n" + script +
             "\n( sleep 60; kill $LISTENER ) > /dev/null 2>&1 &\nwait $LISTENER\n")
 
 
@@ -44,10 +49,14 @@ def walkthrough_script(port: int) -> str:
 def test_the_http_walkthrough_runs_as_written(tmp_path: Path) -> None:
     env = os.environ.copy()
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    done = subprocess.run(["bash", "-c", walkthrough_script(free_port())], cwd=tmp_path,
+    env["PYTHONUNBUFFERED"] = "1"  # the listener's lines reach the output file as printed
+    output = tmp_path / "out.txt"
+    work = tmp_path / "work"
+    work.mkdir()
+    done = subprocess.run(["bash", "-c", walkthrough_script(free_port(), output)], cwd=work,
                           env=env, capture_output=True, text=True, timeout=240,
                           stdin=subprocess.DEVNULL)
-    out = done.stdout
+    out = output.read_text()
     assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
     compact = re.sub(r"\s+", "", out)
     # 1. keys and the one route without a key
