@@ -29,18 +29,19 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def floor_apply(files: list[Path], statements: list[str], rebuild: bool) -> None:
-    """The same SQL with Python's sqlite3 alone, file by file, one transaction each."""
+def floor_apply(files: list[Path], change_sets: list[list[str]], rebuild: bool = False) -> None:
+    """The same SQL with Python's sqlite3 alone: file by file, one transaction per change set."""
     for path in files:
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         if rebuild:
             conn.execute("PRAGMA foreign_keys=OFF")
-        conn.execute("BEGIN IMMEDIATE")
-        for sql in statements:
-            conn.execute(sql)
-        conn.execute("COMMIT")
+        for statements in change_sets:
+            conn.execute("BEGIN IMMEDIATE")
+            for sql in statements:
+                conn.execute(sql)
+            conn.execute("COMMIT")
         conn.close()
 
 
@@ -89,11 +90,11 @@ def run(n: int, rows: int, work: Path) -> list[tuple[str, float, float]]:
     db = project.database()
 
     result = db.add_column("users", "nick:TEXT", dry_run=True)
-    t_add_floor = timed(lambda: floor_apply(floor_files, result.sql, False))
+    t_add_floor = timed(lambda: floor_apply(floor_files, [result.sql]))
     t_add = timed(lambda: db.add_column("users", "nick:TEXT"))
 
     result = db.alter_column("users", "age", type="REAL", dry_run=True)
-    t_rebuild_floor = timed(lambda: floor_apply(floor_files, result.sql, True))
+    t_rebuild_floor = timed(lambda: floor_apply(floor_files, [result.sql], rebuild=True))
     t_rebuild = timed(lambda: db.alter_column("users", "age", type="REAL"))
 
     tenant = project.tenant(names[0])

@@ -28,36 +28,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_apply import fill, floor_apply, timed  # this folder: the same floor as bench_apply
+
 import cinch
 from cinch.engine.branches import create_branch
 from cinch.engine.merge import merge
 
 TARGET = 1.5
-
-
-def fill(files: list[Path], rows: int) -> None:
-    for path in files:
-        conn = sqlite3.connect(path, isolation_level=None)
-        conn.execute("BEGIN")
-        conn.executemany("INSERT INTO users(name, email, age) VALUES (?, ?, ?)",
-                         [(f"user{i}", f"u{i}@example.com", i % 90) for i in range(rows)])
-        conn.execute("COMMIT")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.close()
-
-
-def floor_apply(files: list[Path], change_sets: list[list[str]]) -> None:
-    """The same SQL with Python's sqlite3 alone: file by file, one transaction per change set."""
-    for path in files:
-        conn = sqlite3.connect(path, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        for statements in change_sets:
-            conn.execute("BEGIN IMMEDIATE")
-            for sql in statements:
-                conn.execute(sql)
-            conn.execute("COMMIT")
-        conn.close()
 
 
 def run(n: int, rows: int, work: Path) -> tuple[float, float, dict[str, float]]:
@@ -105,12 +82,6 @@ def run(n: int, rows: int, work: Path) -> tuple[float, float, dict[str, float]]:
         assert conn.execute("SELECT count(*) FROM _cinch_ledger").fetchone()[0] == 4
     project.close()
     return t_merge, t_floor, setup
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main() -> None:

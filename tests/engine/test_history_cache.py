@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -63,9 +64,21 @@ def _cache_files(root: Path, kind: str) -> list[Path]:
     return sorted((root / ".cinch" / "cache" / kind / "main").glob("*.json"))
 
 
-def test_cached_answers_equal_uncached_ones(project: cinch.Project, persist_always: None) -> None:
+@dataclass
+class Built:
+    commits: list[str]  # newest first
+    expected: dict[str, object]  # the answers of a reader with no cache at all
+
+
+@pytest.fixture
+def built(project: cinch.Project, persist_always: None) -> Built:
+    """The history of _history_project, and what an uncached reader answers about it."""
     commits = _history_project(project)
-    expected = _uncached(project, commits)
+    return Built(commits, _uncached(project, commits))
+
+
+def test_cached_answers_equal_uncached_ones(project: cinch.Project, built: Built) -> None:
+    commits, expected = built.commits, built.expected
     with cinch.open(project.root) as first:  # computes and writes the cache
         assert _answers(first, commits) == expected
     assert _cache_files(project.root, "log") and _cache_files(project.root, "schema")
@@ -78,10 +91,8 @@ def test_cached_answers_equal_uncached_ones(project: cinch.Project, persist_alwa
             assert sorted(e.id for e in third.history.added(commit, "main")) == by_files
 
 
-def test_the_log_of_a_head_gives_every_first_parent_ancestor(project: cinch.Project,
-                                                              persist_always: None) -> None:
-    commits = _history_project(project)
-    expected = _uncached(project, commits)
+def test_the_log_of_a_head_gives_every_first_parent_ancestor(project: cinch.Project, built: Built) -> None:
+    commits, expected = built.commits, built.expected
     with cinch.open(project.root) as p:
         p.history.log(commits[0], "main")
     for path in _cache_files(project.root, "log"):  # keep only the head's file
@@ -101,10 +112,9 @@ def test_the_log_of_a_head_gives_every_first_parent_ancestor(project: cinch.Proj
 @pytest.mark.parametrize("garbage", [b"", b"{not json", b"[]", b'{"format": 1}',
                                      b'{"format": 1, "db": "main", "commit": "x", "chain": [], '
                                      b'"entries": []}'])
-def test_a_corrupt_cache_file_is_ignored_and_rebuilt(project: cinch.Project, persist_always: None,
+def test_a_corrupt_cache_file_is_ignored_and_rebuilt(project: cinch.Project, built: Built,
                                                       garbage: bytes) -> None:
-    commits = _history_project(project)
-    expected = _uncached(project, commits)
+    commits, expected = built.commits, built.expected
     with cinch.open(project.root) as p:
         _answers(p, commits)
     files = _cache_files(project.root, "log") + _cache_files(project.root, "schema")
@@ -121,10 +131,8 @@ def test_a_corrupt_cache_file_is_ignored_and_rebuilt(project: cinch.Project, per
         assert _answers(p, commits) == expected
 
 
-def test_a_cache_file_of_another_commit_is_refused(project: cinch.Project,
-                                                    persist_always: None) -> None:
-    commits = _history_project(project)
-    expected = _uncached(project, commits)
+def test_a_cache_file_of_another_commit_is_refused(project: cinch.Project, built: Built) -> None:
+    commits, expected = built.commits, built.expected
     with cinch.open(project.root) as p:
         p.history.log(commits[0], "main")
         p.history.log(commits[3], "main")
@@ -135,10 +143,8 @@ def test_a_cache_file_of_another_commit_is_refused(project: cinch.Project,
         assert p.history.log(commits[3], "main") == expected[f"log {commits[3]}"]
 
 
-def test_no_cache_folder_and_an_unwritable_one(project: cinch.Project, persist_always: None
-                                               ) -> None:
-    commits = _history_project(project)
-    expected = _uncached(project, commits)
+def test_no_cache_folder_and_an_unwritable_one(project: cinch.Project, built: Built) -> None:
+    commits, expected = built.commits, built.expected
     cache = project.root / ".cinch" / "cache"
     shutil.rmtree(cache, ignore_errors=True)
     cache.mkdir()
