@@ -60,14 +60,14 @@ def config(
 def _report(ctx: typer.Context, change: "SettingChange", chosen: Format) -> None:
     from rich.markup import escape
 
-    from cinch.engine.settings import show
+    from cinch.engine.settings import quoted
 
     if chosen is not Format.table:
         output.emit(change.to_dict(), chosen)
         return
     if state(ctx).quiet:
         return
-    value = show(change.value) or '""'
+    value = quoted(change.value)
     if change.changed:
         what = f"{change.key} unset" if change.value is None else f"{change.key} = {value}"
         output.console.print(f"[green]✓[/green] {escape(what)} on {change.branch} "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from cinch.engine.config import CONFIG_FILE
+from cinch.engine.config import CONFIG_FILE, Config
 from cinch.errors import AlreadyExists, BranchError, DirtyWorkTree, NotFound, ProtectedBranch
 from cinch.names import check_branch_name
 
@@ -33,7 +33,8 @@ class BranchInfo:
         return asdict(self)
 
 
-def _tip(project: Project, name: str) -> str:
+def tip_of(project: Project, name: str) -> str:
+    """The branch's head commit; NotFound naming the branch if there is none."""
     tip = project.git.branch_tip(name)
     if tip is None:
         raise NotFound(f"no branch named {name!r}", hint="list them with `cinch branch`",
@@ -53,7 +54,7 @@ def is_protected(project: Project, name: str) -> bool:
 
 
 def info(project: Project, name: str) -> BranchInfo:
-    head = _tip(project, name)
+    head = tip_of(project, name)
     main = project.git.branch_tip(DEFAULT_BRANCH)
     ahead, behind = project.git.ahead_behind(head, main) if main else (None, None)
     return BranchInfo(name, name == current_or_none(project), is_protected(project, name), head,
@@ -107,7 +108,7 @@ def switch(project: Project, name: str, *, create: bool = False,
     """Check out ``name`` (``create``: make it first, from ``start`` or the current branch)."""
     if create:
         return create_branch(project, name, start=start, switch=True)
-    _tip(project, name)
+    tip_of(project, name)
     project.git.checkout(name)
     return info(project, name)
 
@@ -119,7 +120,7 @@ def delete_branch(project: Project, name: str, *, force: bool = False) -> str:
     are in neither the current branch nor the default branch.
     """
     with project.lock():
-        tip = _tip(project, name)
+        tip = tip_of(project, name)
         current = current_or_none(project)
         if name == current:
             raise BranchError(f"cannot delete {name}: it is the current branch",
@@ -151,18 +152,22 @@ def protect(project: Project, name: str, on: bool = True) -> bool:
     A protected branch refuses schema commands (``Database.change``); only merges change it.
     """
     with project.lock():
-        _tip(project, name)
+        tip_of(project, name)
         config = project.config(name)
         listed = name in config.branches.protected
         if listed == on:
             return False
-        if name == current_or_none(project) and CONFIG_FILE in project.git.dirty_paths():
-            raise DirtyWorkTree(f"{CONFIG_FILE} has uncommitted edits; commit or discard them",
-                                path=CONFIG_FILE)
         protected = config.branches.protected
         config.branches.protected = [*protected, name] if on else \
             [b for b in protected if b != name]
-        verb = "Protect" if on else "Unprotect"
-        project.git.commit(name, {CONFIG_FILE: config.to_toml()}, f"{verb} branch {name}",
-                           project.author().as_tuple())
+        commit_config(project, name, config, f"{'Protect' if on else 'Unprotect'} branch {name}")
         return True
+
+
+def commit_config(project: Project, name: str, config: Config, message: str) -> str:
+    """Commit ``config`` as cinch.toml on branch ``name``, never over uncommitted edits of it."""
+    if name == current_or_none(project) and CONFIG_FILE in project.git.dirty_paths():
+        raise DirtyWorkTree(f"{CONFIG_FILE} has uncommitted edits; commit or discard them",
+                            hint=f"git diff {CONFIG_FILE}", path=CONFIG_FILE)
+    return project.git.commit(name, {CONFIG_FILE: config.to_toml()}, message,
+                              project.author().as_tuple())

@@ -119,3 +119,18 @@ def parse_config(raw: bytes, where: str = CONFIG_FILE) -> Config:
     except ValidationError as exc:
         field, message = first_error(exc)
         raise ConfigError(f"{where}: {field}: {message}", path=where, field=field) from exc
+
+
+def flatten(config: Config) -> dict[str, Any]:
+    """Every setting as ``section.field`` (``merge.approvals.<pattern>``, one per pattern)."""
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, data: dict[str, Any]) -> None:
+        for key, value in data.items():
+            if isinstance(value, dict):
+                walk(f"{prefix}{key}.", value)
+            else:
+                out[prefix + key] = value
+
+    walk("", config.model_dump())
+    return out

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from cinch.engine.config import Config
+from cinch.engine.config import Config, flatten
 from cinch.engine.settings import READ_ONLY, show
 from cinch.errors import CinchError
 from cinch.models.changeset import ChangeSet
@@ -717,8 +717,8 @@ def merge_config(base: Config | None, ours: Config, theirs: Config, *, target: s
                  source: str) -> tuple[Config, list[Conflict]]:
     """Three-way merge of the settings: lists as sets (additions and removals of both sides
     kept, ours' order first), other values taken from whichever side changed them."""
-    b = _flatten(base.model_dump()) if base is not None else {}
-    o, t = _flatten(ours.model_dump()), _flatten(theirs.model_dump())
+    b = flatten(base) if base is not None else {}
+    o, t = flatten(ours), flatten(theirs)
     merged: dict[str, Any] = {}
     conflicts = []
     for key in sorted(o.keys() | t.keys(), key=lambda k: (k not in o, k)):
@@ -763,16 +763,6 @@ def _merge_list(base: list[Any], ours: list[Any], theirs: list[Any]) -> list[Any
     return out
 
 
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict) and value:
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in flat.items():
@@ -782,10 +772,7 @@ def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
         *parents, leaf = key.split(".", 2)
         for part in parents:
             node = node.setdefault(part, {})
-        if value == {}:
-            node.setdefault(leaf, {})  # an empty table must not erase keys set before it
-        else:
-            node[leaf] = value
+        node[leaf] = value
     return out
 
 

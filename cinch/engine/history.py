@@ -144,9 +144,9 @@ class History:
             start = self._node(parent, db)[1] if parent is not None else 0
             return run.entries[start:length]
 
-    def near(self, commit: str, db: str, within: int | None = None) -> bool:
+    def near(self, commit: str, db: str) -> bool:
         """Whether ``commit``'s log is known or a short walk from a known one (no tree read)."""
-        limit = within if within is not None else 2 * self.PERSIST_AFTER
+        limit = 2 * self.PERSIST_AFTER
         with self._lock:
             if db not in self._primed:
                 self._prime(db)

@@ -30,21 +30,10 @@ class LogItem:
         return self.__dict__.copy()
 
 
-def _new_change_ids(project: Project, commit: str, db: str, *,
-                    history: bool | None = None) -> list[str]:
-    """Ids of the change sets ``commit`` adds to ``db`` (not in its first parent).
-
-    From the history's cached log when it is at hand (``history``: None decides by whether the
-    log is a short walk from a cached one); else from libgit2's diff of the changes folder
-    against the first parent, which reads nothing when the folder's tree id did not change.
-    """
-    if history is None:
-        history = project.history.near(commit, db)
-    if history:
-        try:
-            return sorted(e.id for e in project.history.added(commit, db))
-        except CorruptChangeFile:  # a broken history still lists: by the files themselves
-            pass
+def _new_change_ids(project: Project, commit: str, db: str) -> list[str]:
+    """Ids of the change files ``commit`` adds to ``db`` (not in its first parent), from
+    libgit2's diff of the changes folder, which reads nothing when its tree id did not change.
+    Unlike the history's log, this lists a commit whatever the rest of the history holds."""
     git, folder = project.git, changes_dir(db)
     parents = git.parents(commit)
     here = git.subtree_id(commit, folder)
@@ -74,7 +63,7 @@ def log(project: Project, rev: str | None = None, *, db: str | None = None,
                 except CorruptChangeFile:  # a broken history still lists, from the files
                     use_history[name] = False
             if ids is None:
-                ids = _new_change_ids(project, info.id, name, history=False)
+                ids = _new_change_ids(project, info.id, name)
             for change_id in ids:
                 item.changes.append({"id": change_id, "database": name})
         if changes_only and not item.changes:
@@ -138,9 +127,8 @@ def show(project: Project, what: str) -> dict[str, Any]:
     info = project.git.commit_info(commit)
     changes = []
     for db in project.databases():
-        ids = set(_new_change_ids(project, commit, db))
         changes += [_change_dict(project.history.change(e))
-                    for e in project.history.log(commit, db) if e.id in ids]
+                    for e in project.history.added(commit, db)]
     return {"kind": "commit", "commit": commit, "message": info.message, "author": info.author,
             "email": info.email, "time": info.time.isoformat(), "parents": list(info.parents),
             "changes": changes}

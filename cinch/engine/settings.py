@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from cinch.engine.branches import current_or_none
-from cinch.engine.config import CONFIG_FILE, Config, first_error
-from cinch.errors import DirtyWorkTree, InvalidSetting, NotFound
+from cinch.engine.branches import commit_config, tip_of
+from cinch.engine.config import Config, first_error, flatten
+from cinch.errors import InvalidSetting, NotFound
 
 if TYPE_CHECKING:
     from cinch.engine.project import Project
@@ -61,21 +61,6 @@ class SettingChange:
         return {**asdict(self), "changed": self.changed}
 
 
-def flatten(config: Config) -> dict[str, Any]:
-    """Every setting as ``section.field`` (``merge.approvals.<pattern>``, one per pattern)."""
-    out: dict[str, Any] = {}
-
-    def walk(prefix: str, data: dict[str, Any]) -> None:
-        for key, value in data.items():
-            if isinstance(value, dict):
-                walk(f"{prefix}{key}.", value)
-            else:
-                out[prefix + key] = value
-
-    walk("", config.model_dump())
-    return out
-
-
 _DEFAULTS = flatten(Config(name=""))
 
 
@@ -114,9 +99,7 @@ def unset_setting(project: Project, key: str, branch: str | None = None) -> Sett
 
 def _branch(project: Project, branch: str | None) -> str:
     name = branch or project.current_branch
-    if project.git.branch_tip(name) is None:
-        raise NotFound(f"no branch named {name!r}", hint="list them with `cinch branch`",
-                       branch=name)
+    tip_of(project, name)
     return name
 
 
@@ -189,13 +172,9 @@ def _write(project: Project, key: str, new: Any, branch: str | None, *,
         value = flatten(updated).get(key)  # as the model normalised it
         if value == previous:
             return SettingChange(key, name, previous, value, None)
-        if name == current_or_none(project) and CONFIG_FILE in project.git.dirty_paths():
-            raise DirtyWorkTree(f"{CONFIG_FILE} has uncommitted edits; commit or discard them",
-                                hint=f"git diff {CONFIG_FILE}", path=CONFIG_FILE)
-        message = f"Set {key} = {_show(value)}" if shown is not None else \
+        message = f"Set {key} = {quoted(value)}" if shown is not None else \
             f"Unset {key}" + (f" (back to {value})" if isinstance(value, int) else "")
-        commit = project.git.commit(name, {CONFIG_FILE: updated.to_toml()}, message,
-                                    project.author().as_tuple())
+        commit = commit_config(project, name, updated, message)
         return SettingChange(key, name, previous, value, commit)
 
 
@@ -220,6 +199,7 @@ def show(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _show(value: Any) -> str:
+def quoted(value: Any) -> str:
+    """As :func:`show`, with an empty value shown as ``""``."""
     text = show(value)
     return text if text else '""'

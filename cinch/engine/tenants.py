@@ -421,10 +421,11 @@ class Tenants:
         """Bring every tenant of the branch to its head. Safe to run again after a crash."""
         head = self._head(branch)
         self.template(db, branch)
-        names = self.names(db, branch)
+        self._ensure_main(db, branch)
         files = self.store.paths(db, branch)  # one listing, not a path lookup per tenant
         fork = self._fork(db, branch)
         lazy = fork.pending if fork is not None else set()
+        names = sorted(files.keys() | lazy)  # as names(), from the same listing
         children = self._children(db, branch)
         applied, failed = 0, []
         progress = progress or self.project.progress

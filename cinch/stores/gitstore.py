@@ -48,6 +48,7 @@ def _info(commit: pygit2.Commit) -> CommitInfo:
 class GitStore:
     def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
+        self._recent_trees: dict[str, pygit2.Tree] = {}  # see _tree
 
     # --- opening --------------------------------------------------------------------------
 
@@ -176,7 +177,7 @@ class GitStore:
     def _tree(self, tree_id: str) -> pygit2.Tree:
         """A tree object; the last few are kept (walking a history diffs each folder version
         against the next, and libgit2 does not cache big trees)."""
-        cache = self.__dict__.setdefault("_recent_trees", {})
+        cache = self._recent_trees
         tree = cache.get(tree_id)
         if tree is None:
             if len(cache) >= 4:

@@ -87,7 +87,7 @@ def test_cached_answers_equal_uncached_ones(project: cinch.Project, built: Built
     # The log added by each commit is what its tree adds to its first parent's.
     with cinch.open(project.root) as third:
         for commit in commits:
-            by_files = inspect._new_change_ids(third, commit, "main", history=False)
+            by_files = inspect._new_change_ids(third, commit, "main")
             assert sorted(e.id for e in third.history.added(commit, "main")) == by_files
 
 
