@@ -91,11 +91,11 @@ class ServerContext:
     _db_names: dict[tuple[str, str], str] = field(default_factory=dict)
     # (database, branch, tenant) -> Tenant, reused while its file exists (queries' hot path)
     _tenants: dict[tuple[str, str, str], Tenant] = field(default_factory=dict)
-    # (key id, db, tenant, ?branch=) -> (key, Tenant, its file, branch, tip): what
+    # (key id, db, tenant, ?branch=) -> (key, Tenant, its file, its branch's tip): what
     # tenant_target found for that very key object (a reloaded key ring makes new ones),
     # reused while the branch (without ?branch=, also HEAD) and the tenant file are unchanged
     _resolved: dict[tuple[str, str, str, str | None],
-                    tuple[ApiKey, Tenant, str, str, str]] = field(default_factory=dict)
+                    tuple[ApiKey, Tenant, str, str]] = field(default_factory=dict)
     # branch -> (stamp of its loose ref, stamp of packed-refs, tip)
     _tips: dict[str, tuple[_Stamp, _Stamp, str | None]] = field(default_factory=dict)
     _head: tuple[_Stamp, str] | None = None
@@ -317,19 +317,15 @@ class TenantAccess:
 async def tenant_target(ctx: ServerContext, key: ApiKey, db: str, tenant: str,
                         branch: str | None) -> Tenant:
     """The tenant a query runs on; resolved under the engine lock, used outside it."""
-    require(key, Scope.read)
-    check_tenant_name(tenant)
     async with ctx.engine_lock:
-        found = _resolved(ctx, key, db, tenant, branch)
+        found = tenant_target_now(ctx, key, db, tenant, branch)
         if found is not None:
             return found
         before = _tip_before(ctx, branch)
         t = _resolve(ctx, key, Scope.read, db, branch)
-        found = _known_tenant(ctx, t, tenant)
-        if found is None:
-            # Creating "main" or copying a lazily forked tenant takes real work: off the loop.
-            found = await run_in_threadpool(Tenant, ctx.project, t.name, t.branch, tenant)
-            _remember(ctx, found)
+        # Creating "main" or copying a lazily forked tenant takes real work: off the loop.
+        found = await run_in_threadpool(Tenant, ctx.project, t.name, t.branch, tenant)
+        _remember(ctx, found)
         _remember_resolved(ctx, key, db, tenant, branch, found, before)
         return found
 
@@ -359,10 +355,10 @@ def _resolved(ctx: ServerContext, key: ApiKey, db: str, tenant: str,
     hit = ctx._resolved.get((key.id, db, tenant, branch))
     if hit is None or hit[0] is not key:
         return None
-    _, found, path, resolved_branch, tip = hit
-    if branch is None and ctx.current_branch() != resolved_branch:
+    _, found, path, tip = hit
+    if branch is None and ctx.current_branch() != found.branch:
         return None
-    if ctx.branch_tip(resolved_branch) != tip or not os.path.isfile(path):
+    if ctx.branch_tip(found.branch) != tip or not os.path.isfile(path):
         return None
     return found
 
@@ -370,11 +366,7 @@ def _resolved(ctx: ServerContext, key: ApiKey, db: str, tenant: str,
 def _tip_before(ctx: ServerContext, branch: str | None) -> tuple[str, str | None]:
     """The branch a resolution is about to use, and its tip, read before it (the same checks
     first, so any error is the one the resolution would raise)."""
-    if branch is None:
-        name = ctx.current_branch()
-    else:
-        check_branch_name(branch)
-        name = branch
+    name = ctx.branch_or_current(branch)
     return name, ctx.branch_tip(name)
 
 
@@ -386,7 +378,7 @@ def _remember_resolved(ctx: ServerContext, key: ApiKey, db: str, tenant: str,
         return
     if len(ctx._resolved) > 4096:
         ctx._resolved.clear()
-    ctx._resolved[(key.id, db, tenant, branch)] = (key, found, os.fspath(found.path), name, tip)
+    ctx._resolved[(key.id, db, tenant, branch)] = (key, found, os.fspath(found.path), tip)
 
 
 def _known_tenant(ctx: ServerContext, t: Target, tenant: str) -> Tenant | None:

@@ -87,11 +87,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
                           headers=dict(exc.headers or {}))
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    # The traceback goes to the log, never to the client.
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+def internal_error(method: str, path: str, exc: BaseException | None = None) -> Response:
+    """The 500 for an unexpected error: the traceback goes to the log, never to the client."""
+    log.exception("unexpected error on %s %s", method, path, exc_info=exc or True)
     return error_response(500, "internal", "internal server error (the details are in the server "
                           "log)")
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    return internal_error(request.method, request.url.path, exc)
 
 
 def install(app: FastAPI) -> None:

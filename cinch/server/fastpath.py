@@ -36,13 +36,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
-from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from cinch.engine.tenant import Tenant
 from cinch.errors import CinchError
 from cinch.server.deps import ServerContext, authenticate, tenant_target, tenant_target_now
-from cinch.server.errors import error_response, render_cinch_error
+from cinch.server.errors import internal_error, render_cinch_error
 from cinch.server.keys import ApiKey
 from cinch.server.middleware import SECURITY_HEADERS
 from cinch.server.querying import QueryRequest, answer, reads_only, run_read_inline
@@ -164,10 +163,7 @@ class FastQuery:
 
     @staticmethod
     def _unexpected(method: str, path: str) -> Answer:
-        # As the app's handler for unexpected errors: the traceback to the log only.
-        log.exception("unexpected error on %s %s", method, path)
-        response: Response = error_response(500, "internal", "internal server error (the "
-                                            "details are in the server log)")
+        response = internal_error(method, path)
         return 500, [*response.raw_headers, *SECURITY_HEADERS], response.body
 
     # --- the protocol's entry: no ASGI, no task, no await ----------------------------------
@@ -183,12 +179,15 @@ class FastQuery:
         start = time.perf_counter()
         parsed = self.parse(raw, query_string)
         ctx = self.ctx
-        if parsed is None or ctx.engine_lock.locked():
+        if parsed is None:
             return None
         body, branch = parsed
         status = 500
         try:
             key = authenticate(ctx, token, client)
+            if ctx.engine_lock.locked():  # the ASGI path waits for it, with what is known
+                status = 0
+                return Handoff(key, None, body, branch, start, False)
             tenant = tenant_target_now(ctx, key, match[1], match[2], branch)
             if tenant is None or not reads_only(key, body):
                 status = 0
