@@ -119,7 +119,7 @@ class KeyRing:
     def __init__(self, store: StateStore) -> None:
         self.store = store
         # id -> (stored sha256 of the secret, the key): built once per change of state.db
-        self._rows: dict[str, tuple[bytes, ApiKey]] = {}
+        self._rows: dict[str, tuple[str, ApiKey]] = {}
         self._version: int | None = None
 
     def invalidate(self) -> None:
@@ -128,7 +128,7 @@ class KeyRing:
     def _refresh(self) -> None:
         version = self.store.data_version()
         if version != self._version:
-            self._rows = {r.id: (r.hash.encode(), _key(r)) for r in self.store.api_keys()}
+            self._rows = {r.id: (r.hash, _key(r)) for r in self.store.api_keys()}
             self._version = version
 
     def verify(self, token: str) -> ApiKey | None:
@@ -142,7 +142,6 @@ class KeyRing:
         row = self._rows.get(parsed[0])
         if row is None:
             return None
-        digest = hashlib.sha256(parsed[1].encode()).hexdigest().encode()
-        if not hmac.compare_digest(digest, row[0]):
+        if not hmac.compare_digest(_hash(parsed[1]), row[0]):  # ASCII hex digests
             return None
         return row[1]

@@ -163,7 +163,7 @@ def run_read_inline(tenant: Tenant, body: QueryRequest) -> dict[str, Any] | None
                   truncated=result.truncated, next_cursor=cursor)
 
 
-def reads_only(key: ApiKey, body: QueryRequest) -> bool:
+def reads_only(key: ApiKey, body: QueryRequest | BatchRequest) -> bool:
     """A read key's query runs read-only, whatever ``read_only`` says."""
     return body.read_only or not key.can(Scope.write)
 

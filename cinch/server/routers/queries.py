@@ -8,13 +8,13 @@ from starlette.concurrency import run_in_threadpool
 
 from cinch.server.deps import TenantDep
 from cinch.server.errors import ERROR_RESPONSES
-from cinch.server.keys import Scope
 from cinch.server.querying import (
     BatchRequest,
     BatchResult,
     QueryRequest,
     QueryResultPublic,
     answer,
+    reads_only,
     run_batch,
     run_write_batch,
 )
@@ -41,7 +41,7 @@ async def batch(access: TenantDep, body: BatchRequest) -> JSONResponse:
     """Run several statements in one transaction: all of them or none (the failing one is
     named in `details.index`)."""
     tenant = access.tenant
-    if body.read_only or not access.key.can(Scope.write):
+    if reads_only(access.key, body):
         return JSONResponse(await run_in_threadpool(run_batch, tenant, body, True))
     async with access.ctx.engine_lock:
         return JSONResponse(await run_in_threadpool(run_write_batch, tenant, body))
