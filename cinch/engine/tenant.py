@@ -79,6 +79,18 @@ class Tenant:
         finally:
             self._pool.release(conn)
 
+    def read(self, sql: str, params: Params = (), *,
+             max_rows: int | None = None) -> ts.QueryResult:
+        """A read-only query on a pooled connection: safe from several threads at once, where
+        ``query(read_only=True)`` uses this handle's own reader, one thread at a time."""
+        if self._conn is not None:
+            return ts.run_query(self._conn, sql, params, read_only=True, max_rows=max_rows)
+        conn = self._pool.acquire(self._key, True)
+        try:
+            return ts.run_query(conn, sql, params, read_only=True, max_rows=max_rows)
+        finally:
+            self._pool.release(conn)
+
     def rows(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         """A SELECT's rows as dicts (column -> value)."""
         result = self.query(sql, params, read_only=self._conn is None)

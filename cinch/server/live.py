@@ -37,7 +37,6 @@ from cinch.server.deps import ServerContext, authenticate, require, tenant_targe
 from cinch.server.keys import ApiKey, Scope
 from cinch.server.querying import render
 from cinch.stores import sqlite_conn
-from cinch.stores.query import run_query
 
 AUTH_TIMEOUT = 5.0
 
@@ -155,11 +154,8 @@ class Session:
 
     def _run(self, sub: Subscription) -> dict[str, Any]:
         limit = self.ctx.settings.max_query_rows
-        # A leased connection, not the tenant handle's own reader: this runs in worker
-        # threads, several at once, and one connection's query guard must serve one query.
-        tenant = self.tenant
-        with tenant.project.tenants.pool.connection(tenant.path, read_only=True) as conn:
-            result = run_query(conn, sub.sql, sub.params, read_only=True, max_rows=limit)
+        # Tenant.read: this runs in worker threads, several at once.
+        result = self.tenant.read(sub.sql, sub.params, max_rows=limit)
         return render(result.columns, result.rows, rowcount=result.rowcount,
                       truncated=result.truncated)
 

@@ -105,12 +105,8 @@ def run_query(tenant: Tenant, body: QueryRequest, read_only: bool) -> dict[str, 
     """One statement: the first page, or the page a cursor names."""
     if body.cursor:
         return _next_page(tenant, body)
-    if read_only:
-        # A leased connection, never the handle's own reader (``Tenant.query``): this runs in
-        # worker threads, and two threads on one connection would share its query guard.
-        with tenant.project.tenants.pool.connection(tenant.path, read_only=True) as conn:
-            result = q.run_query(conn, body.sql, body.params, read_only=True,
-                                 max_rows=body.limit)
+    if read_only:  # Tenant.read: this runs in worker threads, several at once
+        result = tenant.read(body.sql, body.params, max_rows=body.limit)
     else:
         result = tenant.query(body.sql, body.params, read_only=False, max_rows=body.limit)
     cursor = None
