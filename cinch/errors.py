@@ -123,6 +123,12 @@ class TenantError(CinchError):
     http_status = 409
 
 
+class TenantDrifted(TenantError):
+    """The tenant's schema or ledger differs from cinch's record of it: no apply touches it."""
+
+    code = "tenant_drifted"
+
+
 class ApplyRefused(CinchError):
     """A change would fail on at least one tenant; nothing was changed."""
 

@@ -48,9 +48,14 @@ def status(ctx: typer.Context, format: FormatOpt = None) -> None:
         t = db.get("tenants", {})
         line = (f"  database [bold]{db['name']}[/bold]: {db['tables']} tables, {db['views']} "
                 f"views, {db['changes']} change sets; tenants: {t.get('total', 0)}")
-        if t.get("behind") or t.get("drifted"):
-            line += (f" ([yellow]{t.get('behind', 0)} behind[/yellow], "
-                     f"[red]{t.get('drifted', 0)} drifted[/red]: run `cinch sync`)")
+        advice = []
+        if t.get("behind"):
+            advice.append(f"[yellow]{t['behind']} behind[/yellow]: run `cinch sync`")
+        if t.get("drifted"):
+            advice.append(f"[red]{t['drifted']} drifted[/red]: see `cinch tenant list`, then "
+                          "`cinch tenant repair NAME --dry-run`")
+        if advice:
+            line += f" ({'; '.join(advice)})"
         else:
             line += " (all up to date)"
         c.print(line)

@@ -113,3 +113,52 @@ def sync(ctx: typer.Context, branch: BranchOpt = None) -> None:
         for db, r in result.items():
             output.console.print(f"[green]✓[/green] {db}: {r['tenants']} tenant(s) at the head "
                                  f"({r['updated']} updated)")
+
+
+@tenant_app.command("repair")
+def tenant_repair(
+        ctx: typer.Context,
+        name: Annotated[str | None, typer.Argument(help="The tenant (or --all)")] = None,
+        all_: Annotated[bool, typer.Option("--all", help="Every drifted tenant")] = False,
+        branch: BranchOpt = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only")] = False,
+        accept_loss: Annotated[bool, typer.Option(
+            "--accept-loss", help="Repair even where data is lost (named in the plan)")] = False,
+        format: FormatOpt = None) -> None:
+    """Bring a drifted tenant from the schema it has to the branch head's (data kept)."""
+    from cinch.engine import repair
+    from cinch.errors import UsageError
+
+    if (name is None) == (not all_):
+        raise UsageError("name one tenant or pass --all",
+                         hint="cinch tenant repair acme --dry-run, or cinch tenant repair --all")
+    st = state(ctx)
+    db = st.db(_branch(ctx, branch))
+    project = st.project()
+    if all_:
+        plans = repair.repair_all(project, db.name, db.branch, dry_run=dry_run,
+                                  accept_loss=accept_loss)
+    else:
+        assert name is not None
+        plans = [repair.repair(project, db.name, db.branch, name, dry_run=dry_run,
+                               accept_loss=accept_loss)]
+    chosen = fmt(ctx, format)
+    if chosen is not Format.table:
+        output.emit([p.to_dict() for p in plans], chosen)
+        return
+    if not plans:
+        output.console.print("no drifted tenant")
+    for p in plans:
+        why = f" (drifted: {p.drifted})" if p.drifted else ""
+        output.console.print(f"tenant {p.tenant}{why}:")
+        for sql in p.statements:
+            output.console.print(f"  {sql};", markup=False, highlight=False)
+        for loss in p.losses:
+            output.console.print(f"  [yellow]loses[/yellow] {loss}")
+        if not p.statements and not p.ledger:
+            output.console.print("  nothing to repair")
+        elif p.applied:
+            output.console.print(f"  [green]✓[/green] repaired: at the head of {db.branch} "
+                                 f"({p.ledger} change set(s) in its ledger)")
+        elif dry_run:
+            output.console.print("  (dry run: nothing changed)")

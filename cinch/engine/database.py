@@ -111,8 +111,11 @@ class Database:
     # --- the one write path ---------------------------------------------------------------
 
     def change(self, ops: list[Operation], message: str | None = None, *,
-               dry_run: bool = False) -> ChangeResult:
-        """Validate, commit and apply ``ops`` as one change set (see module docstring)."""
+               dry_run: bool = False, reverts: str | None = None) -> ChangeResult:
+        """Validate, commit and apply ``ops`` as one change set (see module docstring).
+
+        ``reverts`` names the change set this one undoes: each tenant gets back, in the same
+        transaction as the change, the rows kept when that change dropped them."""
         project = self.project
         config = project.config(self.branch)
         if self.branch in config.branches.protected:
@@ -120,7 +123,8 @@ class Database:
                 f"branch {self.branch} is protected: schema changes reach it only by merge",
                 hint=f"cinch switch -c my-change, make the change there, then cinch merge "
                      f"my-change --into {self.branch}", branch=self.branch)
-        with project.lock():
+        # The tenants' lock too: no write through cinch between the data check and the apply.
+        with project.lock(), project.tenants.moving(self.name, self.branch):
             tip = self.head
             before = project.history.schema(tip, self.name)
             after = build.check(before, ops)
@@ -130,7 +134,7 @@ class Database:
                 id=ulid(), database=self.name,
                 message=message or _sentence("; ".join(describe(op) for op in ops)),
                 author=Author(name=author.name, email=author.email),
-                created_at=now_utc(), operations=ops, sql=plan.statements,
+                created_at=now_utc(), operations=ops, sql=plan.statements, reverts=reverts,
             )
             result = ChangeResult(change=change, plan=plan, dry_run=dry_run)
             tenants = project.tenants

@@ -4,7 +4,7 @@ History is never rewritten: the inverse operations (``cinch.planner.invert``) go
 one write path (``Database.change``), so they are validated, prechecked on every tenant's data,
 committed and applied like any change. A change that dropped a table or column can only get
 the definition back from git; the rows come back from the snapshots kept when the drop was
-applied (``cinch.engine.snapshots``), if any.
+applied (``cinch.engine.snapshots``), if any, as part of applying the revert to each tenant.
 """
 
 from __future__ import annotations
@@ -85,11 +85,15 @@ def revert(project: Project, change_id: str, *, branch: str | None = None,
             # before asking for a confirmation.
             db.change(ops, message, dry_run=True)
             _confirm(project, db.name, branch, change, destroyed, destroying, restore)
-        result = db.change(ops, message, dry_run=dry_run)
+        # The rows come back inside each tenant's apply of the revert (so a killed revert,
+        # then `cinch sync`, still ends with them back): the change set names what it reverts.
+        result = db.change(ops, message, dry_run=dry_run,
+                           reverts=change.id if destroyed and restore else None)
         out = RevertResult(change, result, destroyed)
         if destroyed and restore and not dry_run:
-            out.restored = snapshots.restore(project, db.name, branch, change.id, db.schema(),
-                                             only_if_applied=result.change.id)
+            done = result.tenants.get("restored", {}) if isinstance(result.tenants, dict) else {}
+            out.restored = {name: {"rows": rows.get(result.change.id, 0)}
+                            for name, rows in done.items()}
         return out
 
 

@@ -78,7 +78,8 @@ def snapshot_before_drop(conn: sqlite3.Connection, tenant_path: str | os.PathLik
                          change_id: str, ops: Sequence[Operation],
                          snapshot_dir: str | os.PathLike[str], *,
                          retention_days: int | None = None,
-                         before: Schema | None = None) -> Path | None:
+                         before: Schema | None = None,
+                         skip_if_held: bool = True) -> Path | None:
     """Keep what ``ops`` (change set ``change_id``) will drop from the tenant behind ``conn``.
 
     The snapshot goes to ``<snapshot_dir>/<change_id>.db``, ``snapshot_dir`` being the
@@ -88,11 +89,13 @@ def snapshot_before_drop(conn: sqlite3.Connection, tenant_path: str | os.PathLik
     are pruned. Returns the snapshot's path, or None when there was nothing to keep (no drop,
     the change is applied already, no rows, or retention 0). Call it outside a transaction
     right before applying; a failure raises :class:`TenantError`, so the drop is not applied
-    to a tenant whose data could not be kept.
+    to a tenant whose data could not be kept. ``skip_if_held=False`` for an unwind: the
+    tenant holds the change set being taken away.
     """
     if retention_days is None:
         retention_days = TenantConfig().snapshot_retention_days
-    if not destroys_data(ops) or retention_days == 0 or ts.has_change(conn, change_id):
+    if not destroys_data(ops) or retention_days == 0 or (
+            skip_if_held and ts.has_change(conn, change_id)):
         return None
     tenant, folder = Path(tenant_path), Path(snapshot_dir)
     final = folder / f"{change_id}.db"
@@ -307,21 +310,27 @@ def restore(project: Project, db: str, branch: str, change_id: str, schema: Sche
 
 
 def _restore_one(conn: sqlite3.Connection, snap: Path, schema: Schema) -> int:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        rows = restore_into(conn, snap, schema)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return rows
+
+
+def restore_into(conn: sqlite3.Connection, snap: Path, schema: Schema) -> int:
+    """Put a snapshot's rows back inside the caller's transaction (the step of a move that
+    re-creates what was dropped); ``schema`` is the schema once the objects are back."""
     src = sqlite3.connect(f"file:{snap}?mode=ro", uri=True)
     try:
         objects = src.execute("SELECT seq, kind, table_id, column_id FROM _cinch_snapshot_objects "
                               "ORDER BY seq").fetchall()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            # Rows of tables that reference each other come back in any order.
-            conn.execute("PRAGMA defer_foreign_keys=ON")
-            rows = sum(_restore_object(conn, src, *obj, schema) for obj in objects)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return rows
+        # Rows of tables that reference each other come back in any order.
+        conn.execute("PRAGMA defer_foreign_keys=ON")
+        return sum(_restore_object(conn, src, *obj, schema) for obj in objects)
     finally:
         src.close()
 

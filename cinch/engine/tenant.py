@@ -57,10 +57,15 @@ class Tenant:
         if self._conn is not None:
             yield self._conn
             return
-        if not read_only:
-            self.project.tenants.before_write(self.database, self.branch, self.name)
-        with self.project.tenants.pool.connection(self.path, read_only=read_only) as conn:
-            yield conn
+        if read_only:
+            with self.project.tenants.pool.connection(self.path, read_only=True) as conn:
+                yield conn
+            return
+        tenants = self.project.tenants
+        with tenants.writing(self.database, self.branch):
+            tenants.before_write(self.database, self.branch, self.name)
+            with tenants.pool.connection(self.path) as conn:
+                yield conn
 
     def query(self, sql: str, params: Params = (), *, read_only: bool = False,
               max_rows: int | None = None) -> ts.QueryResult:
@@ -72,12 +77,16 @@ class Tenant:
             if reader is None:
                 reader = self._reader = ts.connect(self._key, read_only=True, create=False)
             return ts.run_query(reader, sql, params, read_only=True, max_rows=max_rows)
-        self.project.tenants.before_write(self.database, self.branch, self.name)
-        conn = self._pool.acquire(self._key, read_only)
-        try:
-            return ts.run_query(conn, sql, params, read_only=read_only, max_rows=max_rows)
-        finally:
-            self._pool.release(conn)
+        tenants = self.project.tenants
+        # A write waits while the branch's tenants move, so a change's data check and its
+        # apply see the same rows.
+        with tenants.writing(self.database, self.branch):
+            tenants.before_write(self.database, self.branch, self.name)
+            conn = self._pool.acquire(self._key, read_only)
+            try:
+                return ts.run_query(conn, sql, params, read_only=read_only, max_rows=max_rows)
+            finally:
+                self._pool.release(conn)
 
     def read(self, sql: str, params: Params = (), *,
              max_rows: int | None = None) -> ts.QueryResult:
@@ -164,8 +173,10 @@ class Tenant:
         if self._conn is not None:
             yield self
             return
-        self.project.tenants.before_write(self.database, self.branch, self.name)
-        with self.project.tenants.pool.connection(self.path) as conn:
+        tenants = self.project.tenants
+        with tenants.writing(self.database, self.branch), tenants.pool.connection(
+                self.path) as conn:
+            tenants.before_write(self.database, self.branch, self.name)
             conn.execute("BEGIN IMMEDIATE")
             self._conn = conn
             try:

@@ -1,8 +1,10 @@
 """Tenants: one SQLite file per (database, branch, tenant), each following its branch.
 
-Every tenant records in its own ledger which change sets it holds, so applying is idempotent
-and resumable. A per-branch *template* (a tenant kept at the branch head) makes creating a
-tenant a file copy, whatever the length of the history.
+Every tenant records in its own ledger the *set* of change sets it holds, so it can be moved to
+any commit of git's history (``cinch.engine.moves``): forward, back after a reset, sideways
+after a pull. Moving is idempotent and resumable, one transaction per change set; a tenant
+whose file disagrees with cinch's record of it (drift) is never moved. A per-branch *template*
+(a tenant kept at the branch head) makes creating a tenant a file copy.
 
 Branches fork their tenants lazily (see ``docs/tenants.md``): a new branch lists its parent's
 tenants at the moment it was created, and copies each one when it is first used there, or just
@@ -11,26 +13,32 @@ before the parent changes it through cinch (schema change, write, delete), which
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
+import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from cinch.engine.moves import UNWOUND, MovePlan, Step, plan_move
 from cinch.errors import (
     AlreadyExists,
     ApplyIncomplete,
     ApplyRefused,
+    CinchError,
     NotFound,
+    TenantDrifted,
     TenantError,
     UsageError,
 )
-from cinch.models.schema import Schema
+from cinch.models.changeset import ChangeSet, parse_change
 from cinch.names import check_tenant_name
-from cinch.planner.plan import Plan, apply_op, plan
+from cinch.planner.plan import Plan
 from cinch.stores import tenantstore as ts
 
 if TYPE_CHECKING:
@@ -60,14 +68,6 @@ class TenantInfo:
 
 
 @dataclass
-class Step:
-    change_id: str
-    statements: list[str]
-    rebuild: bool
-    destroys: bool  # drops a table or column: snapshot the data first
-
-
-@dataclass
 class Fork:
     parent: str
     commit: str
@@ -81,7 +81,11 @@ class Tenants:
         self.pool = ts.ConnectionPool(max_open=64)
         self.store = ts.TenantStore(project.state_dir / "tenants", pool=self.pool)
         self._template_at: dict[tuple[str, str], str] = {}
-        self._steps_cache: dict[tuple[str, str, int], list[Step]] = {}
+        self._targets: dict[tuple[str, str], tuple[list[ChangeSet], str]] = {}
+        self._plans: dict[tuple[str, str, tuple[str, ...]], MovePlan] = {}
+        self._expected: dict[tuple[str, str], tuple[str, str]] = {}
+        self._move_locks: dict[tuple[str, str], threading.RLock] = {}
+        self._move_depth: dict[tuple[str, str], tuple[int, int, int]] = {}  # depth, fd, thread
         self._forks: dict[tuple[str, str], Fork | None] = {}
         # Open Tenant handles (they may hold a read connection to their file).
         self.handles: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -100,37 +104,67 @@ class Tenants:
                                                                         handle.name == name):
                 handle.close()
 
-    # --- the change log as steps ----------------------------------------------------------
+    # --- moves: from the change sets a tenant holds to a commit's -------------------------
 
-    def steps(self, db: str, head: str, start: int) -> list[Step]:
-        """Statements for each change set of the log from position ``start`` to the head.
+    def target(self, db: str, head: str) -> tuple[list[ChangeSet], str]:
+        """The change sets of ``db``'s log at ``head``, and the digest of their ids."""
+        key = (db, head)
+        cached = self._targets.get(key)
+        if cached is None:
+            history = self.project.history
+            changes = [history.change(e) for e in history.log(head, db)]
+            cached = (changes, ts.ledger_digest(c.id for c in changes))
+            if len(self._targets) > 64:
+                self._targets.clear()
+            self._targets[key] = cached
+        return cached
 
-        Re-planned against the schema a tenant holds at that point, so a merged change set
-        renders for the merged schema, not for the branch it was written on.
-        """
-        key = (db, head, start)
-        if key in self._steps_cache:
-            return self._steps_cache[key]
+    def plan_move(self, db: str, head: str, held: Sequence[str],
+                  bodies: Callable[[], dict[str, bytes]],
+                  commits: Sequence[str] = ()) -> MovePlan:
+        """Steps from the set ``held`` (in the order applied) to the log at ``head``; shared
+        by every tenant holding the same set."""
+        key = (db, head, tuple(held))
+        cached = self._plans.get(key)
+        if cached is not None:
+            return cached
+        target, _ = self.target(db, head)
+        known = {c.id: c for c in target}
+
+        def lookup(change_id: str) -> ChangeSet:
+            found = known.get(change_id)
+            if found is None:
+                found = self._find_held(db, change_id, bodies, commits)
+                known[change_id] = found
+            return found
+
+        plan_ = plan_move(held, target, lookup)
+        if len(self._plans) > 256:
+            self._plans.clear()
+        self._plans[key] = plan_
+        return plan_
+
+    def _find_held(self, db: str, change_id: str, bodies: Callable[[], dict[str, bytes]],
+                   commits: Sequence[str]) -> ChangeSet:
+        """A change set the tenant holds but the target lacks: from the copy the tenant kept,
+        else from the commits it was applied at (still in git after a reset or rebase)."""
+        body = bodies().get(change_id)
+        if body is not None:
+            return parse_change(body, f"(tenant copy of {change_id})")
         history = self.project.history
-        entries = history.log(head, db)
-        state = Schema()
-        for entry in entries[:start]:
-            for op in history.change(entry).operations:
-                apply_op(state, op, copy=False)
-        steps = []
-        for entry in entries[start:]:
-            change = history.change(entry)
-            total = Plan()
-            for op in change.operations:
-                step, state = plan(state, op)
-                total.statements += step.statements
-                total.rebuild = total.rebuild or step.rebuild
-            destroys = any(op.op in ("drop_table", "drop_column") for op in change.operations)
-            steps.append(Step(change.id, total.statements, total.rebuild, destroys))
-        if len(self._steps_cache) > 256:
-            self._steps_cache.clear()
-        self._steps_cache[key] = steps
-        return steps
+        for commit in dict.fromkeys(commits):
+            try:
+                entries = history.log(commit, db)
+            except CinchError:
+                continue  # that commit is gone (git gc): try the others
+            for entry in entries:
+                if entry.id == change_id:
+                    return history.change(entry)
+        raise TenantError(
+            f"change {change_id} is held by the tenant but found neither in the tenant nor in "
+            "git, so it cannot be unwound", change_id=change_id,
+            hint="`cinch tenant repair` plans the tenant's way to the branch head from the "
+                 "schema it has")
 
     # --- templates ------------------------------------------------------------------------
 
@@ -145,33 +179,58 @@ class Tenants:
         if self._template_at.get((db, branch)) == head and path.exists():
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            tmp = path.with_name(f"template.{os.getpid()}.tmp")
-            for extra in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-                extra.unlink(missing_ok=True)
-            conn = ts.connect(tmp)
-            ts.ensure_ledger(conn)
-            conn.close()
-            self._bring_to(tmp, db, head, name="(template)")
-            self.pool.close_path(tmp)
-            ts.finalize_template(tmp)
-            os.replace(tmp, path)
-        else:
+        if path.exists() and self._template_moves_forward(path, db, head):
             try:
-                changed = self._bring_to(path, db, head, name="(template)")
+                changed = self._move(path, db, head, name="(template)", verify=False)
             except TenantError:
-                # The template is derived state: if the branch moved under it (git reset,
-                # rebase), build it again from the log instead of failing.
-                self.pool.close_path(path)
-                for extra in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-                    extra.unlink(missing_ok=True)
-                self._template_at.pop((db, branch), None)
+                changed = -1
+            if changed < 0:
+                self._drop_template(db, branch)
                 return self.template(db, branch)
             if changed:
                 self.pool.close_path(path)
                 ts.finalize_template(path)
+        else:
+            # New, or the branch moved back or sideways under it (git reset, rebase): the
+            # template is derived state, built again from the log in the log's order.
+            self._drop_template(db, branch)
+            tmp = path.with_name(f"template.{os.getpid()}.tmp")
+            try:
+                conn = ts.connect(tmp)
+                ts.ensure_ledger(conn)
+                conn.close()
+                self._move(tmp, db, head, name="(template)", verify=False)
+                self.pool.close_path(tmp)
+                ts.finalize_template(tmp)
+                os.replace(tmp, path)
+            finally:
+                self.pool.close_path(tmp)
+                for extra in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+                    extra.unlink(missing_ok=True)
         self._template_at[(db, branch)] = head
         return path
+
+    def _template_moves_forward(self, path: Path, db: str, head: str) -> bool:
+        wanted = {c.id for c in self.target(db, head)[0]}
+        with self.pool.connection(path, read_only=True) as conn:
+            return set(ts.read_ledger(conn)) <= wanted
+
+    def _drop_template(self, db: str, branch: str) -> None:
+        path = self.template_path(db, branch)
+        self.pool.close_path(path)
+        for extra in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            extra.unlink(missing_ok=True)
+        self._template_at.pop((db, branch), None)
+
+    def expected(self, db: str, branch: str) -> tuple[str, str]:
+        """The exact and the shape fingerprint of the branch head's schema (its template's)."""
+        head = self._head(branch)
+        cached = self._expected.get((db, head))
+        if cached is None:
+            with self.pool.connection(self.template(db, branch), read_only=True) as conn:
+                cached = (ts.schema_fingerprint(conn), ts.shape_fingerprint(conn))
+            self._expected[(db, head)] = cached
+        return cached
 
     def _head(self, branch: str) -> str:
         head = self.project.git.branch_tip(branch)
@@ -179,38 +238,118 @@ class Tenants:
             raise NotFound(f"no branch named {branch!r}", branch=branch)
         return head
 
-    def _bring_to(self, path: Path, db: str, head: str, *, name: str, branch: str = "") -> int:
-        """Apply what the file lacks of the log at ``head``; the number of change sets applied."""
-        log = self.project.history.log(head, db)
+    def at_head(self, path: Path, db: str, head: str) -> bool:
+        """Whether the tenant's recorded ledger is the head's set (one small read)."""
+        _, digest = self.target(db, head)
+        with self.pool.connection(path, read_only=True) as conn:
+            return ts.read_state(conn).get("ledger") == digest
+
+    def _move(self, path: Path, db: str, head: str, *, name: str, branch: str = "",
+              verify: bool = True, report: dict[str, int] | None = None) -> int:
+        """Bring the file to the log at ``head``: unwind what it holds that the log lacks,
+        apply what it lacks. The number of steps taken; a drifted tenant raises
+        :class:`TenantDrifted` untouched."""
+        _, digest = self.target(db, head)
         with self.pool.connection(path) as conn:
-            held, last = _ledger_position(conn)
-            if held > len(log) or (held and log[held - 1].id != last):
-                raise TenantError(
-                    f"tenant {name}: its ledger is not a prefix of the branch's change log "
-                    "(drifted); it was left untouched", path=str(path), tenant=name)
-            if held == len(log):
+            state = ts.read_state(conn)
+            if state.get("ledger") == digest:
                 return 0
-            applied = 0
-            for step in self.steps(db, head, held):
-                if step.destroys and branch:
+            ts.ensure_ledger(conn)
+            rows = ts.read_ledger_rows(conn)
+            held = [r.change_id for r in rows]
+            wanted = {c.id for c in self.target(db, head)[0]}
+            if not state and set(held) == wanted and len(held) == len(wanted):
+                return 0  # made before cinch kept a record: nothing to move
+            reason = ts.drift(conn, held)
+            if reason:
+                raise TenantDrifted(
+                    f"tenant {name} has drifted: {reason}; it was left untouched",
+                    hint=f"cinch tenant repair {name} --dry-run shows the way back",
+                    tenant=name, path=str(path))
+            plan_ = self.plan_move(db, head, held, lambda: ts.change_bodies(conn),
+                                   [r.commit_id for r in reversed(rows)])
+            expected = self.expected(db, branch) if verify and branch else None
+            moved = 0
+            for index, step in enumerate(plan_.steps):
+                last = index == len(plan_.steps) - 1
+                if step.snapshot and branch:
                     self._snapshot(conn, path, db, branch, name, step)
-                # The ledger was just read: the step is missing (apply_change checks again
-                # under the write lock, in case another process applied it meanwhile).
-                if ts.apply_change(conn, step.change_id, head, step.statements,
-                                   rebuild=step.rebuild, check_first=False):
-                    applied += 1
-            # No explicit checkpoint: the connection is closed when the pool evicts it (SQLite
-            # checkpoints and removes the WAL then), wal_autocheckpoint bounds the WAL of the
-            # few that stay open, and a checkpoint per tenant here cost as much as the change.
-            return applied
+                restore = self._restorer(db, branch, name, step, report)
+                check = self._checker(name, step, expected) if last else None
+                if step.forward:
+                    done = ts.apply_change(conn, step.change_id, head, step.statements,
+                                           rebuild=step.rebuild, check_first=False,
+                                           body=step.body, after=restore, check=check)
+                else:
+                    done = ts.unwind_change(conn, step.change_id, head, step.statements,
+                                            rebuild=step.rebuild, after=restore, check=check)
+                moved += done
+                if done and branch:
+                    self._consumed(db, branch, name, step)
+            return moved
 
     def _snapshot(self, conn: Any, path: Path, db: str, branch: str, name: str,
                   step: Step) -> None:
-        """Keep the data a drop destroys, so reverting the drop can bring it back."""
+        """Keep the rows a step drops, so the step that brings the object back restores them."""
         from cinch.engine import snapshots
 
-        snapshots.snapshot_step(self.project, conn, path, db, branch, name, self._head(branch),
-                                step.change_id)
+        assert step.snapshot is not None
+        folder = snapshots.snapshot_path(snapshots.snapshot_root(self.project), db, branch,
+                                         name, step.snapshot).parent
+        snapshots.snapshot_before_drop(conn, path, step.snapshot, step.ops, folder,
+                                       retention_days=self._retention(branch),
+                                       before=step.before, skip_if_held=step.forward)
+
+    def _retention(self, branch: str) -> int | None:
+        return self.project.config(branch).tenants.snapshot_retention_days
+
+    def _restorer(self, db: str, branch: str, name: str, step: Step,
+                  report: dict[str, int] | None) -> Callable[[Any], None] | None:
+        """Inside the step's transaction: put back the rows kept for it (first found)."""
+        from cinch.engine import snapshots
+
+        if not branch or not step.restore:
+            return None
+        root = snapshots.snapshot_root(self.project)
+        found = [p for key in step.restore
+                 if (p := snapshots.snapshot_path(root, db, branch, name, key)).is_file()]
+        if not found:
+            return None
+
+        def restore(conn: Any) -> None:
+            rows = snapshots.restore_into(conn, found[0], step.after)
+            if report is not None:
+                report[step.change_id] = report.get(step.change_id, 0) + rows
+
+        return restore
+
+    @staticmethod
+    def _checker(name: str, step: Step,
+                 expected: tuple[str, str] | None) -> Callable[[Any, str], None] | None:
+        """After the last step: the tenant must have the head's schema (column order aside),
+        else that step rolls back and the tenant is reported."""
+        if expected is None:
+            return None
+        exact, shape = expected
+
+        def check(conn: Any, fingerprint: str) -> None:
+            if fingerprint != exact and ts.shape_fingerprint(conn) != shape:
+                raise TenantError(
+                    f"tenant {name}: after the move its schema differs from the head's "
+                    f"(change {step.change_id} did not commute with what it held); the last "
+                    "step was rolled back", tenant=name, change_id=step.change_id,
+                    hint=f"cinch tenant repair {name} --dry-run shows the way to the head")
+
+        return check
+
+    def _consumed(self, db: str, branch: str, name: str, step: Step) -> None:
+        """Rows kept by an unwind are put back once: drop that snapshot after its restore."""
+        from cinch.engine import snapshots
+
+        for key in step.restore:
+            if key.endswith(UNWOUND):
+                snapshots.snapshot_path(snapshots.snapshot_root(self.project), db, branch,
+                                        name, key).unlink(missing_ok=True)
 
     # --- forks (branches) -----------------------------------------------------------------
 
@@ -271,7 +410,12 @@ class Tenants:
         return out
 
     def fork(self, db: str, parent: str, child: str, *, empty: bool = False) -> int:
-        """Give a new branch its parent's tenants, copied lazily; O(1) in their size."""
+        """Give a new branch its parent's tenants, copied lazily; O(1) in their size.
+
+        Whatever a deleted branch of the same name left (tenant files, fork record, template)
+        is stale: it goes first, so old rows never come back under the new branch."""
+        if self.store.folder(db, child).exists() or self._fork(db, child) is not None:
+            self.delete_branch(db, child)
         names = set(self.names(db, parent))
         self._save_fork(db, child, Fork(parent, self._head(parent), empty, names))
         return len(names)
@@ -286,7 +430,7 @@ class Tenants:
             self.path(db, fork.parent, name)  # the parent may itself hold it lazily
             copy = self.store.copy_branch_tenant(db, fork.parent, branch, name)
             try:
-                self._bring_to(copy, db, self._head(branch), name=name, branch=branch)
+                self._move(copy, db, self._head(branch), name=name, branch=branch)
             except BaseException:
                 # Never leave a half-made copy under the tenant's name.
                 self.pool.close_path(copy)
@@ -407,9 +551,15 @@ class Tenants:
         """Refuse, before anything is written, a change some tenant's data would make fail."""
         if not plan_.checks:
             return {"checked": 0}
-        names = self.names(db, branch)
+        files = self.readable(db, branch)  # a tenant not copied yet is checked where it is
+        names = sorted(files)
         for name in names:
-            with self.pool.connection(self.path(db, branch, name), read_only=True) as conn:
+            path = files[name]
+            if path is None:
+                continue  # forked empty: no rows to check
+            with self.pool.connection(path, read_only=True) as conn:
+                if ts.drift(conn) is not None:
+                    continue  # drifted: no apply reaches it, so its data cannot refuse one
                 for check in plan_.checks:
                     if conn.execute(check.sql).fetchone() is not None:
                         raise ApplyRefused(
@@ -417,37 +567,141 @@ class Tenants:
                             tenant=name, reason=check.reason, database=db, branch=branch)
         return {"checked": len(names)}
 
-    def follow(self, db: str, branch: str, progress: Progress | None = None) -> dict[str, Any]:
-        """Bring every tenant of the branch to its head. Safe to run again after a crash."""
-        head = self._head(branch)
-        self.template(db, branch)
-        self._ensure_main(db, branch)
-        files = self.store.paths(db, branch)  # one listing, not a path lookup per tenant
-        fork = self._fork(db, branch)
-        lazy = fork.pending if fork is not None else set()
-        names = sorted(files.keys() | lazy)  # as names(), from the same listing
-        children = self._children(db, branch)
-        applied, failed = 0, []
-        progress = progress or self.project.progress
-        for done, name in enumerate(names, 1):
+    @contextlib.contextmanager
+    def moving(self, db: str, branch: str) -> Iterator[None]:
+        """Hold the branch's tenants still: one mover at a time, and no write through cinch
+        (see :meth:`writing`) between a change's data check and its apply. Re-entrant in a
+        thread; across threads and processes an exclusive ``flock``."""
+        key = (db, branch)
+        lock = self._move_locks.setdefault(key, threading.RLock())
+        with lock:
+            depth, fd, _ = self._move_depth.get(key, (0, -1, 0))
+            if depth == 0:
+                fd = self._lock_fd(db, branch)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            self._move_depth[key] = (depth + 1, fd, threading.get_ident())
             try:
-                for child in children:
-                    self._materialize(db, child, name)
-                path = files.get(name) if name not in lazy else None
-                if self._bring_to(path or self.path(db, branch, name), db, head, name=name,
-                                  branch=branch):
-                    applied += 1
-            except (TenantError, ApplyRefused, ApplyIncomplete) as exc:
-                failed.append({"tenant": name, "reason": exc.message})
-            if progress:
-                progress(done, len(names))
-        result = {"tenants": len(names), "updated": applied, "failed": failed}
-        if failed:
-            raise ApplyIncomplete(
-                f"{len(failed)} tenant(s) of {db}@{branch} could not be brought to the head "
-                f"(first: {failed[0]['tenant']}: {failed[0]['reason']}); the others are; fix "
-                "and run `cinch sync`", **result)
-        return result
+                yield
+            finally:
+                depth, fd, owner = self._move_depth[key]
+                self._move_depth[key] = (depth - 1, fd, owner)
+                if depth == 1:
+                    os.close(fd)  # closing releases the flock
+                    del self._move_depth[key]
+
+    @contextlib.contextmanager
+    def writing(self, db: str, branch: str) -> Iterator[None]:
+        """Writes to tenants through cinch share this; a mover waits for them, they wait for it."""
+        held = self._move_depth.get((db, branch))
+        if held is not None and held[2] == threading.get_ident():
+            yield  # this thread is the mover (say, a revert putting rows back)
+            return
+        fd = self._lock_fd(db, branch)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
+
+    def _lock_fd(self, db: str, branch: str) -> int:
+        folder = self.project.state_dir / "locks" / "tenants" / db
+        try:
+            return os.open(folder / ts.branch_key(branch), os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            folder.mkdir(parents=True, exist_ok=True)
+            return os.open(folder / ts.branch_key(branch), os.O_RDWR | os.O_CREAT, 0o644)
+
+    def _synced_file(self, db: str, branch: str) -> Path:
+        return self.project.state_dir / "synced" / db / ts.branch_key(branch)
+
+    def _synced_at(self, db: str, branch: str) -> str | None:
+        """The head every tenant of the branch was last brought to, if nothing moved since."""
+        try:
+            text = self._synced_file(db, branch).read_text()
+        except OSError:
+            return None
+        mark, _, key = text.partition(" ")
+        return mark if key == branch else None
+
+    def _mark_synced(self, db: str, branch: str, head: str | None) -> None:
+        path = self._synced_file(db, branch)
+        if head is None:
+            path.unlink(missing_ok=True)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(f"{head} {branch}")
+        os.replace(tmp, path)
+
+    def follow(self, db: str, branch: str, progress: Progress | None = None) -> dict[str, Any]:
+        """Bring every tenant of the branch to its head, wherever in git's history each one
+        is (behind, ahead after a reset, sideways after a pull). Safe to run again after a
+        crash. Drifted tenants are skipped and reported; lazy ones are copied only when a
+        change set must reach them."""
+        with self.moving(db, branch):
+            head = self._head(branch)
+            files = self.store.paths(db, branch)  # one listing, not a path lookup per tenant
+            fork = self._fork(db, branch)
+            lazy = set(fork.pending) if fork is not None else set()
+            names = sorted(files.keys() | lazy)
+            if self._synced_at(db, branch) == head and MAIN_TENANT in names:
+                return {"tenants": len(names), "updated": 0, "failed": [], "drifted": []}
+            self._mark_synced(db, branch, None)  # until every tenant is at the head again
+            self.template(db, branch)
+            if MAIN_TENANT not in names:
+                self._ensure_main(db, branch)
+                names = sorted({*names, MAIN_TENANT})
+            children = self._children(db, branch)
+            sources = (self.readable(db, fork.parent) if fork is not None and lazy
+                       and not fork.empty else {})
+            applied, failed, drifted = 0, [], []
+            restored: dict[str, dict[str, int]] = {}
+            progress = progress or self.project.progress
+            for done, name in enumerate(names, 1):
+                try:
+                    if name in lazy:
+                        moved = self._follow_lazy(db, branch, sources.get(name), name, head)
+                    else:
+                        path = files.get(name) or self.store.path(db, branch, name)
+                        moved = 0
+                        if not self.at_head(path, db, head):
+                            for child in children:  # copy-before-write, only when writing
+                                self._materialize(db, child, name)
+                            report: dict[str, int] = {}
+                            moved = self._move(path, db, head, name=name, branch=branch,
+                                               report=report)
+                            if report:
+                                restored[name] = report
+                    applied += bool(moved)
+                except TenantDrifted as exc:
+                    drifted.append({"tenant": name, "reason": exc.message})
+                except (TenantError, ApplyRefused, ApplyIncomplete) as exc:
+                    failed.append({"tenant": name, "reason": exc.message})
+                if progress:
+                    progress(done, len(names))
+            result = {"tenants": len(names), "updated": applied, "failed": failed,
+                      "drifted": drifted}
+            if restored:
+                result["restored"] = restored
+            if failed or drifted:
+                first = (failed or drifted)[0]
+                advice = ("`cinch tenant repair NAME --dry-run` shows how to bring a drifted "
+                          "tenant back" if drifted else "fix and run `cinch sync`")
+                raise ApplyIncomplete(
+                    f"{len(failed) + len(drifted)} tenant(s) of {db}@{branch} could not be "
+                    f"brought to the head (first: {first['tenant']}: {first['reason']}); the "
+                    f"others are; {advice}", **result)
+            self._mark_synced(db, branch, head)
+            return result
+
+    def _follow_lazy(self, db: str, branch: str, source: Path | None, name: str,
+                     head: str) -> int:
+        """A tenant not copied yet stays lazy while the file it reads holds the head's set
+        (one forked empty is made from the template when first used: always at the head)."""
+        if source is None or self.at_head(source, db, head):
+            return 0
+        self._materialize(db, branch, name)  # copies, then moves the copy to the head
+        return 1
 
     # --- state ----------------------------------------------------------------------------
 
@@ -461,11 +715,11 @@ class Tenants:
         return self.infos(db, branch, [name])[0]
 
     def infos(self, db: str, branch: str, names: list[str] | None = None) -> list[TenantInfo]:
-        """Each tenant's schema state: up to date, behind (``cinch sync`` fixes) or drifted."""
+        """Each tenant's schema state: up to date, behind (``cinch sync`` moves it: change
+        sets to apply or to unwind) or drifted (``cinch tenant repair``)."""
         head = self._head(branch)
-        log = [e.id for e in self.project.history.log(head, db)]
-        with self.pool.connection(self.template(db, branch), read_only=True) as conn:
-            expected = ts.schema_fingerprint(conn)
+        wanted = {c.id for c in self.target(db, head)[0]}
+        exact, shape = self.expected(db, branch)
         fork = self._fork(db, branch)
         out = []
         for name in self.names(db, branch) if names is None else names:
@@ -476,14 +730,21 @@ class Tenants:
                 continue
             with self.pool.connection(path, read_only=True) as conn:
                 held = ts.read_ledger(conn)
-                fingerprint = ts.schema_fingerprint(conn) if held == log else None
+                reason = ts.drift(conn, held)
+                # Made before cinch kept a record: compare with the head's schema instead.
+                if (reason is None and not ts.read_state(conn) and set(held) == wanted
+                        and ts.schema_fingerprint(conn) != exact
+                        and ts.shape_fingerprint(conn) != shape):
+                    reason = "its schema differs from what its ledger says"
             size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
-            if held != log[:len(held)]:
-                state, detail = "drifted", "its ledger is not a prefix of the branch's log"
-            elif len(held) < len(log):
-                state, detail = "behind", f"{len(log) - len(held)} change set(s) to apply"
-            elif fingerprint != expected:
-                state, detail = "drifted", "its schema differs from what its ledger says"
+            missing = len(wanted - set(held))
+            extra = len(set(held) - wanted)
+            if reason:
+                state, detail = "drifted", reason
+            elif missing or extra:
+                parts = [f"{missing} change set(s) to apply"] if missing else []
+                parts += [f"{extra} to unwind"] if extra else []
+                state, detail = "behind", ", ".join(parts)
             else:
                 state, detail = "up to date", ""
             out.append(TenantInfo(name, db, branch, str(path), size, len(held), state, detail))
@@ -497,12 +758,3 @@ class Tenants:
         return {"total": counts["total"], "up_to_date": counts["up to date"],
                 "behind": counts["behind"], "drifted": counts["drifted"],
                 "lazy": counts["not copied yet"]}
-
-
-def _ledger_position(conn: Any) -> tuple[int, str | None]:
-    """How many change sets the tenant holds and the last one's id (one cheap query)."""
-    ts.ensure_ledger(conn)
-    row = conn.execute(
-        "SELECT count(*), (SELECT change_id FROM _cinch_ledger ORDER BY seq DESC LIMIT 1) "
-        "FROM _cinch_ledger").fetchone()
-    return row[0], row[1]

@@ -36,6 +36,9 @@ class ChangeSet(Model):
     created_at: datetime
     operations: list[Operation] = Field(min_length=1)
     sql: list[str] = Field(description="The statements the operations render to, for review")
+    reverts: str | None = Field(
+        default=None, description="The change set this one undoes: applying it to a tenant "
+        "also puts back the rows kept when that change dropped them")
 
     @field_validator("id")
     @classmethod
@@ -58,6 +61,8 @@ class ChangeSet(Model):
         """Deterministic, diff-friendly JSON (sorted keys would scatter the SQL; keep model order)."""
         data = self.model_dump(mode="json", exclude_defaults=False)
         data["created_at"] = self.created_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if data.get("reverts") is None:
+            data.pop("reverts", None)  # files of other changes read as before
         return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
 
 

@@ -1,7 +1,11 @@
 """The ledger inside each tenant: which change sets it has, so state travels with the file.
 
-:func:`apply_change` applies one change set atomically and idempotently: its statements and its
-ledger row commit together or not at all, and a change already in the ledger is skipped.
+The ledger is a *set* of change ids (``seq`` only tells the order they were applied in), with
+each change set's document beside it (``_cinch_changes``), so a tenant can be moved to any
+commit: :func:`apply_change` adds one change set, :func:`unwind_change` takes one away, each
+atomically with its statements. ``_cinch_state`` records, in the same transaction, the schema
+fingerprint and a digest of the ledger as cinch left them: a tenant whose file disagrees with
+its own record has drifted (edited by hand) and is never moved, only repaired on request.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -24,7 +28,15 @@ _CREATE_LEDGER = (
     "commit_id TEXT NOT NULL, "
     "applied_at TEXT NOT NULL)"
 )
+_CREATE_CHANGES = (
+    "CREATE TABLE IF NOT EXISTS _cinch_changes(change_id TEXT PRIMARY KEY, body BLOB NOT NULL) "
+    "WITHOUT ROWID"  # keyed by id alone: one b-tree, no separate index page per tenant
+)
+_CREATE_STATE = ("CREATE TABLE IF NOT EXISTS _cinch_state(key TEXT PRIMARY KEY, "
+                 "value TEXT NOT NULL) WITHOUT ROWID")
 _MAX_VIOLATIONS_REPORTED = 10
+Hook = Callable[[sqlite3.Connection], None]
+Check = Callable[[sqlite3.Connection, str], None]  # given the new schema fingerprint
 
 
 class LedgerRow(NamedTuple):
@@ -49,8 +61,10 @@ def _now() -> str:
 
 
 def ensure_ledger(conn: sqlite3.Connection) -> None:
-    """Create the ledger table if it is missing (harmless inside or outside a transaction)."""
+    """Create the ledger tables if missing (harmless inside or outside a transaction)."""
     conn.execute(_CREATE_LEDGER)
+    conn.execute(_CREATE_CHANGES)
+    conn.execute(_CREATE_STATE)
 
 
 def _ledger_exists(conn: sqlite3.Connection) -> bool:
@@ -164,6 +178,9 @@ def apply_change(
     *,
     rebuild: bool = False,
     check_first: bool = True,
+    body: bytes | None = None,
+    after: Hook | None = None,
+    check: Check | None = None,
 ) -> bool:
     """Apply one change set to the tenant behind ``conn``, atomically and idempotently.
 
@@ -178,9 +195,37 @@ def apply_change(
 
     ``check_first=False`` skips the read before the write transaction (the caller just read the
     ledger and knows the change is missing); the check under the write lock always runs.
+    ``body`` (the change set's document) is kept beside the ledger row so the change can be
+    unwound later without git; ``after`` runs inside the transaction once the statements did
+    (restoring rows), ``check`` last with the new schema fingerprint (comparing the result
+    with what was expected): raising in either rolls everything back.
     """
     if check_first and has_change(conn, change_id):
         return False  # cheap read first: a sync over applied tenants never writes
+    return _step(conn, change_id, commit_id, statements, rebuild, forward=True, body=body,
+                 after=after, check=check)
+
+
+def unwind_change(
+    conn: sqlite3.Connection,
+    change_id: str,
+    commit_id: str,
+    statements: Sequence[str],
+    *,
+    rebuild: bool = False,
+    after: Hook | None = None,
+    check: Check | None = None,
+) -> bool:
+    """Take change set ``change_id`` out of the tenant: run its inverse ``statements`` and drop
+    it from the ledger, atomically. False if the tenant does not hold it. Errors as
+    :func:`apply_change`."""
+    return _step(conn, change_id, commit_id, statements, rebuild, forward=False, after=after,
+                 check=check)
+
+
+def _step(conn: sqlite3.Connection, change_id: str, commit_id: str, statements: Sequence[str],
+          rebuild: bool, *, forward: bool, body: bytes | None = None,
+          after: Hook | None = None, check: Check | None = None) -> bool:
     _refuse_open_transaction(conn, change_id)
     if rebuild:
         _set_foreign_keys(conn, False)
@@ -188,19 +233,30 @@ def apply_change(
         _begin(conn, change_id)
         try:
             ensure_ledger(conn)
-            # Re-check under the write lock: another process may have applied it meanwhile.
-            if conn.execute(
+            # Re-check under the write lock: another process may have moved it meanwhile.
+            held = conn.execute(
                 "SELECT 1 FROM _cinch_ledger WHERE change_id = ?", (change_id,)
-            ).fetchone():
+            ).fetchone() is not None
+            if held == forward:
                 _rollback(conn)
                 return False
             failure = _run_statements(conn, statements, rebuild)
             if failure is None:
-                conn.execute(
-                    "INSERT INTO _cinch_ledger(change_id, commit_id, applied_at) "
-                    "VALUES (?, ?, ?)",
-                    (change_id, commit_id, _now()),
-                )
+                if after is not None:
+                    after(conn)
+                if forward:
+                    conn.execute(
+                        "INSERT INTO _cinch_ledger(change_id, commit_id, applied_at) "
+                        "VALUES (?, ?, ?)", (change_id, commit_id, _now()))
+                    if body is not None:
+                        conn.execute("INSERT OR REPLACE INTO _cinch_changes VALUES (?, ?)",
+                                     (change_id, body))
+                else:
+                    conn.execute("DELETE FROM _cinch_ledger WHERE change_id = ?", (change_id,))
+                    conn.execute("DELETE FROM _cinch_changes WHERE change_id = ?", (change_id,))
+                fingerprint = record_state(conn)
+                if check is not None:
+                    check(conn, fingerprint)
                 conn.execute("COMMIT")
                 return True
         except BaseException:
@@ -211,13 +267,104 @@ def apply_change(
         if rebuild:
             _set_foreign_keys(conn, True)
     path = _db_path(conn)
+    verb = "failed on" if forward else "could not be unwound from"
     raise TenantError(
-        f"change {change_id} failed on {path}: {_describe(failure, len(statements))}",
+        f"change {change_id} {verb} {path}: {_describe(failure, len(statements))}",
         hint="the tenant was rolled back and is unchanged",
         path=path, change_id=change_id, commit_id=commit_id,
         statement=failure.statement, statement_index=failure.index, reason=failure.reason,
         sqlite_error=failure.sqlite_error, violations=[list(v) for v in failure.violations],
     )
+
+
+def reset_ledger(conn: sqlite3.Connection, statements: Sequence[str],
+                 changes: Sequence[tuple[str, bytes]], commit_id: str, *,
+                 check: Hook | None = None) -> None:
+    """Run ``statements`` and set the ledger to exactly ``changes`` (id, document), atomically:
+    a repair. Foreign keys are checked before COMMIT; ``check`` may refuse the result."""
+    _refuse_open_transaction(conn, "<repair>")
+    _set_foreign_keys(conn, False)
+    try:
+        _begin(conn, "<repair>")
+        try:
+            ensure_ledger(conn)
+            failure = _run_statements(conn, statements, True)
+            if failure is None:
+                conn.execute("DELETE FROM _cinch_ledger")
+                conn.execute("DELETE FROM _cinch_changes")
+                now = _now()
+                conn.executemany(
+                    "INSERT INTO _cinch_ledger(change_id, commit_id, applied_at) VALUES (?, ?, ?)",
+                    [(cid, commit_id, now) for cid, _ in changes])
+                conn.executemany("INSERT INTO _cinch_changes VALUES (?, ?)", changes)
+                record_state(conn)
+                if check is not None:
+                    check(conn)
+                conn.execute("COMMIT")
+                return
+        except BaseException:
+            _rollback(conn)
+            raise
+        _rollback(conn)
+    finally:
+        _set_foreign_keys(conn, True)
+    path = _db_path(conn)
+    raise TenantError(
+        f"repair failed on {path}: {_describe(failure, len(statements))}",
+        hint="the tenant was rolled back and is unchanged", path=path,
+        statement=failure.statement, reason=failure.reason)
+
+
+# --- the tenant's own record of what cinch left in it ---------------------------------------
+
+
+def ledger_digest(change_ids: Iterable[str]) -> str:
+    """A digest of a set of change ids (order does not matter: the ledger is a set)."""
+    return hashlib.sha256("\n".join(sorted(change_ids)).encode()).hexdigest()
+
+
+def record_state(conn: sqlite3.Connection) -> str:
+    """Write the schema fingerprint and ledger digest as they are now (inside the caller's
+    transaction): what later drift checks compare the file against. Returns the fingerprint."""
+    ids = [row[0] for row in conn.execute("SELECT change_id FROM _cinch_ledger")]
+    fingerprint = schema_fingerprint(conn)
+    conn.executemany("INSERT OR REPLACE INTO _cinch_state(key, value) VALUES (?, ?)",
+                     (("fingerprint", fingerprint), ("ledger", ledger_digest(ids))))
+    return fingerprint
+
+
+def read_state(conn: sqlite3.Connection) -> dict[str, str]:
+    """The recorded state ({} for a tenant made before cinch recorded it)."""
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_cinch_state'").fetchone()
+    if row is None:
+        return {}
+    return dict(conn.execute("SELECT key, value FROM _cinch_state"))
+
+
+def drift(conn: sqlite3.Connection, held: Sequence[str] | None = None) -> str | None:
+    """Why the tenant's file differs from cinch's record of it, or None when it does not.
+
+    A tenant without a record (made by an older cinch) is taken as it is."""
+    state = read_state(conn)
+    if not state:
+        return None
+    ids = read_ledger(conn) if held is None else held
+    if state.get("ledger") != ledger_digest(ids):
+        return "its ledger was edited outside cinch"
+    if state.get("fingerprint") != schema_fingerprint(conn):
+        return "its schema was changed outside cinch"
+    return None
+
+
+def change_bodies(conn: sqlite3.Connection) -> dict[str, bytes]:
+    """The documents of the change sets the tenant holds, by id (where they were kept)."""
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_cinch_changes'").fetchone()
+    if row is None:
+        return {}
+    return {cid: bytes(body) for cid, body in conn.execute(
+        "SELECT change_id, body FROM _cinch_changes")}
 
 
 def dry_run(
@@ -260,5 +407,35 @@ def schema_fingerprint(conn: sqlite3.Connection) -> str:
     digest = hashlib.sha256()
     for row in cur:
         digest.update(json.dumps(row, ensure_ascii=False).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def shape_fingerprint(conn: sqlite3.Connection) -> str:
+    """sha256 over what the user schema *means*, not how its SQL reads: columns by name, with
+    type, NOT NULL, default and key; foreign keys; indexes by their columns; views and
+    triggers by their SQL. Two tenants that received the same change sets in another order
+    (two clones, a rebase) differ in column order, so :func:`schema_fingerprint` tells them
+    apart; this does not."""
+    digest = hashlib.sha256()
+    objects = conn.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_schema "
+        "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cinch%' ESCAPE '\\' "
+        "ORDER BY type, name").fetchall()
+    for kind, name, table, sql in objects:
+        if kind == "table":
+            quoted = '"' + name.replace('"', '""') + '"'
+            columns = sorted(tuple(c[1:]) for c in conn.execute(f"PRAGMA table_xinfo({quoted})"))
+            keys = sorted(tuple(k[2:]) for k in conn.execute(f"PRAGMA foreign_key_list({quoted})"))
+            unique = sorted(
+                (i[2], i[3], tuple(c[2] for c in conn.execute(
+                    f"PRAGMA index_info(\"{i[1].replace(chr(34), chr(34) * 2)}\")")))
+                for i in conn.execute(f"PRAGMA index_list({quoted})") if i[3] != "c")
+            flags = " ".join(word for word in ("STRICT", "WITHOUT ROWID")
+                             if word in (sql or "").upper().rsplit(")", 1)[-1])
+            entry: Any = [kind, name, columns, keys, unique, flags]
+        else:
+            entry = [kind, name, table, " ".join((sql or "").split())]
+        digest.update(json.dumps(entry, ensure_ascii=False, default=str).encode())
         digest.update(b"\n")
     return digest.hexdigest()

@@ -31,12 +31,20 @@ from cinch.names import check_branch_name, check_name, check_tenant_name
 from cinch.stores.ledger import (
     LedgerRow,
     apply_change,
+    change_bodies,
+    drift,
     dry_run,
     ensure_ledger,
     has_change,
+    ledger_digest,
     read_ledger,
     read_ledger_rows,
+    read_state,
+    record_state,
+    reset_ledger,
     schema_fingerprint,
+    shape_fingerprint,
+    unwind_change,
 )
 from cinch.stores.query import QueryCursor, QueryResult, iter_query, run_batch, run_query
 from cinch.stores.sqlite_conn import (
@@ -60,18 +68,26 @@ __all__ = [
     "apply_change",
     "branch_from_key",
     "branch_key",
+    "change_bodies",
     "checkpoint",
     "connect",
+    "drift",
     "dry_run",
     "ensure_ledger",
     "finalize_template",
     "has_change",
     "iter_query",
+    "ledger_digest",
     "read_ledger",
     "read_ledger_rows",
+    "read_state",
+    "record_state",
+    "reset_ledger",
     "run_batch",
     "run_query",
     "schema_fingerprint",
+    "shape_fingerprint",
+    "unwind_change",
 ]
 
 _SUFFIX = ".db"
