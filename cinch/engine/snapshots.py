@@ -98,6 +98,9 @@ def snapshot_before_drop(conn: sqlite3.Connection, tenant_path: str | os.PathLik
             skip_if_held and ts.has_change(conn, change_id)):
         return None
     tenant, folder = Path(tenant_path), Path(snapshot_dir)
+    targets = [t for t in _targets(ops, before) if _holds_data(conn, t)]
+    if not targets:
+        return None  # nothing but NULLs or no rows: no file to write
     final = folder / f"{change_id}.db"
     tmp = folder / f".{change_id}.{os.getpid()}.tmp"
     try:
@@ -105,7 +108,7 @@ def snapshot_before_drop(conn: sqlite3.Connection, tenant_path: str | os.PathLik
             raise sqlite3.OperationalError("the connection is inside a transaction")
         folder.mkdir(parents=True, exist_ok=True)
         tmp.unlink(missing_ok=True)
-        kept = _write(conn, tmp, change_id, tenant.stem, _targets(ops, before))
+        kept = _write(conn, tmp, change_id, tenant.stem, targets)
         if kept:
             os.replace(tmp, final)
         else:
@@ -145,6 +148,21 @@ def _targets(ops: Sequence[Operation], before: Schema | None) -> list[_Target]:
             elif table is not None and column is not None and column.id == op.column.id:
                 out.append(_Target("column", table.id, table.name, column.id, column.name))
     return out
+
+
+def _holds_data(conn: sqlite3.Connection, target: _Target) -> bool:
+    """Whether the tenant holds anything the target's drop would destroy (one cheap probe)."""
+    present = {n.lower(): n for n in _columns_in(conn, target.table)}
+    if not present:
+        return False
+    table = quote(target.table)
+    if target.kind == "table":
+        return conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
+    column = present.get((target.column or "").lower())
+    if column is None:
+        return False
+    return conn.execute(f"SELECT 1 FROM {table} WHERE {quote(column)} IS NOT NULL "
+                        "LIMIT 1").fetchone() is not None
 
 
 def _columns_in(conn: sqlite3.Connection, table: str) -> list[str]:
