@@ -111,20 +111,27 @@ def _updates() -> list[list[str]]:
 
 
 def _renaming() -> bool:
-    """Whether the git that runs this hook is renaming or copying a branch (its deletion of
-    the old name is then not a deletion of the branch's tenants)."""
-    try:
-        args = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return b"branch" in args and any(a in args for a in (b"-m", b"-M", b"--move"))
+    """Whether the git that runs this hook (a parent process: the hook's shell runs us) is
+    renaming a branch: its deletion of the old name is not a deletion of the tenants."""
+    pid = os.getppid()
+    for _ in range(3):
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if b"branch" in args and any(a in args for a in (b"-m", b"-M", b"--move")):
+            return True
+    return False
 
 
 def reference_transaction(args: list[str]) -> int:
+    updates = [u for u in _updates() if len(u) >= 3 and u[2].startswith("refs/heads/")]
+    if args and args[0] == "prepared":
+        return _fast_forwards(updates)
     if not args or args[0] != "committed" or _renaming():
         return 0
-    deleted = [ref.removeprefix("refs/heads/") for _old, new, ref, *_ in _updates()
-               if new == ZERO and ref.startswith("refs/heads/")]
+    deleted = [ref.removeprefix("refs/heads/") for _old, new, ref, *_ in updates if new == ZERO]
     if not deleted:
         return 0
     from cinch.engine.branches import forget_tenants
@@ -137,6 +144,32 @@ def reference_transaction(args: list[str]) -> int:
     finally:
         project.close()
     return 0
+
+
+def _fast_forwards(updates: list[list[str]]) -> int:
+    """A merge or pull moving a branch forward without a merge commit runs no commit hook:
+    check it here, before git moves the ref, and put the work tree back if it is refused."""
+    from cinch.engine.checks import check_fast_forward
+
+    project = _project()
+    try:
+        git = project.git
+        for old, new, ref, *_ in updates:
+            if ZERO in (old, new) or not git.is_ancestor(old, new) or old == new:
+                continue
+            branch = ref.removeprefix("refs/heads/")
+            problems = check_fast_forward(project, branch, old, new)
+            if problems:
+                if not git.repo.head_is_detached and git.repo.head.shorthand == branch:
+                    git.sync_workdir(new, old)  # git updated the files before the ref
+                return _report(problems, f"fast-forward of {branch}")
+        return 0
+    finally:
+        project.close()
+
+
+def post_commit(args: list[str]) -> int:
+    return _sync("after commit")
 
 
 def pre_push(args: list[str]) -> int:
@@ -179,7 +212,8 @@ def merge_driver(args: list[str]) -> int:
 
 HANDLERS = {
     "pre-commit": pre_commit, "pre-merge-commit": pre_merge_commit,
-    "prepare-commit-msg": prepare_commit_msg, "post-merge": post_merge,
+    "prepare-commit-msg": prepare_commit_msg, "post-commit": post_commit,
+    "post-merge": post_merge,
     "post-rewrite": post_rewrite, "post-checkout": post_checkout,
     "reference-transaction": reference_transaction, "pre-push": pre_push,
     "pre-receive": pre_receive, "merge-driver": merge_driver,

@@ -383,3 +383,41 @@ def check_push(project: Project, remote: str, branch: str, old: str | None,
     if old in (None, ZERO) or git.repo.get(old) is None:
         old = None
     return check_update(Repo.of(project), branch, old, new, remote_tips(git, remote))
+
+
+def check_fast_forward(project: Project, branch: str, old: str, new: str) -> list[Problem]:
+    """Moving ``branch`` from ``old`` forward to ``new`` without a merge commit (``git merge``
+    that fast-forwards, ``git pull``): the commits were checked when they were made, so what
+    is left is what depends on the branch: its protection, and its tenants' data."""
+    git, history = project.git, project.history
+    before = config_at(git, old)
+    config = config_at(git, new)
+    if config is None:
+        return []
+    if before is not None and branch in before.branches.protected:
+        for commit in _first_parent_line(git, new, old):
+            parents = git.parents(commit)
+            if len(parents) < 2 and _adds_changes(history, commit, parents, config.databases):
+                return [Problem(
+                    "protected_branch",
+                    f"branch {branch} is protected: change sets reach it only through a merge "
+                    f"commit, and this fast-forward would bring commit {commit[:10]} onto it",
+                    "merge with a merge commit: `git merge --no-ff SOURCE` or `cinch merge "
+                    "SOURCE`", commit)]
+    plans = {}
+    for db in config.databases:
+        held = {e.id for e in history.log(old, db)}
+        changes = [history.change(e) for e in history.log(new, db) if e.id not in held]
+        if changes:
+            plans[db] = plan_many(history.schema(old, db),
+                                  (op for c in changes for op in c.operations))[0]
+    return _data_checks(Repo.of(project), branch, old, plans)
+
+
+def _adds_changes(history: History, commit: str, parents: tuple[str, ...],
+                  databases: list[str]) -> bool:
+    for db in databases:
+        held = {e.id for e in history.log(parents[0], db)} if parents else set()
+        if any(e.id not in held for e in history.log(commit, db)):
+            return True
+    return False

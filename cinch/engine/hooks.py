@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cinch.engine.project import Project
 
-HOOKS = ("pre-commit", "pre-merge-commit", "prepare-commit-msg", "post-merge", "post-checkout",
-         "post-rewrite", "reference-transaction", "pre-push")
+HOOKS = ("pre-commit", "pre-merge-commit", "prepare-commit-msg", "post-commit", "post-merge",
+         "post-checkout", "post-rewrite", "reference-transaction", "pre-push")
 # Hooks git feeds on standard input: a user's own hook (NAME.local) gets a copy of it.
 STDIN_HOOKS = ("post-rewrite", "reference-transaction", "pre-push", "pre-receive")
 MARKER = "# cinch hook"
