@@ -38,6 +38,7 @@ from cinch.stores.ledger import (
     read_ledger_rows,
     schema_fingerprint,
 )
+from cinch.stores.leftovers import record_intent, recover, sweep_templates
 from cinch.stores.query import QueryCursor, QueryResult, iter_query, run_batch, run_query
 from cinch.stores.sqlite_conn import (
     CinchConnection,
@@ -69,9 +70,11 @@ __all__ = [
     "iter_query",
     "read_ledger",
     "read_ledger_rows",
+    "recover",
     "run_batch",
     "run_query",
     "schema_fingerprint",
+    "sweep_templates",
 ]
 
 _SUFFIX = ".db"
@@ -477,6 +480,10 @@ class TenantStore:
         folder = self._make_folder(db, branch)
         dests = [os.path.join(folder, name + _SUFFIX) for name in names]
         created: _TenantNames = []
+        # All or none even if the process is killed: the batch is recorded before its first
+        # file appears and forgotten after its last; a batch whose process died is undone by
+        # recover() (run when a project is opened).
+        intent = record_intent(self.root, dests, durable)
 
         def write(chunk: range) -> None:
             for i in chunk:
@@ -497,7 +504,9 @@ class TenantStore:
         except BaseException:
             for dest in created:
                 _unlink_quietly(dest)
+            _unlink_quietly(intent)
             raise
+        _unlink_quietly(intent)
         return [Path(p) for p in dests]
 
     def create(self, db: str, branch: str, tenant: str) -> Path:
