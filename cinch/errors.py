@@ -169,6 +169,14 @@ class MergeConflict(CinchError):
     exit_code = 4
 
 
+class CommitRefused(CinchError):
+    """A commit (or push) that cinch would not have made: an invalid or edited change file,
+    a stale schema.sql, a schema conflict, a protected branch, data a tenant cannot take."""
+
+    code = "commit_refused"
+    http_status = 409
+
+
 class Unauthorized(CinchError):
     code = "unauthorized"
     http_status = 401

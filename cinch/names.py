@@ -71,10 +71,15 @@ def check_tenant_name(name: str) -> str:
 
 
 _BAD_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+# Names git would read as another ref (`git rev-parse NAME` tries NAME, refs/NAME,
+# refs/tags/NAME, refs/heads/NAME, refs/remotes/NAME in that order), or as a commit id.
+_REF_PREFIXES = ("refs/", "heads/", "tags/", "remotes/")
+_SPECIAL_REF = re.compile(r"[A-Z_]*HEAD|AUTO_MERGE|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 
 
 def check_branch_name(name: str) -> str:
-    """Git's ref-name rules (git check-ref-format), plus a length cap."""
+    """Git's ref-name rules (git check-ref-format), plus a length cap; and no name that git
+    would read as another ref (``refs/...``, ``HEAD``, ``ORIG_HEAD``, a commit id)."""
     if not isinstance(name, str) or not name:
         raise InvalidName("branch name is empty", kind="branch")
     bad = (
@@ -92,6 +97,12 @@ def check_branch_name(name: str) -> str:
         raise InvalidName(
             f"branch name {_describe(name)} is not a valid git branch name",
             kind="branch", name=name,
+        )
+    if name.startswith(_REF_PREFIXES) or _SPECIAL_REF.fullmatch(name):
+        raise InvalidName(
+            f"branch name {_describe(name)} would be read by git as another ref or a commit "
+            "(names starting with refs/, heads/, tags/ or remotes/, HEAD and the like, commit "
+            "ids are refused); choose another name", kind="branch", name=name,
         )
     return name
 

@@ -1,14 +1,19 @@
 """``python -m git_hooks HOOK [ARGS...]``: what each git hook does.
 
-- pre-commit: refuse a malformed change file, or an edit/deletion of a committed one;
-  during a merge, also refuse a semantic schema conflict (git runs pre-commit, not
-  pre-merge-commit, when a merge needed manual resolution).
-- pre-merge-commit: refuse a merge whose two sides conflict on the schema, with the same
-  report as `cinch merge`; nothing is committed and no tenant is touched.
+- pre-commit, pre-merge-commit, prepare-commit-msg: refuse a commit cinch would not have made
+  (``cinch.engine.checks``: change files valid and immutable, schema.sql as rendered, no
+  schema conflict, protection, the tenants' data). git runs different ones per verb
+  (cherry-pick, revert and rebase run only prepare-commit-msg), so all three check; a staged
+  tree checked once is not checked again.
 - post-merge, post-rewrite: bring the tenants of the current branch to its new head.
 - post-checkout: a branch created with plain git forks its tenants from the previous branch;
   then the tenants of the checked-out branch are brought to its head.
-- merge-driver: regenerate `schema/<db>/schema.sql` instead of text-merging it.
+- reference-transaction: a branch deleted with plain git loses its local tenants, as with
+  ``cinch branch -D``.
+- pre-push: refuse to push commits the hooks would have refused (made with hooks off, or in a
+  clone without them).
+- pre-receive (a hub made by ``cinch hub init``): the same checks for every pushed commit.
+- merge-driver: regenerate ``schema/<db>/schema.sql`` instead of text-merging it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import sys
 from pathlib import Path
 
 from cinch.errors import CinchError
+
+ZERO = "0" * 40
 
 
 def _project():  # imported lazily: a hook must start fast
@@ -31,24 +38,39 @@ def _say(text: str) -> None:
     sys.stderr.write(f"cinch: {text}\n")
 
 
-def pre_commit(args: list[str]) -> int:
-    from git_hooks.checks import check_merge_in_progress, check_staged_changes
+def _report(problems: list, what: str) -> int:
+    if not problems:
+        return 0
+    for problem in problems:
+        _say(f"{problem.message}")
+        if problem.hint:
+            _say(f"  way out: {problem.hint}")
+    _say(f"{what} refused: {len(problems)} problem(s); nothing was changed")
+    if os.environ.get("CINCH_HOOK_JSON"):
+        sys.stderr.write(json.dumps({"problems": [p.to_dict() for p in problems]}) + "\n")
+    return 1
+
+
+def _check_commit(hook: str) -> int:
+    from cinch.engine.staged import check_pending
 
     project = _project()
-    problems = check_staged_changes(project)
-    if problems:
-        for problem in problems:
-            _say(problem)
-        _say("commit refused: change sets are immutable and must be valid; "
-             "use cinch commands (cinch revert undoes a change)")
-        return 1
-    return check_merge_in_progress(project, _say)
+    try:
+        return _report(check_pending(project, hook=hook), "commit")
+    finally:
+        project.close()
+
+
+def pre_commit(args: list[str]) -> int:
+    return _check_commit("pre-commit")
 
 
 def pre_merge_commit(args: list[str]) -> int:
-    from git_hooks.checks import check_merge_in_progress
+    return _check_commit("pre-merge-commit")
 
-    return check_merge_in_progress(_project(), _say)
+
+def prepare_commit_msg(args: list[str]) -> int:
+    return _check_commit("prepare-commit-msg")
 
 
 def _sync(label: str) -> int:
@@ -84,16 +106,117 @@ def post_checkout(args: list[str]) -> int:
     return _sync("after checkout")
 
 
+def _updates() -> list[list[str]]:
+    return [line.split() for line in sys.stdin.read().splitlines() if line.strip()]
+
+
+def _renaming() -> bool:
+    """Whether the git that runs this hook (a parent process: the hook's shell runs us) is
+    renaming a branch: its deletion of the old name is not a deletion of the tenants."""
+    pid = os.getppid()
+    for _ in range(3):
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if b"branch" in args and any(a in args for a in (b"-m", b"-M", b"--move")):
+            return True
+    return False
+
+
+def reference_transaction(args: list[str]) -> int:
+    updates = [u for u in _updates() if len(u) >= 3 and u[2].startswith("refs/heads/")]
+    if args and args[0] == "prepared":
+        return _fast_forwards(updates)
+    if not args or args[0] != "committed" or _renaming():
+        return 0
+    deleted = [ref.removeprefix("refs/heads/") for _old, new, ref, *_ in updates if new == ZERO]
+    if not deleted:
+        return 0
+    from cinch.engine.branches import forget_tenants
+
+    project = _project()
+    try:
+        for branch in deleted:
+            if forget_tenants(project, branch):
+                _say(f"branch {branch} deleted: its local tenants were removed")
+    finally:
+        project.close()
+    return 0
+
+
+def _fast_forwards(updates: list[list[str]]) -> int:
+    """A merge or pull moving a branch forward without a merge commit runs no commit hook:
+    check it here, before git moves the ref, and put the work tree back if it is refused."""
+    from cinch.engine.checks import check_fast_forward
+
+    project = _project()
+    try:
+        git = project.git
+        for old, new, ref, *_ in updates:
+            if ZERO in (old, new) or not git.is_ancestor(old, new) or old == new:
+                continue
+            branch = ref.removeprefix("refs/heads/")
+            problems = check_fast_forward(project, branch, old, new)
+            if problems:
+                if not git.repo.head_is_detached and git.repo.head.shorthand == branch:
+                    git.sync_workdir(new, old)  # git updated the files before the ref
+                return _report(problems, f"fast-forward of {branch}")
+        return 0
+    finally:
+        project.close()
+
+
+def post_commit(args: list[str]) -> int:
+    return _sync("after commit")
+
+
+def pre_push(args: list[str]) -> int:
+    from cinch.engine.checks import check_push
+
+    remote = args[0] if args else "origin"
+    project = _project()
+    try:
+        problems = []
+        for _local_ref, local, remote_ref, remote_sha, *_ in _updates():
+            if local != ZERO and remote_ref.startswith("refs/heads/"):
+                problems += check_push(project, remote, remote_ref.removeprefix("refs/heads/"),
+                                       remote_sha, local)
+        return _report(problems, "push")
+    finally:
+        project.close()
+
+
+def pre_receive(args: list[str]) -> int:
+    from cinch.engine.hub import check_receive
+
+    return _report(check_receive(Path(os.environ.get("GIT_DIR") or os.getcwd()),
+                                 [tuple(u[:3]) for u in _updates()]), "push")
+
+
 def merge_driver(args: list[str]) -> int:
-    from git_hooks.checks import regenerate_schema_sql
+    from cinch.engine.staged import merge_driver_text
 
     _base, ours, _theirs, path = args[:4]
-    return regenerate_schema_sql(_project(), Path(ours), path, _say)
+    text = merge_driver_text(_project(), path)
+    if text is None:
+        _say(f"{path} is generated from the change sets and git cannot tell which ones this "
+             "commit holds: resolve the other files, then run `cinch hooks resolve` (it "
+             "writes and stages it) and continue (`git cherry-pick --continue`, "
+             "`git revert --continue`, `git rebase --continue` or `git commit`)")
+        return 1
+    Path(ours).write_bytes(text)
+    return 0
 
 
 HANDLERS = {
-    "pre-commit": pre_commit, "pre-merge-commit": pre_merge_commit, "post-merge": post_merge,
-    "post-rewrite": post_rewrite, "post-checkout": post_checkout, "merge-driver": merge_driver,
+    "pre-commit": pre_commit, "pre-merge-commit": pre_merge_commit,
+    "prepare-commit-msg": prepare_commit_msg, "post-commit": post_commit,
+    "post-merge": post_merge,
+    "post-rewrite": post_rewrite, "post-checkout": post_checkout,
+    "reference-transaction": reference_transaction, "pre-push": pre_push,
+    "pre-receive": pre_receive, "merge-driver": merge_driver,
 }
 
 
@@ -112,7 +235,7 @@ def main(argv: list[str]) -> int:
         if os.environ.get("CINCH_HOOK_JSON"):
             sys.stderr.write(json.dumps({"error": exc.to_dict()}, default=str) + "\n")
         # A failing post-* hook cannot undo git's work: say so and leave `cinch sync` to finish.
-        if argv[0].startswith("post-"):
+        if argv[0].startswith("post-") or argv[0] == "reference-transaction":
             _say("the tenants were left as they are; run `cinch sync` once fixed")
             return 0
         return 1

@@ -61,6 +61,9 @@ def status(ctx: typer.Context, format: FormatOpt = None) -> None:
         c.print(line)
     if data["uncommitted"]:
         c.print("[yellow]Uncommitted files:[/yellow] " + ", ".join(data["uncommitted"]))
+    if data["hooks_missing"]:
+        c.print("[yellow]Plain git is not checked in this clone[/yellow] (missing: "
+                + ", ".join(data["hooks_missing"]) + "): run `cinch hooks install`")
 
 
 def log(ctx: typer.Context,

@@ -1,7 +1,10 @@
-"""`cinch hooks install`: (re)install the git hooks that keep plain git safe.
+"""`cinch hooks install|resolve` and `cinch hub init`: the git side of plain-git safety.
 
 The engine is imported inside the command: the CLI imports every command module at start.
 """
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -19,3 +22,29 @@ def hooks_install(ctx: typer.Context) -> None:
     installed = install_hooks(state(ctx).project())
     if not state(ctx).quiet:
         output.console.print(f"[green]✓[/green] hooks installed: {', '.join(installed)}")
+
+
+@hooks_app.command("resolve")
+def hooks_resolve(ctx: typer.Context) -> None:
+    """Write and stage schema/<db>/schema.sql for the change files staged now (after a merge,
+    cherry-pick, revert or rebase stopped on it); then continue with git."""
+    from cinch.engine.staged import resolve_generated
+
+    written = resolve_generated(state(ctx).project())
+    if not state(ctx).quiet:
+        output.console.print(f"[green]✓[/green] regenerated and staged: {', '.join(written)}")
+
+
+hub_app = typer.Typer(help="A shared bare repository that accepts only what cinch would.")
+
+
+@hub_app.command("init")
+def hub_init(path: Annotated[Path, typer.Argument(help="Folder of the bare repository")],
+             ctx: typer.Context) -> None:
+    """Create a bare repository whose pre-receive hook refuses pushes cinch would not make."""
+    from cinch.engine.hub import init_hub
+
+    root = init_hub(path)
+    if not state(ctx).quiet:
+        output.console.print(f"[green]✓[/green] hub created at {root}; add it with "
+                             f"`cinch remote add origin {root}`", highlight=False)

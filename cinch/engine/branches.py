@@ -11,8 +11,15 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from cinch.engine.config import CONFIG_FILE, Config
-from cinch.errors import AlreadyExists, BranchError, DirtyWorkTree, NotFound, ProtectedBranch
-from cinch.names import check_branch_name
+from cinch.errors import (
+    AlreadyExists,
+    BranchError,
+    CinchError,
+    DirtyWorkTree,
+    NotFound,
+    ProtectedBranch,
+)
+from cinch.names import check_branch_name, check_name
 
 if TYPE_CHECKING:
     from cinch.engine.project import Project
@@ -135,9 +142,36 @@ def delete_branch(project: Project, name: str, *, force: bool = False) -> str:
                      f"cinch branch -D {name}", branch=name)
         databases = project.databases(name)
         project.git.delete_branch(name)
-        for db in databases:  # after the ref: a crash leaves stray files, never a lost branch
-            project.tenants.delete_branch(db, name)
+        # After the ref: a crash leaves stray files, never a lost branch.
+        _remove_tenants(project, name, databases)
         return tip
+
+
+def forget_tenants(project: Project, name: str) -> list[str]:
+    """Remove the local tenants of a branch git deleted (``git branch -D``), as ``cinch branch
+    -d`` would have: a branch made again under that name then starts from its parent, not
+    from the old branch's files. Nothing is removed while the branch exists. Returns the
+    databases whose tenants were removed."""
+    with project.lock():
+        if project.git.branch_tip(name) is not None:
+            return []
+        state = project.state_dir
+        databases = sorted({entry.name for folder in ("tenants", "forks", "templates")
+                            if (state / folder).is_dir()
+                            for entry in (state / folder).iterdir() if entry.is_dir()})
+        return _remove_tenants(project, name, databases)
+
+
+def _remove_tenants(project: Project, name: str, databases: list[str]) -> list[str]:
+    removed = []
+    for db in databases:
+        try:
+            check_name(db, "database")
+        except CinchError:
+            continue  # not a database's folder
+        project.tenants.delete_branch(db, name)
+        removed.append(db)
+    return removed
 
 
 def _merged(project: Project, tip: str, current: str | None) -> bool:

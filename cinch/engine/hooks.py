@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cinch.engine.project import Project
 
-HOOKS = ("pre-commit", "pre-merge-commit", "post-merge", "post-checkout", "post-rewrite")
+HOOKS = ("pre-commit", "pre-merge-commit", "prepare-commit-msg", "post-commit", "post-merge",
+         "post-checkout", "post-rewrite", "reference-transaction", "pre-push")
+# Hooks git feeds on standard input: a user's own hook (NAME.local) gets a copy of it.
+STDIN_HOOKS = ("post-rewrite", "reference-transaction", "pre-push", "pre-receive")
 MARKER = "# cinch hook"
 DRIVER = "cinch-schema"
 
@@ -21,19 +24,46 @@ def _template() -> str:
     return resources.files("git_hooks").joinpath("hook.sh.in").read_text()
 
 
+def hook_script(name: str, python: str) -> str:
+    """The shell script installed as hook ``name``, running ``python -m git_hooks name``."""
+    return (_template().replace("@PYTHON@", python).replace("@HOOK@", name)
+            .replace("@STDIN@", "1" if name in STDIN_HOOKS else ""))
+
+
+def missing(project: Project) -> list[str]:
+    """What of cinch's git setup this clone lacks (a plain `git clone` has none of it): hook
+    names, and ``merge driver``."""
+    hooks_dir = Path(project.git.repo.path) / "hooks"
+    out = []
+    for name in HOOKS:
+        path = hooks_dir / name
+        try:
+            ours = MARKER in path.read_text(errors="replace") and os.access(path, os.X_OK)
+        except OSError:
+            ours = False
+        if not ours:
+            out.append(name)
+    try:
+        driver = project.git.repo.config[f"merge.{DRIVER}.driver"]
+    except KeyError:
+        driver = ""
+    if "git_hooks" not in driver:
+        out.append("merge driver")
+    return out
+
+
 def install_hooks(project: Project) -> list[str]:
     """Write cinch's hooks into ``.git/hooks`` (a user's own hook is kept as ``NAME.local``
     and still runs first) and register the merge driver named in ``.gitattributes``."""
     hooks_dir = Path(project.git.repo.path) / "hooks"
     hooks_dir.mkdir(exist_ok=True)
     python = sys.executable
-    template = _template()
     installed = []
     for name in HOOKS:
         path = hooks_dir / name
         if path.exists() and MARKER not in path.read_text(errors="replace"):
             os.replace(path, hooks_dir / f"{name}.local")
-        path.write_text(template.replace("@PYTHON@", python).replace("@HOOK@", name))
+        path.write_text(hook_script(name, python))
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         installed.append(name)
     config = project.git.repo.config

@@ -193,5 +193,8 @@ def status(project: Project, *, tenants: bool = True) -> dict[str, Any]:
         if tenants:
             entry["tenants"] = project.tenants.summary(name, branch)
         dbs.append(entry)
+    from cinch.engine.hooks import missing
+
     return {"branch": branch, "head": head, "protected": branch in config.branches.protected,
-            "databases": dbs, "uncommitted": project.git.dirty_paths()}
+            "databases": dbs, "uncommitted": project.git.dirty_paths(),
+            "hooks_missing": missing(project)}

@@ -34,6 +34,7 @@ from cinch.planner.plan import Plan
 from cinch.planner.sqlgen import schema_sql
 
 if TYPE_CHECKING:
+    from cinch.engine.checks import Repo
     from cinch.engine.project import Project
 
 RESOLUTION = (
@@ -99,10 +100,16 @@ class MergeResult:
 # --- checking -------------------------------------------------------------------------------
 
 
-def check_merge(project: Project, source: str, target: str) -> MergeReport:
-    """What merging ``source`` into ``target`` would do, and every conflict. Writes nothing."""
+def check_merge(project: Project | Repo, source: str, target: str, *,
+                target_head: str | None = None) -> MergeReport:
+    """What merging ``source`` into ``target`` would do, and every conflict. Writes nothing.
+
+    ``target_head``: the commit merged into (default: ``target``'s tip), for checking a merge
+    git is making or has made (``cinch.engine.checks``); ``project`` may then be a bare
+    repository's :class:`~cinch.engine.checks.Repo`, without tenants.
+    """
     git, history = project.git, project.history
-    target_head = git.branch_tip(target)
+    target_head = target_head or git.branch_tip(target)
     if target_head is None:
         raise NotFound(f"no branch named {target!r}", branch=target)
     source_head = git.branch_tip(source) or git.resolve(source)
@@ -112,8 +119,12 @@ def check_merge(project: Project, source: str, target: str) -> MergeReport:
                           source=source, target=target)
     up_to_date = base == source_head
     config, conflicts = _merge_configs(project, base, target_head, source_head, target, source)
+    before = _config_at(project, target_head)
+    # A protected branch takes change sets only in merge commits: its history shows every
+    # merge, and a pushed history can be checked for that (cinch.engine.checks).
+    protected = before is not None and target in before.branches.protected
     report = MergeReport(source, target, base, source_head, target_head,
-                         fast_forward=base == target_head and not up_to_date,
+                         fast_forward=base == target_head and not up_to_date and not protected,
                          up_to_date=up_to_date, changes={}, conflicts=conflicts, tenants={},
                          config=config)
     for db in config.databases:
@@ -149,9 +160,11 @@ def _summary(change: ChangeSet) -> dict[str, Any]:
             "operations": [describe(op) for op in change.operations]}
 
 
-def _probe(project: Project, db: str) -> Probe:
+def _probe(project: Project | Repo, db: str) -> Probe | None:
     """Read-only: never creates a tenant, never copies a lazily forked one."""
     tenants = project.tenants
+    if tenants is None:  # a bare repository: no tenants to look at
+        return None
 
     def probe(branch: str, sql: str) -> str | None:
         for name, path in tenant_files(project, db, branch).items():
@@ -168,11 +181,13 @@ def _probe(project: Project, db: str) -> Probe:
     return probe
 
 
-def tenant_files(project: Project, db: str, branch: str) -> dict[str, Path | None]:
+def tenant_files(project: Project | Repo, db: str, branch: str) -> dict[str, Path | None]:
     """Each tenant of ``db@branch`` and the file that holds its rows now, without side effects:
     a lazily forked tenant reads its parent's file (copy-before-write keeps them equal); None
     for one forked empty."""
     tenants = project.tenants
+    if tenants is None:
+        return {}
     readable = getattr(tenants, "readable", None)  # the tenants engine's own, when it has one
     if readable is not None:
         return dict(readable(db, branch))
@@ -186,12 +201,12 @@ def tenant_files(project: Project, db: str, branch: str) -> dict[str, Path | Non
     return out
 
 
-def _config_at(project: Project, commit: str) -> Config | None:
+def _config_at(project: Project | Repo, commit: str) -> Config | None:
     raw = project.git.read_file(commit, CONFIG_FILE)
     return parse_config(raw) if raw is not None else None
 
 
-def _merge_configs(project: Project, base: str, ours: str, theirs: str, target: str,
+def _merge_configs(project: Project | Repo, base: str, ours: str, theirs: str, target: str,
                    source: str) -> tuple[Config, list[Conflict]]:
     mine, other = _config_at(project, ours), _config_at(project, theirs)
     if mine is None or other is None:
@@ -207,7 +222,7 @@ def _entry(repo: pygit2.Repository, commit: str, path: str) -> pygit2.IndexEntry
     return pygit2.IndexEntry(path, obj.id, obj.filemode)
 
 
-def _file_conflicts(project: Project, base: str, ours: str, theirs: str, target: str,
+def _file_conflicts(project: Project | Repo, base: str, ours: str, theirs: str, target: str,
                     source: str) -> list[Conflict]:
     """Other committed files changed on both sides that git's text merge cannot merge.
 

@@ -15,6 +15,7 @@ from cinch.engine.locks import FileLock
 from cinch.errors import AlreadyExists, NotAProject, NotFound, ProjectExists
 from cinch.names import check_name
 from cinch.planner.sqlgen import schema_sql
+from cinch.stores import leftovers
 from cinch.stores.gitstore import GitStore
 
 if TYPE_CHECKING:
@@ -59,6 +60,9 @@ class Project:
         self.history = History(self.git, cache_dir=self.root / STATE_DIR / "cache")
         self.state_dir = self.root / STATE_DIR
         self.state_dir.mkdir(exist_ok=True)
+        # What a killed or failed command left: unfinished batches of tenants, templates.
+        leftovers.recover(self.state_dir / "tenants")
+        leftovers.sweep_templates(self.state_dir / "templates")
         self._tenants: Any = None
         self._locks: dict[str, FileLock] = {}
         # Called as progress(done, total) while tenants are brought along (a face sets it).

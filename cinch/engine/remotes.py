@@ -80,6 +80,11 @@ def push(project: Project, remote: str | None = None, branch: str | None = None,
     theirs = git.remote_tip(remote, branch)
     if theirs == local:
         return SyncResult(remote, branch, theirs, local, "up to date")
+    from cinch.engine.checks import check_push, refusal
+
+    problems = check_push(project, remote, branch, theirs, local)
+    if problems:  # what the hooks would have refused, committed without them
+        raise refusal(problems, f"push of {branch} to {remote}")
     if theirs is not None and not git.is_ancestor(theirs, local) and not force:
         raise BranchError(
             f"{remote}/{branch} has commits that {branch} does not (non-fast-forward); nothing "

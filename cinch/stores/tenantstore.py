@@ -46,6 +46,7 @@ from cinch.stores.ledger import (
     shape_fingerprint,
     unwind_change,
 )
+from cinch.stores.leftovers import record_intent, recover, sweep_templates
 from cinch.stores.query import QueryCursor, QueryResult, iter_query, run_batch, run_query
 from cinch.stores.sqlite_conn import (
     CinchConnection,
@@ -82,11 +83,13 @@ __all__ = [
     "read_ledger_rows",
     "read_state",
     "record_state",
+    "recover",
     "reset_ledger",
     "run_batch",
     "run_query",
     "schema_fingerprint",
     "shape_fingerprint",
+    "sweep_templates",
     "unwind_change",
 ]
 
@@ -493,6 +496,10 @@ class TenantStore:
         folder = self._make_folder(db, branch)
         dests = [os.path.join(folder, name + _SUFFIX) for name in names]
         created: _TenantNames = []
+        # All or none even if the process is killed: the batch is recorded before its first
+        # file appears and forgotten after its last; a batch whose process died is undone by
+        # recover() (run when a project is opened).
+        intent = record_intent(self.root, dests, durable)
 
         def write(chunk: range) -> None:
             for i in chunk:
@@ -513,7 +520,9 @@ class TenantStore:
         except BaseException:
             for dest in created:
                 _unlink_quietly(dest)
+            _unlink_quietly(intent)
             raise
+        _unlink_quietly(intent)
         return [Path(p) for p in dests]
 
     def create(self, db: str, branch: str, tenant: str) -> Path:

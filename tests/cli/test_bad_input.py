@@ -51,6 +51,13 @@ BAD_INPUTS: list[tuple[str, list[str], list[str]]] = [
      ["an index named 'users_name_idx' already exists"]),
     ("duplicate-database", ["db", "create", "main"], ["database 'main' already exists"]),
     ("rename-to-existing", ["column", "rename", "users", "email", "age"], ["'age'"]),
+    # branch names git would read as another ref
+    ("branch-refs", ["branch", "refs/heads/main"], ["'refs/heads/main'", "another ref"]),
+    ("branch-heads", ["branch", "heads/x"], ["another ref"]),
+    ("branch-head", ["branch", "HEAD"], ["'HEAD'", "another ref"]),
+    ("branch-orig-head", ["switch", "-c", "ORIG_HEAD"], ["another ref"]),
+    ("branch-commit-id", ["branch", "a" * 40], ["another ref"]),
+    ("branch-lock", ["branch", "x.lock"], ["not a valid git branch name"]),
     # hostile and reserved identifiers
     ("name-double-quote", ["table", "create", 'us"ers', "a:TEXT"], ["'us\"ers'", "not allowed"]),
     ("name-single-quote", ["table", "create", "o'neil", "a:TEXT"], ["not allowed"]),

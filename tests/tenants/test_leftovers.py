@@ -1,0 +1,73 @@
+"""A killed or failed command leaves nothing half-made once the project is opened again."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import cinch
+from tests.tenants.conftest import run_cinch
+
+# The child creates many tenants; it stops (and says so) after 200 files exist, so the kill
+# lands in the middle of the batch every time.
+_CHILD = textwrap.dedent("""
+    import sys, threading, time
+    import cinch
+    from cinch.stores import tenantstore
+
+    real, count = tenantstore._fill, [0]
+    def fill(*args):
+        real(*args)
+        count[0] += 1
+        if count[0] == 200:
+            print("ready", flush=True)
+            time.sleep(600)
+    tenantstore._fill = fill
+    project = cinch.open(sys.argv[1])
+    project.tenants.create_many("main", "main", [f"t{i}" for i in range(2000)])
+""")
+
+
+def test_a_killed_create_many_leaves_no_tenant(project: cinch.Project) -> None:
+    root = project.root
+    folder = root / ".cinch/tenants/main/main"
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(root)], stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=60)
+    made = [p.name for p in folder.glob("t*.db")]
+    assert len(made) >= 199  # half-made, as the kill left it
+    listed = json.loads(run_cinch("tenant", "list", "-f", "json", cwd=root).stdout)
+    assert [t["name"] for t in listed] == ["main"]
+    assert list(folder.glob("t*")) == []
+    assert list((root / ".cinch/tenants/.batches").iterdir()) == []
+    # And the batch can be made again, whole.
+    run_cinch("tenant", "create", "t1", "t2", cwd=root)
+
+
+def test_a_finished_create_many_is_kept(project: cinch.Project) -> None:
+    project.tenants.create_many("main", "main", ["a", "b", "c"])
+    with cinch.open(project.root) as again:
+        assert again.tenants.names("main", "main") == ["a", "b", "c", "main"]
+
+
+def test_templates_of_dead_processes_are_swept(project: cinch.Project) -> None:
+    project.tenants.create("main", "main", "x")
+    folder = project.root / ".cinch/templates/main/main"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    leftover = folder / f"template.{dead.stdout.strip()}.tmp"
+    for path in (leftover, Path(f"{leftover}-wal")):
+        path.write_bytes(b"half a template")
+    mine = folder / f"template.{os.getpid()}.tmp"  # a live process's: left alone
+    mine.write_bytes(b"being built")
+    run_cinch("status", cwd=project.root)
+    assert {p.name for p in folder.iterdir()} == {"template.db", mine.name}
