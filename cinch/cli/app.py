@@ -9,6 +9,7 @@ import typer
 
 from cinch.cli import (
     branch_cmds,
+    codegen_cmds,
     config_cmds,
     history_cmds,
     hooks_cmds,
@@ -71,6 +72,7 @@ app.command("pull")(remote_cmds.pull)
 app.command("clone")(remote_cmds.clone)
 app.command("serve")(server_cmds.serve)
 app.add_typer(server_cmds.keys_app, name="keys")
+app.command("codegen")(codegen_cmds.codegen)
 
 
 def _wants_json(argv: list[str]) -> bool:
