@@ -11,6 +11,7 @@ from cinch.cli import (
     branch_cmds,
     codegen_cmds,
     config_cmds,
+    export_cmds,
     history_cmds,
     hooks_cmds,
     remote_cmds,
@@ -73,6 +74,7 @@ app.command("clone")(remote_cmds.clone)
 app.command("serve")(server_cmds.serve)
 app.add_typer(server_cmds.keys_app, name="keys")
 app.command("codegen")(codegen_cmds.codegen)
+app.add_typer(export_cmds.export_app, name="export")
 
 
 def _wants_json(argv: list[str]) -> bool:
