@@ -29,11 +29,11 @@ def test_output_matches_the_golden_files(shop: cinch.Project) -> None:
         assert stable(text) == golden.read_text(), f"{name} differs from {golden}"
 
 
-def tsc(folder: Path) -> subprocess.CompletedProcess[str]:
+def tsc(folder: Path, *options: str) -> subprocess.CompletedProcess[str]:
     if not TSC.exists():
         pytest.fail(f"{TSC} is missing: run `make install-all` (npm ci in {TS})")
     shutil.copy(TS / "tsconfig.json", folder / "tsconfig.json")
-    return subprocess.run([str(TSC), "-p", "tsconfig.json", "--noEmit", "--strict"],
+    return subprocess.run([str(TSC), "-p", "tsconfig.json", "--noEmit", "--strict", *options],
                           cwd=folder, capture_output=True, text=True, timeout=300)
 
 
