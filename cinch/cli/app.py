@@ -75,6 +75,7 @@ app.command("serve")(server_cmds.serve)
 app.add_typer(server_cmds.keys_app, name="keys")
 app.command("codegen")(codegen_cmds.codegen)
 app.add_typer(export_cmds.export_app, name="export")
+app.add_typer(export_cmds.import_app, name="import")
 
 
 def _wants_json(argv: list[str]) -> bool:

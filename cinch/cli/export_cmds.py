@@ -1,4 +1,5 @@
-"""`cinch export migrations`: the change log as plain-SQL migration files for other tools.
+"""`cinch export migrations` and `cinch import migrations`: the change log as plain-SQL
+migration files for other tools, and such files brought in as change sets.
 
 The engine is imported inside the command: the CLI imports every command module at start.
 """
@@ -10,7 +11,7 @@ from typing import Annotated
 import typer
 
 from cinch.cli import output
-from cinch.cli.context import BranchOpt, state
+from cinch.cli.context import BranchOpt, DryRunOpt, state
 from cinch.cli.output import Format
 
 export_app = typer.Typer(help="Write the schema history in other tools' formats.")
@@ -57,3 +58,37 @@ def export_migrations(
     for m in export.migrations:
         if m.down is None:
             output.console.print(f"  {m.stem}: no down file ({m.why_no_down})", highlight=False)
+
+
+import_app = typer.Typer(help="Bring another tool's schema history in as change sets.")
+
+
+@import_app.command("migrations")
+def import_migrations(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="Folder of plain-SQL migration files")],
+    database: Annotated[str | None, typer.Option(
+        "--db", help="Database (default: the global --db, else main)")] = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """One change set per *.sql file (name order; *.down.sql skipped), on the current branch.
+
+    Only statements cinch models are taken (CREATE/DROP TABLE, INDEX, VIEW; ALTER TABLE
+    RENAME, RENAME COLUMN, ADD COLUMN, DROP COLUMN); anything else refuses the whole import."""
+    from cinch.engine.importsql import import_migrations as run_import
+
+    st = state(ctx)
+    base = st.directory
+    source = base / folder if base and not folder.is_absolute() else folder
+    imported = run_import(st.project(), source, database=database or st.database,
+                          dry_run=dry_run)
+    if st.format is not Format.table:
+        output.emit([i.to_dict() for i in imported], st.format)
+        return
+    if st.quiet:
+        return
+    verb = "would import" if dry_run else "imported"
+    for item in imported:
+        change = f" as {item.result.change.id}" if item.result else ""
+        output.console.print(f"[green]✓[/green] {verb} {item.path}{change}: "
+                             f"{len(item.operations)} operation(s)", highlight=False)
