@@ -2,10 +2,20 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The TypeScript compiler the codegen tests run on generated code (tests/codegen/ts).
+TS_CHECK := tests/codegen/ts
+TS_STAMP := $(TS_CHECK)/node_modules/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install install-all demo test lint bench clean
 
 install: $(STAMP)
+
+# Python and node packages: what `make test` needs.
+install-all: $(STAMP) $(TS_STAMP)
+
+$(TS_STAMP): $(TS_CHECK)/package.json $(TS_CHECK)/package-lock.json
+	cd $(TS_CHECK) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(TS_STAMP)
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -16,7 +26,7 @@ $(STAMP): pyproject.toml
 demo: install
 	$(PY) -m cinch.demo
 
-test: install
+test: install-all
 	$(VENV)/bin/pytest
 
 lint: install
@@ -26,4 +36,4 @@ bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache $(TS_CHECK)/node_modules

@@ -153,6 +153,13 @@ class QueryError(CinchError):
     http_status = 400
 
 
+class StaleCode(CinchError):
+    """Generated code differs from what the schema generates now (``cinch codegen --check``)."""
+
+    code = "stale_code"
+    http_status = 409
+
+
 class ProtectedBranch(CinchError):
     code = "protected_branch"
     http_status = 403

@@ -9,7 +9,9 @@ import typer
 
 from cinch.cli import (
     branch_cmds,
+    codegen_cmds,
     config_cmds,
+    export_cmds,
     history_cmds,
     hooks_cmds,
     remote_cmds,
@@ -72,6 +74,9 @@ app.command("pull")(remote_cmds.pull)
 app.command("clone")(remote_cmds.clone)
 app.command("serve")(server_cmds.serve)
 app.add_typer(server_cmds.keys_app, name="keys")
+app.command("codegen")(codegen_cmds.codegen)
+app.add_typer(export_cmds.export_app, name="export")
+app.add_typer(export_cmds.import_app, name="import")
 
 
 def _wants_json(argv: list[str]) -> bool:

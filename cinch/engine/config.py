@@ -77,6 +77,40 @@ class TenantConfig(BaseModel):
     snapshot_retention_days: int = Field(default=30, ge=0)
 
 
+class CodegenConfig(BaseModel):
+    """Column types for generated code, per language: ``"table.column" = "type"`` (or
+    ``"database.table.column"``), for JSON columns above all (``"users.prefs" = "dict[str, int]"``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    python: dict[str, str] = {}
+    typescript: dict[str, str] = {}
+
+    @field_validator("python", "typescript")
+    @classmethod
+    def _keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, type_ in value.items():
+            parts = key.split(".")
+            if len(parts) not in (2, 3):
+                raise ValueError(f"{key!r} is not table.column or database.table.column")
+            for part in parts:
+                _plain(check_name, part, "object")
+            if not type_.strip():
+                raise ValueError(f"{key!r} has an empty type")
+        return value
+
+    def overrides(self, database: str, language: str) -> dict[str, str]:
+        """The overrides of one database and language, keyed ``table.column``."""
+        out = {}
+        for key, type_ in getattr(self, language).items():
+            parts = key.split(".")
+            if len(parts) == 3:
+                if parts[0].lower() != database.lower():
+                    continue
+                parts = parts[1:]
+            out[".".join(parts)] = type_
+        return out
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: int = 1
@@ -86,6 +120,7 @@ class Config(BaseModel):
     branches: BranchConfig = BranchConfig()
     merge: MergeConfig = MergeConfig()
     tenants: TenantConfig = TenantConfig()
+    codegen: CodegenConfig = CodegenConfig()
 
     @field_validator("databases")
     @classmethod
@@ -98,6 +133,8 @@ class Config(BaseModel):
 
     def to_toml(self) -> bytes:
         data: dict[str, Any] = self.model_dump(exclude_defaults=False)
+        if self.codegen == CodegenConfig():
+            del data["codegen"]  # an optional section: not written until used
         header = "# cinch project settings (committed). See docs/config.md.\n"
         return (header + tomli_w.dumps(data)).encode()
 

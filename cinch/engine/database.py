@@ -23,6 +23,7 @@ from cinch.planner.sqlgen import schema_sql
 from cinch.stores.gitstore import now_utc
 
 if TYPE_CHECKING:
+    from cinch.engine.codegen import Generated
     from cinch.engine.project import Project
 
 TRAILER_CHANGE = "Cinch-Change"
@@ -107,6 +108,15 @@ class Database:
 
     def schema_sql(self) -> str:
         return schema_sql(self.schema(), self.name)
+
+    def codegen(self, language: str, *, rev: str | None = None,
+                int_mode: str = "number") -> Generated:
+        """Typed client code (``python`` or ``typescript``) for the schema at ``rev`` (default:
+        the branch tip); ``.write(folder)`` writes it, ``.check(folder)`` refuses stale files."""
+        from cinch.engine.codegen import generate
+
+        return generate(self.project, language, database=self.name, branch=self.branch,
+                        rev=rev, int_mode=int_mode)
 
     # --- the one write path ---------------------------------------------------------------
 

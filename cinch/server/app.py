@@ -24,6 +24,7 @@ from cinch.server.metrics import Metrics
 from cinch.server.middleware import CinchMiddleware
 from cinch.server.routers import (
     branches,
+    codegen,
     databases,
     history,
     indexes,
@@ -54,7 +55,7 @@ def operation_id(route: APIRoute) -> str:
 ROUTERS = (queries.router, meta.health_router, meta.router, meta.project_router,
            databases.router, branches.router, history.router, tables.router,
            tables.columns_router, indexes.router, views.router, tenants.router,
-           merge_requests.router, keys.router)
+           merge_requests.router, keys.router, codegen.router)
 
 
 SETTINGS_ENV = "CINCH_SERVER_SETTINGS"

@@ -33,7 +33,7 @@ def test_every_route_needs_a_key_and_says_so_the_same_way(client: TestClient) ->
                 continue
             url = path.format(db="main", tenant="acme", table="users", column="name",
                               index="users_name", view="adults", branch="main", number=1,
-                              change_id="ABCDEF", name="x")
+                              change_id="ABCDEF", name="x", lang="python")
             response = client.request(method.upper(), url, json={})
             error = assert_error(response, 401, "unauthorized")
             assert response.headers["www-authenticate"] == "Bearer"
