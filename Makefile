@@ -3,9 +3,17 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install install-all demo test lint bench clean
 
 install: $(STAMP)
+
+# Python, then the npm workspace (sdk-ts, frontend) from the one root package-lock.json.
+NODE_STAMP := node_modules/.installed
+install-all: install $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -16,14 +24,16 @@ $(STAMP): pyproject.toml
 demo: install
 	$(PY) -m cinch.demo
 
-test: install
+test: install-all
 	$(VENV)/bin/pytest
+	npm test -w sdk-ts
 
-lint: install
+lint: install-all
 	$(VENV)/bin/ruff check cinch tests bench
+	npm run typecheck -w sdk-ts
 
 bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache node_modules sdk-ts/dist
