@@ -88,6 +88,8 @@ export interface Op<T> {
   readonly rows?: boolean;
   /** Per-call intMode. */
   readonly intMode?: IntMode | undefined;
+  /** The same request spelled out, for the hot path that skips openapi-fetch (see Core.direct). */
+  readonly direct?: { method: "POST"; path: string; body: unknown };
   run(fc: FetchClient<paths>, init: RunInit, parseAs: "json" | "text"): Promise<Fetched>;
   /** Phantom: the type of the answer. */
   readonly _t?: T;
@@ -124,6 +126,37 @@ export function retryAfterMs(response: Response | undefined): number | undefined
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
+/**
+ * One attempt's timeout, joined with the caller's signal. Cleared as soon as the answer is read:
+ * AbortSignal.timeout would leave a timer pending for the whole timeout after every request.
+ */
+class Deadline {
+  private readonly controller = new AbortController();
+  private readonly timer: ReturnType<typeof setTimeout>;
+  private readonly onAbort: (() => void) | undefined;
+
+  constructor(ms: number, private readonly outer: AbortSignal | undefined) {
+    const controller = this.controller;
+    this.timer = setTimeout(() => controller.abort(new DOMException("the request timed out", "TimeoutError")), ms);
+    if (outer) {
+      if (outer.aborted) controller.abort(outer.reason);
+      else {
+        this.onAbort = () => controller.abort(outer.reason);
+        outer.addEventListener("abort", this.onAbort, { once: true });
+      }
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  done(): void {
+    clearTimeout(this.timer);
+    if (this.onAbort) this.outer?.removeEventListener("abort", this.onAbort);
+  }
+}
+
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
 
 export class Core {
@@ -132,6 +165,10 @@ export class Core {
   readonly baseUrl: string;
   private readonly retry: RetryOptions | false;
   private readonly cache = new Map<string, { etag: string; data: unknown }>();
+  private readonly headers: Record<string, string>;
+  // Interceptors and custom fetches see every request through openapi-fetch; without them the
+  // query routes skip its Request building (a point query is otherwise dominated by it).
+  private plain: boolean;
 
   constructor(options: ClientOptions) {
     this.options = options;
@@ -139,6 +176,8 @@ export class Core {
     this.retry = options.retry === false ? false : { ...DEFAULT_RETRY, ...options.retry };
     const headers: Record<string, string> = { ...options.headers };
     if (typeof options.apiKey === "string") headers["Authorization"] = `Bearer ${options.apiKey}`;
+    this.headers = { ...headers, "Content-Type": "application/json" };
+    this.plain = !options.fetch && typeof options.apiKey !== "function" && !options.middleware?.length;
     this.fc = createFetchClient<paths>({
       baseUrl: this.baseUrl,
       headers,
@@ -159,6 +198,7 @@ export class Core {
 
   /** Adds interceptors (auth, logging, tracing headers) to every later request. */
   use(...middleware: Middleware[]): void {
+    this.plain = false;
     this.fc.use(...middleware);
   }
 
@@ -188,21 +228,24 @@ export class Core {
     let headers = opts.headers;
     if (cached) headers = { ...headers, "If-None-Match": cached.etag };
     for (let attempt = 0; ; attempt++) {
-      const signal = timeoutMs > 0
-        ? (opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs))
-        : opts.signal;
+      const deadline = timeoutMs > 0 ? new Deadline(timeoutMs, opts.signal) : undefined;
+      const signal = deadline ? deadline.signal : opts.signal;
       let error: CinchError;
       let response: Response | undefined;
       let retryable: boolean;
       try {
-        const fetched = await o.run(this.fc, { signal, headers }, parseAs);
+        const fetched = o.direct && this.plain
+          ? await this.direct(o.direct, signal, headers, parseAs)
+          : await o.run(this.fc, { signal, headers }, parseAs);
         response = fetched.response;
+        deadline?.done();
         if (response.ok) return { data: this.decode(o, fetched.data, mode, response) as T, error: undefined, response };
         if (response.status === 304 && cached) return { data: structuredClone(cached.data) as T, error: undefined, response };
         error = errorFromResponse(response, fetched.error, o.id);
         retryable = RETRY_STATUSES.has(response.status) && (o.idempotent || (policy && policy.unsafe));
       } catch (thrown) {
         error = errorFromThrown(thrown, o.id);
+        deadline?.done();
         if (opts.signal?.aborted || error.code === "int_overflow" || error.code === "invalid_response") {
           return { data: undefined, error, response };
         }
@@ -217,6 +260,28 @@ export class Core {
       } catch (reason) {
         return { data: undefined, error: errorFromThrown(reason, o.id), response };
       }
+    }
+  }
+
+  /** What openapi-fetch would do for a JSON POST, with one fetch(url, init) and nothing else. */
+  private async direct(
+    d: NonNullable<Op<unknown>["direct"]>,
+    signal: AbortSignal | undefined,
+    headers: Record<string, string> | undefined,
+    parseAs: "json" | "text",
+  ): Promise<Fetched> {
+    const response = await fetch(this.baseUrl + d.path, {
+      method: d.method,
+      headers: headers ? { ...this.headers, ...headers } : this.headers,
+      body: stringify(d.body),
+      signal,
+    });
+    if (response.ok) return { data: parseAs === "text" ? await response.text() : await response.json(), response };
+    const text = await response.text();
+    try {
+      return { error: JSON.parse(text), response };
+    } catch {
+      return { error: text, response };
     }
   }
 

@@ -129,6 +129,11 @@ export const OPERATIONS = {
   "keys-revoke": "keys.revoke",
 } as const;
 
+function tenantPath(db: string, tenant: string, action: string, branch: string | undefined): string {
+  const path = `/databases/${encodeURIComponent(db)}/tenants/${encodeURIComponent(tenant)}/${action}`;
+  return branch === undefined ? path : `${path}?branch=${encodeURIComponent(branch)}`;
+}
+
 function queryOp(db: string, tenant: string, sql: string, params: Params | undefined, o: QueryOptions): Op<QueryResult> {
   const body = { sql, params, read_only: o.readOnly, limit: o.limit, cursor: o.cursor };
   return op<QueryResult>({
@@ -136,6 +141,7 @@ function queryOp(db: string, tenant: string, sql: string, params: Params | undef
     idempotent: o.readOnly === true,
     rows: true,
     intMode: o.intMode,
+    direct: { method: "POST", path: tenantPath(db, tenant, "query", o.branch), body },
     run: (fc, init, parseAs) =>
       fc.POST("/databases/{db}/tenants/{tenant}/query", {
         params: { path: { db, tenant }, query: { branch: o.branch } },
@@ -399,6 +405,7 @@ export function buildResources(core: Core, run: Run, list: List) {
     batch: (db: string, tenant: string, statements: Statement[], o: QueryOptions = {}) =>
       run(op<BatchResult>({
         id: "queries-batch", idempotent: o.readOnly === true, rows: true, intMode: o.intMode,
+        direct: { method: "POST", path: tenantPath(db, tenant, "batch", o.branch), body: { statements, read_only: o.readOnly, limit: o.limit } },
         run: (fc, i, parseAs) => fc.POST("/databases/{db}/tenants/{tenant}/batch", {
           params: { path: { db, tenant }, query: { branch: o.branch } },
           body: { statements, read_only: o.readOnly, limit: o.limit } as Schema<"BatchRequest">,
