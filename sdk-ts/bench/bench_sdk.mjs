@@ -1,5 +1,6 @@
 // 10,000 point queries through @cinch/sdk and through plain fetch against the same `cinch serve`,
-// one at a time, interleaved in rounds; prints each median per query and the ratio SDK / fetch.
+// one at a time, interleaved in rounds; prints each median per query and the ratio SDK / fetch,
+// in wall time and in this process's own CPU time (the client's cost, less exposed to a busy server).
 //
 //   npm run build -w sdk-ts && node sdk-ts/bench/bench_sdk.mjs [--queries 10000]
 import { execFile, spawn } from "node:child_process";
@@ -16,7 +17,7 @@ const REPO = resolve(import.meta.dirname, "../..");
 const CINCH = join(REPO, ".venv/bin/cinch");
 const argIndex = process.argv.indexOf("--queries");
 const QUERIES = argIndex > 0 ? Number(process.argv[argIndex + 1]) : 10_000;
-const ROUNDS = 10;
+const ROUNDS = 20;
 const ROWS = 1000;
 
 const cinch = async (cwd, ...args) => (await run(CINCH, ["--quiet", ...args], { cwd })).stdout;
@@ -68,26 +69,31 @@ try {
   const viaSdk = async (id) => (await sdk.query("main", "shop1", sql, [id], { readOnly: true })).rows[0][0];
 
   const per = Math.ceil(QUERIES / ROUNDS);
-  const time = async (fn, n) => {
+  const cpu = { fetch: [], sdk: [] };
+  const time = async (fn, n, side) => {
+    const used = process.cpuUsage();
     const start = process.hrtime.bigint();
     for (let i = 0; i < n; i++) {
       const name = await fn((i % ROWS) + 1);
       if (typeof name !== "string") throw new Error("no row");
     }
-    return Number(process.hrtime.bigint() - start) / 1e3 / n; // µs per query
+    const wall = Number(process.hrtime.bigint() - start) / 1e3 / n; // µs per query
+    const { user, system } = process.cpuUsage(used);
+    cpu[side]?.push((user + system) / n); // this process only: the client's own cost
+    return wall;
   };
-  await time(viaFetch, 500);
-  await time(viaSdk, 500);
+  await time(viaFetch, 500, "warmup");
+  await time(viaSdk, 500, "warmup");
   const fetchRounds = [];
   const sdkRounds = [];
   for (let r = 0; r < ROUNDS; r++) {
     // Alternate which goes first so drift in the server's state does not favour one side.
     if (r % 2 === 0) {
-      fetchRounds.push(await time(viaFetch, per));
-      sdkRounds.push(await time(viaSdk, per));
+      fetchRounds.push(await time(viaFetch, per, "fetch"));
+      sdkRounds.push(await time(viaSdk, per, "sdk"));
     } else {
-      sdkRounds.push(await time(viaSdk, per));
-      fetchRounds.push(await time(viaFetch, per));
+      sdkRounds.push(await time(viaSdk, per, "sdk"));
+      fetchRounds.push(await time(viaFetch, per, "fetch"));
     }
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -96,7 +102,10 @@ try {
   console.log(`point queries: ${per * ROUNDS} through each, ${ROUNDS} interleaved rounds`);
   console.log(`plain fetch: ${f.toFixed(1)} µs/query (median round)`);
   console.log(`@cinch/sdk:  ${s.toFixed(1)} µs/query (median round)`);
-  console.log(`ratio sdk/fetch: ${(s / f).toFixed(3)}`);
+  console.log(`ratio sdk/fetch: ${(s / f).toFixed(3)} (wall time)`);
+  const fc = median(cpu.fetch);
+  const sc = median(cpu.sdk);
+  console.log(`client CPU: fetch ${fc.toFixed(1)} µs/query, sdk ${sc.toFixed(1)} µs/query, ratio ${(sc / fc).toFixed(3)}`);
 } finally {
   server.kill("SIGTERM");
   await rm(root, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 /** Live queries over the server's WebSocket: a change arrives, a restart is survived, a bad key is final. */
 import { afterAll, describe, expect, test } from "vitest";
+import WebSocket from "ws";
 
 import { createClient, type CinchError, type LiveStatus, type Value } from "../src/index.js";
 import { client, fixture, unique } from "./helpers.js";
@@ -75,6 +76,17 @@ describe("live queries", () => {
 
     await admin.query("main", tenant, "INSERT INTO users (name) VALUES ('after')");
     await until("a change after the restart", () => seen.some((rows) => rows[0]?.[0] === 3n));
+    sub.unsubscribe();
+  });
+
+  test("a WebSocket that cannot set headers (a browser's) sends the key as the first frame", async () => {
+    const tenant = await tenantWithRows();
+    // Given as the WebSocket option, the class is called as a browser's: (url) only, no headers.
+    const browserLike = client(undefined, { WebSocket: WebSocket as unknown as typeof globalThis.WebSocket });
+    const seen: Value[][][] = [];
+    const sub = browserLike.live("main", tenant, "SELECT name FROM users", [], { onRows: (rows) => seen.push(rows) });
+    await until("the first result", () => seen.length === 1);
+    expect(seen[0]).toEqual([["first"]]);
     sub.unsubscribe();
   });
 

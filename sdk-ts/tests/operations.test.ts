@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 
 import { describe, expect, test } from "vitest";
 
-import { OPERATIONS, createClient } from "../src/index.js";
+import { OPERATIONS, createClient, type Schema } from "../src/index.js";
 import { REPO } from "./server.js";
 
 const spec = JSON.parse(readFileSync(join(REPO, "docs/openapi.json"), "utf8")) as {
@@ -23,6 +23,14 @@ describe("the OpenAPI document", () => {
       expect(typeof client[ns]?.[method], `${id} -> ${ns}.${method}`).toBe("function");
       expect(typeof (client.raw as unknown as Record<string, Record<string, unknown>>)[ns]?.[method]).toBe("function");
     }
+  });
+
+  test("fields the server defaults are optional in requests (tsc checks these bodies)", () => {
+    const query: Schema<"QueryRequest"> = { sql: "SELECT 1" };
+    const table: Schema<"TableCreate"> = { name: "posts" };
+    const merge: Schema<"MergeRequestMerge"> = {};
+    const branch: Schema<"BranchCreate"> = { name: "feature/x" };
+    expect([query, table, merge, branch].every((body) => typeof body === "object")).toBe(true);
   });
 
   test("the SDK names no operation the document lacks", () => {
