@@ -15,9 +15,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ["e2e/**/*.mjs", "*.mjs"],
+    files: ["e2e/**/*.mjs", "scripts/**/*.mjs", "*.mjs"],
     languageOptions: {
-      globals: { process: "readonly", console: "readonly", URL: "readonly", setTimeout: "readonly", fetch: "readonly" },
+      globals: {
+        process: "readonly", console: "readonly", URL: "readonly", setTimeout: "readonly", fetch: "readonly",
+        Buffer: "readonly",
+      },
     },
   },
 );

@@ -10,7 +10,11 @@ export function reach(tenants: Record<string, unknown>): string {
   if (checked !== undefined) return `data checked on ${checked} tenant file(s) already copied`;
   const total = n("tenants");
   const updated = n("updated");
-  if (total !== undefined) return `${updated ?? 0} of ${total} tenant(s) updated`;
+  if (total !== undefined) {
+    const left = total - (updated ?? 0);
+    return `${updated ?? 0} of ${total} tenant(s) updated` +
+      (left > 0 ? `; ${left} not copied to this branch yet get it when they are` : "");
+  }
   return JSON.stringify(tenants);
 }
 

@@ -25,7 +25,7 @@ export function makeProject() {
   execFileSync(CINCH, ["init", "acme"], { cwd: parent, env: ENV, stdio: "ignore" });
   const root = join(parent, "acme");
   cinch(root, "table", "create", "users", "name:TEXT", "email:TEXT:unique", "age:INTEGER:not-null:default=0", "-m", "users");
-  cinch(root, "table", "create", "orders", "user_id:INTEGER", "total:REAL", "-m", "orders");
+  cinch(root, "table", "create", "orders", "user_id:INTEGER:references=users.id", "total:REAL", "-m", "orders");
   cinch(root, "view", "create", "adults", "SELECT id, name FROM users WHERE age >= 18");
   cinch(root, "tenant", "create", "shop1", "shop2");
   for (const [tenant, name, age] of [["shop1", "Ann", 31], ["shop1", "Bob", 17], ["shop2", "Cy", 45], ["main", "Dee", 22]]) {

@@ -103,7 +103,6 @@ try {
     await page.getByText("Branch feature/phone created").waitFor();
     await page.waitForURL(/branch=feature%2Fphone/);
     await page.getByTestId("graph").getByText("feature/phone").waitFor();
-    await shot("graph");
   });
 
   await scenario("add a column with its preview", async () => {
@@ -126,6 +125,9 @@ try {
     await page.getByTestId("columns").getByRole("cell", { name: "phone", exact: true }).waitFor();
     assert.match(page.url(), /branch=feature%2Fphone/);
     await shot("schema");
+    await page.getByRole("link", { name: "ER diagram" }).click();
+    await page.getByTestId("er-diagram").getByText("orders").waitFor();
+    await shot("schema-er");
   });
 
   let number = 0;
@@ -198,6 +200,19 @@ try {
     await shot("data");
   });
 
+  await scenario("a live view updates in place when the tenant changes", async () => {
+    await as(keys.admin);
+    await page.goto(`${server.url}/data/?db=main&branch=main&tenant=shop2&table=users`);
+    const grid = page.getByTestId("data-grid");
+    await grid.getByRole("cell", { name: "Cy", exact: true }).waitFor();
+    await page.getByLabel("live").check();
+    await page.getByText("Live: updates as the tenant changes").waitFor();
+    await api(server.url, keys.admin, "POST", "/databases/main/tenants/shop2/query",
+      { sql: "INSERT INTO users(name, email) VALUES (?, ?)", params: ["Eve", "eve@shop2"] });
+    await grid.getByRole("cell", { name: "Eve", exact: true }).waitFor();
+    await shot("data-live");
+  });
+
   await scenario("a conflicting merge request shows its conflict and cannot be merged", async () => {
     for (const [branch, type] of [["feature/a", "TEXT"], ["feature/b", "INTEGER"]]) {
       await api(server.url, keys.write, "POST", "/branches", { name: branch });
@@ -218,6 +233,10 @@ try {
     assert.equal(await page.getByRole("button", { name: "Merge…" }).isDisabled(), true);
     await page.getByText("cannot merge yet").waitFor();
     await shot("merge-request-conflict");
+
+    await page.goto(`${server.url}/graph/?db=main&branch=main`);
+    await page.getByTestId("graph").getByText("feature/b").waitFor();
+    await shot("graph");
 
     await page.goto(`${server.url}/reviews/?state=merged`);
     await page.getByTestId("merge-requests").getByText("score (a)").waitFor();

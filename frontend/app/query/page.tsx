@@ -1,11 +1,18 @@
 "use client";
+import dynamic from "next/dynamic";
 import { useMemo, useState } from "react";
 import { Grid } from "@/components/Grid";
 import { Shell, usePlace } from "@/components/Shell";
-import { SqlEditor, type CompletionSchema } from "@/components/SqlEditor";
+import type { CompletionSchema } from "@/components/SqlEditor";
 import { Empty, ErrorBox, Loading } from "@/components/Status";
 import type { QueryResult } from "@/lib/types";
 import { useLoad } from "@/lib/useLoad";
+
+// CodeMirror is most of this page's weight: it loads after the page shows, not before.
+const SqlEditor = dynamic(() => import("@/components/SqlEditor").then((m) => m.SqlEditor), {
+  ssr: false,
+  loading: () => <div className="editor muted">Loading the editor…</div>,
+});
 
 export default function QueryPage() {
   return (

@@ -1,4 +1,5 @@
 "use client";
+import dynamic from "next/dynamic";
 import Link from "next/link";
 import { useState } from "react";
 import { ChangeForm } from "@/components/ChangeForm";
@@ -7,6 +8,12 @@ import { Badge, Empty, ErrorBox, Loading } from "@/components/Status";
 import type { Column, Table, View } from "@/lib/types";
 import { PAGES } from "@/lib/urls";
 import { useLoad } from "@/lib/useLoad";
+
+// The diagram library loads only when the diagram is asked for.
+const ErDiagram = dynamic(() => import("@/components/ErDiagram").then((m) => m.ErDiagram), {
+  ssr: false,
+  loading: () => <p className="muted">Loading the diagram…</p>,
+});
 
 export default function SchemaPage() {
   return (
@@ -59,10 +66,20 @@ function SchemaBrowser() {
             ))}
           </div>
         )}
+        <h2>Whole schema</h2>
+        <div className="tablist">
+          <Link href={link(PAGES.schema)} aria-current={!selected && !view && param("show") !== "er"}>schema.sql</Link>
+          <Link href={link(PAGES.schema, { show: "er" })} aria-current={param("show") === "er"}>ER diagram</Link>
+        </div>
         <p className="muted">{detail.tables} tables · {detail.indexes} indexes · {detail.changes} change sets · head <code>{detail.head.slice(0, 8)}</code></p>
       </aside>
       <section>
-        {table ? <TableDetail table={table} /> : shownView ? <ViewDetail view={shownView} /> : (
+        {table ? <TableDetail table={table} /> : shownView ? <ViewDetail view={shownView} /> : param("show") === "er" ? (
+          <>
+            <h2>Tables and foreign keys of {db} on {branch}</h2>
+            <ErDiagram tables={tables} />
+          </>
+        ) : (
           <>
             <h2>schema.sql of {db} on {branch}</h2>
             <pre data-testid="schema-sql">{detail.schema_sql}</pre>
