@@ -31,9 +31,9 @@ export type CinchClient = Omit<Resources, "query"> & {
 export function createClient(options: ClientOptions): CinchClient {
   const core = new Core(options);
   const run = <T>(o: Op<T>, opts?: CallOptions) => core.call(o, opts);
-  const resources = buildResources(core, run, (make, o) => new Paged((cursor) => core.call(make(cursor), o), o.cursor));
+  const resources = buildResources(run, (make, o) => new Paged((cursor) => core.call(make(cursor), o), o.cursor));
   const rawRun = <T>(o: Op<T>, opts?: CallOptions) => core.raw(o, opts) as unknown as Promise<T>;
-  const raw = buildResources(core, rawRun, ((make: (c: string | undefined) => Op<unknown>, o: CallOptions & { cursor?: string }) =>
+  const raw = buildResources(rawRun, ((make: (c: string | undefined) => Op<unknown>, o: CallOptions & { cursor?: string }) =>
     core.raw(make(o.cursor), o)) as never) as unknown as RawResources;
   // tenants.rows pages over a query; its raw twin answers one page of rows.
   raw.tenants.rows = async (db, tenant, sql, params, o = {}) => {

@@ -2,7 +2,7 @@
  * The resource namespaces: one method per operation of docs/openapi.json (OPERATIONS maps
  * each operation id to its method), built once throwing and once `.raw`.
  */
-import { op, type CallOptions, type Core, type Op, type RawResult } from "./core.js";
+import { op, type CallOptions, type Op, type RawResult } from "./core.js";
 import type { components } from "./generated/openapi.js";
 import type { IntMode, Params, Value } from "./ints.js";
 import { Paged, type Page } from "./paged.js";
@@ -152,7 +152,7 @@ function queryOp(db: string, tenant: string, sql: string, params: Params | undef
   });
 }
 
-export function buildResources(core: Core, run: Run, list: List) {
+export function buildResources(run: Run, list: List) {
   const meta = {
     /** `GET /health` (needs no key). */
     health: (o?: CallOptions) =>
@@ -490,7 +490,6 @@ export function buildResources(core: Core, run: Run, list: List) {
       }), o),
   };
 
-  void core;
   return { meta, project, databases, branches, history, tables, columns, indexes, views, tenants, mergeRequests, keys, query };
 }
 

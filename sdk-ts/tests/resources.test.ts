@@ -2,7 +2,7 @@
 import { describe, expect, test } from "vitest";
 
 import { CinchError } from "../src/index.js";
-import { client, fixture, newKey, unique } from "./helpers.js";
+import { client, newKey, unique } from "./helpers.js";
 
 const admin = client();
 
@@ -183,4 +183,3 @@ describe("merge requests", () => {
   });
 });
 
-void fixture;
