@@ -12,19 +12,24 @@ function Cell({ value, type }: { value: SqlValue; type: string | undefined }) {
 }
 
 /** Rows of a query result: NULLs marked, numbers aligned, long text and blobs cut short. */
-export function Grid({ columns, rows, types, testId = "grid" }: {
+export function Grid({ columns, rows, types, testId = "grid", onEdit }: {
   columns: string[];
   rows: SqlValue[][];
   types?: (string | undefined)[][];
   testId?: string;
+  /** Offer an Edit button on each row. */
+  onEdit?: (row: number) => void;
 }) {
   return (
     <div className="grid-wrap">
       <table className="t" data-testid={testId}>
-        <thead><tr>{columns.map((c, i) => <th key={i} scope="col">{c}</th>)}</tr></thead>
+        <thead><tr>{onEdit && <th />}{columns.map((c, i) => <th key={i} scope="col">{c}</th>)}</tr></thead>
         <tbody>
           {rows.map((row, r) => (
-            <tr key={r}>{row.map((value, c) => <Cell key={c} value={value} type={types?.[r]?.[c]} />)}</tr>
+            <tr key={r}>
+              {onEdit && <td><button type="button" className="link" onClick={() => onEdit(r)}>Edit</button></td>}
+              {row.map((value, c) => <Cell key={c} value={value} type={types?.[r]?.[c]} />)}
+            </tr>
           ))}
         </tbody>
       </table>

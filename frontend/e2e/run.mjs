@@ -125,6 +125,18 @@ try {
     await page.getByTestId("columns").getByRole("cell", { name: "phone", exact: true }).waitFor();
     assert.match(page.url(), /branch=feature%2Fphone/);
     await shot("schema");
+    // Another form, previewed only: renaming is a plain ALTER, shown before anything is written.
+    const change = page.getByTestId("change-column");
+    await change.locator("select").nth(1).selectOption("age");
+    await change.getByLabel("New name").fill("years");
+    await change.getByRole("button", { name: "Preview" }).click();
+    // The view adults reads age: the preview is refused with the server's reason.
+    assert.match(await change.locator(".error[role=alert]").innerText(), /dependency[\s\S]*view 'adults' reads it/);
+    await change.locator("select").nth(1).selectOption("email");
+    await change.getByLabel("New name").fill("mail");
+    await change.getByRole("button", { name: "Preview" }).click();
+    assert.match(await change.getByTestId("preview").innerText(), /RENAME COLUMN "email" TO "mail"/);
+    await change.getByRole("button", { name: "Cancel" }).click();
     await page.getByRole("link", { name: "ER diagram" }).click();
     await page.getByTestId("er-diagram").getByText("orders").waitFor();
     await shot("schema-er");
@@ -198,6 +210,12 @@ try {
     assert.match(rows[0], /Ann/);
     assert.match(rows[1], /Bob/);
     await shot("data");
+    await grid.locator("tbody tr").nth(1).getByRole("button", { name: "Edit" }).click();
+    const editor = page.getByTestId("row-editor");
+    await editor.getByLabel("age").fill("18");
+    await editor.getByRole("button", { name: "Save" }).click();
+    await editor.waitFor({ state: "detached" });
+    assert.match((await grid.locator("tbody tr").allInnerTexts())[1], /Bob\s+bob@shop1\s+18/);
   });
 
   await scenario("a live view updates in place when the tenant changes", async () => {

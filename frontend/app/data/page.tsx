@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useState } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { Grid } from "@/components/Grid";
 import { Shell, usePlace } from "@/components/Shell";
 import { Empty, ErrorBox, Loading } from "@/components/Status";
@@ -30,7 +30,8 @@ function pageSql(table: string, sort: string | null, desc: boolean, filterColumn
 }
 
 function DataBrowser() {
-  const { client, db, branch, tenant, go, param } = usePlace();
+  const { client, db, branch, tenant, go, param, canWrite } = usePlace();
+  const [editing, setEditing] = useState<number | null>(null);
   const tenants = useLoad(() => client.tenants.list(db, { branch, limit: 500 }).toArray(), [client, db, branch]);
   const tables = useLoad(() => client.tables.list(db, { branch }), [client, db, branch]);
   const chosenTenant = tenant ?? tenants.data?.[0]?.name ?? null;
@@ -112,7 +113,13 @@ function DataBrowser() {
       <ErrorBox error={live ? liveError : rows.error} />
       {!shown ? <Loading /> : (
         <>
-          <Grid columns={shown.columns} rows={shown.rows} types={shown.types} testId="data-grid" />
+          <Grid columns={shown.columns} rows={shown.rows} types={shown.types} testId="data-grid"
+            onEdit={canWrite && !live && shown.columns.includes("id") ? setEditing : undefined} />
+          {editing !== null && shown.rows[editing] && table && chosenTenant && (
+            <RowEditor key={`${table}-${editing}-${String(shown.rows[editing]?.[shown.columns.indexOf("id")])}`}
+              table={table} tenant={chosenTenant} columns={shown.columns} row={shown.rows[editing] as SqlValue[]}
+              onDone={() => { setEditing(null); rows.reload(); }} />
+          )}
           {!live && (
             <div className="row">
               <button type="button" className="secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Previous</button>
@@ -125,5 +132,52 @@ function DataBrowser() {
         </>
       )}
     </>
+  );
+}
+
+/** Edit one row (write keys): the changed fields only, by its id, in one UPDATE. */
+function RowEditor({ table, tenant, columns, row, onDone }: {
+  table: string;
+  tenant: string;
+  columns: string[];
+  row: SqlValue[];
+  onDone: () => void;
+}) {
+  const { client, db, branch } = usePlace();
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [error, setError] = useState<unknown>(undefined);
+  const id = row[columns.indexOf("id")];
+  const editable = columns.filter((c) => !["id", "created_at", "updated_at"].includes(c));
+
+  async function save(event: FormEvent) {
+    event.preventDefault();
+    const changed = Object.entries(values);
+    if (changed.length === 0) return onDone();
+    setError(undefined);
+    try {
+      const sets = changed.map(([c]) => `${quote(c)} = ?`).join(", ");
+      await client.tenants.query(db, tenant, `UPDATE ${quote(table)} SET ${sets} WHERE "id" = ?`,
+        [...changed.map(([, v]) => v), id as string | number], { branch });
+      onDone();
+    } catch (err) {
+      setError(err);
+    }
+  }
+
+  return (
+    <section className="card" aria-label="Edit row" data-testid="row-editor">
+      <h3>Edit row {String(id)} of {table} in {tenant}</h3>
+      <form className="inline" onSubmit={save}>
+        {editable.map((c) => (
+          <label key={c}>{c}
+            <input defaultValue={row[columns.indexOf(c)] === null ? "" : String(row[columns.indexOf(c)])}
+              onChange={(e) => setValues({ ...values, [c]: e.target.value })} />
+          </label>
+        ))}
+        <button type="submit">Save</button>
+        <button type="button" className="secondary" onClick={onDone}>Cancel</button>
+      </form>
+      <ErrorBox error={error} title="Not saved" />
+    </section>
   );
 }

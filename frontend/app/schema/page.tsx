@@ -156,6 +156,10 @@ function Editors({ tables, table, onChanged }: { tables: Table[]; table: Table |
   const [colType, setColType] = useState("TEXT");
   const [notNull, setNotNull] = useState(false);
   const [colDefault, setColDefault] = useState("");
+  const [editTable, setEditTable] = useState(table?.name ?? tables[0]?.name ?? "");
+  const [editColumn, setEditColumn] = useState("");
+  const [colAction, setColAction] = useState<"rename" | "type" | "drop">("rename");
+  const [editValue, setEditValue] = useState("");
   const [newTable, setNewTable] = useState("");
   const [newColumns, setNewColumns] = useState("name:TEXT");
   const [idxTable, setIdxTable] = useState(table?.name ?? tables[0]?.name ?? "");
@@ -186,6 +190,39 @@ function Editors({ tables, table, onChanged }: { tables: Table[]; table: Table |
           </label>
           <label className="check"><input type="checkbox" checked={notNull} onChange={(e) => setNotNull(e.target.checked)} />not null</label>
           <label>Default<input value={colDefault} onChange={(e) => setColDefault(e.target.value)} /></label>
+        </ChangeForm>
+      )}
+      {tables.length > 0 && (
+        <ChangeForm tenantCount={tenantCount} title="Rename, retype or drop a column" testId="change-column" onDone={onChanged}
+          run={(dryRun) => {
+            const o = { branch, dryRun };
+            if (colAction === "drop") return client.columns.drop(db, editTable, editColumn, o);
+            if (colAction === "rename") return client.columns.rename(db, editTable, editColumn, editValue, o);
+            return client.columns.alter(db, editTable, editColumn, { type: editValue }, o);
+          }}>
+          <label>Table
+            <select value={editTable} onChange={(e) => { setEditTable(e.target.value); setEditColumn(""); }}>
+              {tables.map((t) => <option key={t.name}>{t.name}</option>)}
+            </select>
+          </label>
+          <label>Column
+            <select required value={editColumn} onChange={(e) => setEditColumn(e.target.value)}>
+              <option value="" disabled>choose…</option>
+              {tables.find((t) => t.name === editTable)?.columns.map((c) => <option key={c.id}>{c.name}</option>)}
+            </select>
+          </label>
+          <label>Change
+            <select value={colAction} onChange={(e) => setColAction(e.target.value as "rename" | "type" | "drop")}>
+              <option value="rename">rename to</option>
+              <option value="type">change type to</option>
+              <option value="drop">drop</option>
+            </select>
+          </label>
+          {colAction !== "drop" && (
+            <label>{colAction === "rename" ? "New name" : "New type"}
+              <input required value={editValue} onChange={(e) => setEditValue(e.target.value)} />
+            </label>
+          )}
         </ChangeForm>
       )}
       <ChangeForm tenantCount={tenantCount} title="Create a table" testId="create-table" onDone={onChanged}
