@@ -6,12 +6,30 @@ STAMP := $(VENV)/.installed
 TS_CHECK := tests/codegen/ts
 TS_STAMP := $(TS_CHECK)/node_modules/.installed
 
-.PHONY: install install-all demo test lint bench clean
+.PHONY: install install-all console demo test lint bench clean
 
 install: $(STAMP)
 
-# Python and node packages: what `make test` needs.
-install-all: $(STAMP) $(TS_STAMP)
+# Python, then the npm workspace (sdk-ts, frontend) from the one root package-lock.json.
+NODE_STAMP := node_modules/.installed
+install-all: install $(NODE_STAMP) $(TS_STAMP) console
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+# The web console: a static export of frontend/ copied into the Python package (git-ignored
+# package data), so `pip install .` after this ships it and `cinch serve` serves it at /.
+CONSOLE := cinch/server/console/index.html
+CONSOLE_SOURCES := $(shell find frontend/app frontend/components frontend/lib sdk-ts/src -type f 2>/dev/null) \
+	frontend/package.json frontend/next.config.ts sdk-ts/package.json
+console: $(CONSOLE)
+
+$(CONSOLE): $(NODE_STAMP) $(CONSOLE_SOURCES)
+	npm run build -w sdk-ts
+	NEXT_TELEMETRY_DISABLED=1 npm run build -w frontend
+	rm -rf cinch/server/console
+	cp -r frontend/out cinch/server/console
 
 $(TS_STAMP): $(TS_CHECK)/package.json $(TS_CHECK)/package-lock.json
 	cd $(TS_CHECK) && npm ci --no-audit --no-fund --loglevel=error
@@ -28,12 +46,19 @@ demo: install
 
 test: install-all
 	$(VENV)/bin/pytest
+	npm test -w sdk-ts
+	npm run e2e -w frontend
 
-lint: install
+lint: install-all
 	$(VENV)/bin/ruff check cinch tests bench
+	npm run typecheck -w sdk-ts
+	npm run typecheck -w frontend
+	npm run lint -w frontend
 
 bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache $(TS_CHECK)/node_modules
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache node_modules sdk-ts/dist \
+	frontend/.next frontend/out cinch/server/console \
+	$(TS_CHECK)/node_modules

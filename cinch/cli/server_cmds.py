@@ -44,6 +44,7 @@ def serve(
     import uvicorn
 
     from cinch.server.app import SETTINGS_ENV, create_app
+    from cinch.server.console import console_built
     from cinch.server.settings import ServerSettings
 
     settings = ServerSettings(host=host, port=port, cors_origins=list(cors_origin or []),
@@ -55,6 +56,8 @@ def serve(
                    access_log=access_log, loop=_best("uvloop", "auto"), http=_http_protocol())
     if not state(ctx).quiet:
         output.err_console.print(f"cinch serving {root} on http://{host}:{port} (docs: /docs)")
+        output.err_console.print(f"console: http://{host}:{port}/" if console_built()
+                                 else "console: not built (it needs node when cinch is installed)")
     if workers > 1:
         # Worker processes build their own app: hand them the project and settings.
         os.environ["CINCH_PROJECT"] = str(root)

@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 import cinch
 from cinch.engine.project import open_project
-from cinch.server import errors, fastpath
+from cinch.server import console, errors, fastpath
 from cinch.server.deps import ServerContext
 from cinch.server.fastpath import FastQuery
 from cinch.server.keys import KeyRing
@@ -87,7 +87,8 @@ def app_from_environment() -> FastAPI:
 
 
 def create_app(project_path: str | os.PathLike[str] | None = None,
-               settings: ServerSettings | None = None) -> FastAPI:
+               settings: ServerSettings | None = None,
+               console_dir: Path = console.CONSOLE_DIR) -> FastAPI:
     settings = settings or ServerSettings()
     project = open_project(Path(project_path) if project_path is not None else None)
     state = StateStore(state_path(project.state_dir))
@@ -114,6 +115,12 @@ def create_app(project_path: str | os.PathLike[str] | None = None,
     async def live(websocket: WebSocket, db: str, tenant: str) -> None:
         await serve_socket(websocket, websocket.app.state.cinch, db, tenant,
                            websocket.query_params.get("branch"))
+
+    # Last: every API route is matched before the console's pages.
+    if console.console_built(console_dir):
+        app.mount("/", console.ConsoleFiles(console_dir), name="console")
+    else:
+        app.add_api_route("/", console.not_built, include_in_schema=False, tags=["console"])
 
     query_route = next(r for r in queries.router.routes if getattr(r, "name", "") == "run")
     app.fast_query = FastQuery(ctx, query_route.path,

@@ -82,6 +82,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 304:  # a schema read's ETag matched (cinch.server.etag): no body
+        return Response(status_code=304, headers=dict(exc.headers or {}))
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, str(exc.detail),
                           headers=dict(exc.headers or {}))

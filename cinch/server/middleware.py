@@ -47,8 +47,11 @@ class CinchMiddleware:
             if message["type"] == "http.response.start":
                 status, started = message["status"], True
                 headers = message.setdefault("headers", [])
-                headers.extend(_HEADERS)
-                headers.append((b"content-security-policy", csp))
+                # A console page brings its own policy and build assets their own caching.
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in _HEADERS if h[0] not in present)
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", csp))
             await send(message)
 
         try:

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from cinch.server.deps import BranchQuery, Engine, ReadKey, ReadTarget, require
 from cinch.server.errors import ERROR_RESPONSES
+from cinch.server.etag import DatabasesETag, SchemaETag
 from cinch.server.keys import Scope
 
 router = APIRouter(prefix="/databases", tags=["databases"], responses=ERROR_RESPONSES)
@@ -26,7 +27,7 @@ class DatabaseDetail(DatabasePublic):
     schema_sql: str
 
 
-@router.get("", name="list")
+@router.get("", name="list", dependencies=[DatabasesETag])
 def list_databases(ctx: Engine, key: ReadKey, branch: BranchQuery = None) -> list[DatabasePublic]:
     """The databases on the branch that the key may see."""
     branch = ctx.branch_or_current(branch)
@@ -44,7 +45,7 @@ def list_databases(ctx: Engine, key: ReadKey, branch: BranchQuery = None) -> lis
     return out
 
 
-@router.get("/{db}", name="get")
+@router.get("/{db}", name="get", dependencies=[SchemaETag])
 def get_database(t: ReadTarget) -> DatabaseDetail:
     """One database: counts and its whole schema as SQL."""
     db = t.db

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from cinch.server.deps import ReadTarget, WriteTarget, name_path
 from cinch.server.errors import ERROR_RESPONSES
+from cinch.server.etag import SchemaETag
 from cinch.server.models import ChangeResultPublic, Request
 from cinch.server.routers.changes import DryRun, Message, run_change
 
@@ -33,7 +34,7 @@ class IndexCreate(Request):
     message: str | None = Field(default=None, max_length=2000)
 
 
-@router.get("", name="list")
+@router.get("", name="list", dependencies=[SchemaETag])
 def list_indexes(t: ReadTarget, table: Annotated[str | None, Query(max_length=63)] = None,
                  ) -> list[IndexPublic]:
     """Indexes (of one table, or all)."""

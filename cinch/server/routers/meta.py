@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 import cinch
 from cinch.server.deps import Ctx, Engine, ReadKey
 from cinch.server.errors import ERROR_RESPONSES
+from cinch.server.routers.keys import KeyPublic
 
 health_router = APIRouter(tags=["meta"])
 router = APIRouter(tags=["meta"], responses=ERROR_RESPONSES)
@@ -28,6 +29,7 @@ class ProjectPublic(BaseModel):
     protected_branches: list[str]
     approvals: dict[str, int]
     version: str
+    key: KeyPublic = Field(description="The calling key: what a client may offer its user")
 
 
 @health_router.get("/health", name="health")
@@ -46,11 +48,12 @@ async def metrics(ctx: Ctx, key: ReadKey) -> PlainTextResponse:
 
 @project_router.get("/project", name="get")
 def get_project(ctx: Engine, key: ReadKey) -> ProjectPublic:
-    """The project's name, current branch, databases and merge rules."""
+    """The project's name, current branch, databases and merge rules, and the calling key."""
     project = ctx.project
     branch = project.current_branch
     config = project.config(branch)
     return ProjectPublic(name=config.name, current_branch=branch,
                          head=project.git.branch_tip(branch) or "", databases=config.databases,
                          protected_branches=config.branches.protected,
-                         approvals=config.merge.approvals, version=cinch.__version__)
+                         approvals=config.merge.approvals, version=cinch.__version__,
+                         key=KeyPublic(**key.to_dict()))

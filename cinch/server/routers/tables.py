@@ -13,6 +13,7 @@ from cinch.models.schema import Column, DefaultExpr, DefaultValue, Table
 from cinch.planner.columns import ColumnSpec
 from cinch.server.deps import ReadTarget, Target, WriteTarget, name_path
 from cinch.server.errors import ERROR_RESPONSES
+from cinch.server.etag import SchemaETag
 from cinch.server.models import ChangeResultPublic, Request
 from cinch.server.routers.changes import Cascade, DryRun, Message, run_change
 
@@ -119,13 +120,13 @@ def table_public(t: Target, table: Table) -> TablePublic:
                        columns=[column_public(c) for c in table.columns], indexes=indexes)
 
 
-@router.get("", name="list")
+@router.get("", name="list", dependencies=[SchemaETag])
 def list_tables(t: ReadTarget) -> list[TablePublic]:
     """Tables of the database on the branch, with columns and indexes."""
     return [table_public(t, table) for table in t.db.tables()]
 
 
-@router.get("/{table}", name="get")
+@router.get("/{table}", name="get", dependencies=[SchemaETag])
 def get_table(t: ReadTarget, table: TablePath) -> TablePublic:
     return table_public(t, t.db.table(table))
 
@@ -160,7 +161,7 @@ def drop_table(t: WriteTarget, table: TablePath, cascade: Cascade = False,
                                                  dry_run=dry_run))
 
 
-@columns_router.get("", name="list")
+@columns_router.get("", name="list", dependencies=[SchemaETag])
 def list_columns(t: ReadTarget, table: TablePath) -> list[ColumnPublic]:
     return [column_public(c) for c in t.db.table(table).columns]
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from cinch.server.deps import ReadTarget, WriteTarget, name_path
 from cinch.server.errors import ERROR_RESPONSES
+from cinch.server.etag import SchemaETag
 from cinch.server.models import ChangeResultPublic, Request
 from cinch.server.routers.changes import Cascade, DryRun, Message, run_change
 
@@ -34,12 +35,12 @@ class ViewUpdate(Request):
     message: str | None = Field(default=None, max_length=2000)
 
 
-@router.get("", name="list")
+@router.get("", name="list", dependencies=[SchemaETag])
 def list_views(t: ReadTarget) -> list[ViewPublic]:
     return [ViewPublic(id=v.id, name=v.name, sql=v.sql) for v in t.db.views()]
 
 
-@router.get("/{view}", name="get")
+@router.get("/{view}", name="get", dependencies=[SchemaETag])
 def get_view(t: ReadTarget, view: ViewPath) -> ViewPublic:
     v = t.db.view(view)
     return ViewPublic(id=v.id, name=v.name, sql=v.sql)

@@ -1,0 +1,31 @@
+// The API's shapes, as the SDK types them (generated from docs/openapi.json).
+import type { QueryResult as SdkQueryResult, Schema } from "@cinch/sdk";
+
+export type Project = Schema<"ProjectPublic">;
+export type Scope = Schema<"Scope">;
+export type Branch = Schema<"BranchPublic">;
+export type Database = Schema<"DatabasePublic">;
+export type DatabaseDetail = Schema<"DatabaseDetail">;
+export type Tenant = Schema<"TenantPublic">;
+export type Table = Schema<"TablePublic">;
+export type Column = Schema<"ColumnPublic">;
+export type Index = Schema<"IndexPublic">;
+export type View = Schema<"ViewPublic">;
+export type ChangeResult = Schema<"ChangeResultPublic">;
+export type QueryResult = SdkQueryResult;
+export type LogItem = Schema<"LogItemPublic">;
+export type MergeRequest = Schema<"MergeRequestPublic">;
+export type MergeRequestDetail = Schema<"MergeRequestDetail">;
+export type MergeOutcome = Schema<"MergeOutcome">;
+export type Comment = Schema<"CommentPublic">;
+export type Conflict = Schema<"ConflictPublic">;
+export type SchemaDiff = Schema<"SchemaDiff">;
+export type ApiKey = Schema<"KeyPublic">;
+export type KeyCreated = Schema<"KeyCreated">;
+export type ColumnCreate = Schema<"ColumnCreate">;
+export type TableCreate = Schema<"TableCreate">;
+export type IndexCreate = Schema<"IndexCreate">;
+export type ViewCreate = Schema<"ViewCreate">;
+export type ChangeDetail = Schema<"ChangeDetail">;
+export type Health = Schema<"Health">;
+export type SqlValue = QueryResult["rows"][number][number];

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["tests/**/*.test.ts"],
+    globalSetup: ["tests/setup/global.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // One server, one project: files run one after another so their changes do not interleave.
+    fileParallelism: false,
+  },
+});
