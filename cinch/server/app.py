@@ -91,8 +91,9 @@ def create_app(project_path: str | os.PathLike[str] | None = None,
     project = open_project(Path(project_path) if project_path is not None else None)
     state = StateStore(state_path(project.state_dir))
     metrics = Metrics()
+    limits = settings.resolved_limits(project.config(project.current_branch).limits)
     ctx = ServerContext(project=project, settings=settings, state=state, keys=KeyRing(state),
-                        metrics=metrics, live=LiveHub(settings.live_poll_seconds))
+                        metrics=metrics, limits=limits, live=LiveHub(settings.live_poll_seconds))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -23,6 +23,10 @@ class KeyPublic(BaseModel):
     database: str | None = Field(description="Database glob (null: every database)")
     branch: str | None = Field(description="Branch glob (null: every branch)")
     created_at: str
+    tenant: str | None = Field(default=None, description="Tenant glob (null: every tenant); a "
+                               "key limited to tenants writes nothing but their rows")
+    timeout_ms: int | None = Field(default=None, description="The key's own query budget "
+                                   "(null: the server's limits.query_timeout_ms)")
 
 
 class KeyPage(Page[KeyPublic]):
@@ -34,6 +38,8 @@ class KeyCreate(Request):
     scope: Scope
     database: str | None = Field(default=None, max_length=200)
     branch: str | None = Field(default=None, max_length=200)
+    tenant: str | None = Field(default=None, max_length=200)
+    timeout_ms: int | None = Field(default=None, ge=1, le=keys.MAX_TIMEOUT_MS)
 
 
 class KeyCreated(KeyPublic):
@@ -51,7 +57,8 @@ def list_keys(ctx: Ctx, key: AdminKey, limit: LimitQuery = 100,
 @router.post("", name="create", status_code=201)
 def create_key(ctx: Ctx, key: AdminKey, body: KeyCreate) -> KeyCreated:
     created, secret = keys.create_key(ctx.state, body.name, body.scope, database=body.database,
-                                      branch=body.branch)
+                                      branch=body.branch, tenant=body.tenant,
+                                      timeout_ms=body.timeout_ms)
     ctx.keys.invalidate()
     return KeyCreated(**created.to_dict(), secret=secret)
 
