@@ -212,7 +212,7 @@ def run_batch(
                             where=f"statement {index + 1} of {len(items)}: ",
                         )
                     )
-                except (QueryError, QueryRefused) as exc:
+                except (QueryError, QueryRefused, QueryTimeout) as exc:
                     exc.details["index"] = index
                     raise
         finally:
