@@ -14,7 +14,7 @@ import base64
 import json
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -244,6 +244,15 @@ def require(key: ApiKey, need: Scope, *, database: str | None = None,
     if branch is not None and not key.covers_branch(branch):
         raise Forbidden(f"key {key.name} is limited to branches {key.branch!r}, not "
                         f"{branch!r}", key=key.name, branch=branch)
+
+
+def require_databases(key: ApiKey, databases: Iterable[str], action: str) -> None:
+    """403 if an action that touches these databases reaches one outside the key's scope."""
+    outside = sorted(db for db in databases if not key.covers_database(db))
+    if outside:
+        # Named by count only: the key must not learn the names of databases it cannot see.
+        raise Forbidden(f"key {key.name} is limited to database {key.database!r}; {action} "
+                        f"also touches {len(outside)} other database(s)", key=key.name)
 
 
 def needs(scope: Scope) -> Any:
