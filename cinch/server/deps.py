@@ -262,9 +262,19 @@ def needs(scope: Scope) -> Any:
     return Depends(dep)
 
 
+async def _key_manager(key: Key) -> ApiKey:
+    require(key, Scope.admin, action="managing keys")
+    if key.database is not None or key.branch is not None:
+        # Else a key limited to one database could make itself a key for all of them.
+        raise Forbidden(f"key {key.name} is limited (--db or --branch); managing keys needs "
+                        "an admin key without limits", key=key.name)
+    return key
+
+
 ReadKey = Annotated[ApiKey, needs(Scope.read)]
 WriteKey = Annotated[ApiKey, needs(Scope.write)]
 AdminKey = Annotated[ApiKey, needs(Scope.admin)]
+KeyManager = Annotated[ApiKey, Depends(_key_manager)]
 
 
 async def _engine_session(ctx: Ctx) -> AsyncIterator[ServerContext]:

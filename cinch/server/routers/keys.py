@@ -1,4 +1,5 @@
-"""API keys (admin only): the same code as `cinch keys`."""
+"""API keys (admin keys without --db/--branch/--tenant limits only): the same code as
+`cinch keys`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from cinch.server import keys
-from cinch.server.deps import AdminKey, Ctx, CursorQuery, LimitQuery, page_slice
+from cinch.server.deps import Ctx, CursorQuery, KeyManager, LimitQuery, page_slice
 from cinch.server.errors import ERROR_RESPONSES
 from cinch.server.keys import Scope
 from cinch.server.models import Page, Request
@@ -47,7 +48,7 @@ class KeyCreated(KeyPublic):
 
 
 @router.get("", name="list")
-def list_keys(ctx: Ctx, key: AdminKey, limit: LimitQuery = 100,
+def list_keys(ctx: Ctx, key: KeyManager, limit: LimitQuery = 100,
               cursor: CursorQuery = None) -> KeyPage:
     items, next_cursor = page_slice([KeyPublic(**k.to_dict()) for k in keys.list_keys(ctx.state)],
                                     limit, cursor)
@@ -55,7 +56,7 @@ def list_keys(ctx: Ctx, key: AdminKey, limit: LimitQuery = 100,
 
 
 @router.post("", name="create", status_code=201)
-def create_key(ctx: Ctx, key: AdminKey, body: KeyCreate) -> KeyCreated:
+def create_key(ctx: Ctx, key: KeyManager, body: KeyCreate) -> KeyCreated:
     created, secret = keys.create_key(ctx.state, body.name, body.scope, database=body.database,
                                       branch=body.branch, tenant=body.tenant,
                                       timeout_ms=body.timeout_ms)
@@ -64,7 +65,7 @@ def create_key(ctx: Ctx, key: AdminKey, body: KeyCreate) -> KeyCreated:
 
 
 @router.delete("/{name}", name="revoke", status_code=204)
-def revoke_key(ctx: Ctx, key: AdminKey, name: Annotated[str, Path(max_length=63)]) -> Response:
+def revoke_key(ctx: Ctx, key: KeyManager, name: Annotated[str, Path(max_length=63)]) -> Response:
     """Revoke a key: it stops working on the next request."""
     keys.revoke_key(ctx.state, name)
     ctx.keys.invalidate()

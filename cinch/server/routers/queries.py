@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from cinch.server.deps import TenantDep
-from cinch.server.errors import ERROR_RESPONSES
+from cinch.server.errors import ERROR_RESPONSES, ErrorBody
 from cinch.server.querying import (
     BatchRequest,
     BatchResult,
@@ -17,7 +17,10 @@ from cinch.server.querying import (
 )
 
 router = APIRouter(prefix="/databases/{db}/tenants/{tenant}", tags=["queries"],
-                   responses=ERROR_RESPONSES)
+                   responses={**ERROR_RESPONSES, 503: {
+                       "model": ErrorBody,
+                       "description": "query_timeout: the query ran past its time budget and "
+                                      "was stopped; nothing it did was kept"}})
 
 
 # Async routes: a read runs on the event loop when it is small (see run_read_inline), else in a
