@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 import cinch
 from cinch.engine.project import open_project
-from cinch.server import errors, fastpath
+from cinch.server import apidocs, errors, fastpath
 from cinch.server.deps import ServerContext
 from cinch.server.fastpath import FastQuery
 from cinch.server.keys import KeyRing
@@ -104,9 +104,10 @@ def create_app(project_path: str | os.PathLike[str] | None = None,
 
     app = CinchAPI(title="cinch", version=cinch.__version__, description=DESCRIPTION,
                    generate_unique_id_function=operation_id, lifespan=lifespan,
-                   separate_input_output_schemas=False)
+                   separate_input_output_schemas=False, docs_url=None, redoc_url=None)
     app.state.cinch = ctx
     errors.install(app)
+    apidocs.install(app)
     for router in ROUTERS:
         app.include_router(router)
 
