@@ -185,12 +185,15 @@ def reads_only(key: ApiKey, body: QueryRequest | BatchRequest) -> bool:
 
 
 def check_limits(ctx: ServerContext, body: QueryRequest | BatchRequest) -> None:
-    """cinch.toml's ``[limits]`` on what one request may ask for."""
+    """cinch.toml's ``[limits]`` on what one request may ask for. A request that leaves
+    ``limit`` to its default gets this server's largest page if that is smaller."""
     rows = ctx.limits.max_query_rows
     if body.limit > rows:
-        raise LimitExceeded(f"limit {body.limit} is over this server's {rows} rows per page",
-                            hint="ask for fewer rows and page with next_cursor",
-                            limit=body.limit, max_query_rows=rows)
+        if "limit" in body.model_fields_set:
+            raise LimitExceeded(f"limit {body.limit} is over this server's {rows} rows per page",
+                                hint="ask for fewer rows and page with next_cursor",
+                                limit=body.limit, max_query_rows=rows)
+        body.limit = rows
     if isinstance(body, BatchRequest):
         most = ctx.limits.max_batch_statements
         if len(body.statements) > most:

@@ -39,11 +39,13 @@ class Budgeted:
 @pytest.fixture(scope="module")
 def budgeted(server_template: Path, tmp_path_factory: pytest.TempPathFactory,
              ) -> Iterator[Budgeted]:
-    """A server whose cinch.toml gives every query 1.5 s, and a key with 4 s of its own."""
+    """A server whose cinch.toml gives every query 1.5 s (batches of at most 3 statements,
+    pages of at most 500 rows), and a key with 4 s of its own."""
     root = tmp_path_factory.mktemp("budgets") / "acme"
     shutil.copytree(server_template, root, symlinks=True)
     with cinch.open(root) as project:
-        set_config(project, "main", limits__query_timeout_ms=1500)
+        set_config(project, "main", limits__query_timeout_ms=1500, limits__max_batch_statements=3,
+                   limits__max_query_rows=500)
     keys = make_keys(root)
     store = StateStore(state_path(root / ".cinch"))
     try:
@@ -163,3 +165,21 @@ def test_cinch_query_has_no_budget_unless_given_one(budgeted: Budgeted) -> None:
     counted = run_cinch("-C", str(root), "query", "--format", "json", FOREVER.replace(
         "FROM r)", "FROM r WHERE n < 3000000)"), check=True)
     assert json.loads(counted.stdout) == [{"count(*)": 3000000}]
+
+
+def test_the_size_limits_of_cinch_toml_are_the_servers(budgeted: Budgeted) -> None:
+    url, read = budgeted.server.url, budgeted.keys.read
+    four = {"statements": [{"sql": "SELECT 1"}] * 4}
+    refused = post(url, "/databases/main/tenants/acme/batch", read, four)
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error["code"] == "limit_exceeded" and error["details"]["max_batch_statements"] == 3
+    three = post(url, "/databases/main/tenants/acme/batch", read, {"statements": four[
+        "statements"][:3]})
+    assert three.status_code == 200 and len(three.json()["results"]) == 3
+    for path in ("query", "batch"):  # the fast path and the route alike
+        body = {"sql": "SELECT 1", "limit": 501} if path == "query" else {
+            "statements": [{"sql": "SELECT 1"}], "limit": 501}
+        too_many = post(url, f"/databases/main/tenants/acme/{path}", read, body)
+        assert too_many.status_code == 422, too_many.text
+        assert too_many.json()["error"]["details"]["max_query_rows"] == 500

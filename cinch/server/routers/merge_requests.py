@@ -189,7 +189,7 @@ def _public(key: ApiKey, review: reviews.ReviewView) -> MergeRequestPublic:
         approvals=[ApprovalPublic(**a.__dict__) for a in review.approvals],
         approvals_required=review.approvals_required,
         approvals_current=review.approvals_current, check=check,
-        can_merge_now=review.can_merge_now, blockers=review.blockers,
+        can_merge_now=review.can_merge_now, blockers=[b.message for b in review.blockers],
         merged_commit=mr.merged_commit, merged_by=mr.merged_by, merged_at=mr.merged_at,
         closed_by=mr.closed_by, closed_at=mr.closed_at)
 
