@@ -160,6 +160,20 @@ class StaleCode(CinchError):
     http_status = 409
 
 
+class QueryTimeout(CinchError):
+    """A query ran past its time budget and was stopped; its transaction was rolled back."""
+
+    code = "query_timeout"
+    http_status = 503
+
+
+class LimitExceeded(CinchError):
+    """A request asks for more than the server's limits allow (``[limits]`` in cinch.toml)."""
+
+    code = "limit_exceeded"
+    http_status = 422
+
+
 class ProtectedBranch(CinchError):
     code = "protected_branch"
     http_status = 403

@@ -92,6 +92,13 @@ def keys_create(
     db: Annotated[str | None, typer.Option("--db", help="Only this database (a glob)")] = None,
     branch: Annotated[str | None, typer.Option(
         "--branch", help="Only branches matching this glob, e.g. 'feature/*'")] = None,
+    tenant: Annotated[str | None, typer.Option(
+        "--tenant", help="Only query tenants matching this glob, e.g. 'acme*' (a key for "
+                         "customers: it changes no schema, branch or tenant list)")] = None,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", min=0.001, max=86_400, help="The key's own query time budget in seconds "
+                                                 "(default: cinch.toml limits.query_timeout_ms)",
+    )] = None,
     format: FormatOpt = None,
 ) -> None:
     """Create an API key; its secret is printed once and never stored."""
@@ -102,7 +109,9 @@ def keys_create(
         raise UsageError(f"scope must be read, write or admin, not {scope!r}")
     store = _store(ctx)
     try:
-        key, secret = create_key(store, name, scope, database=db, branch=branch)
+        key, secret = create_key(store, name, scope, database=db, branch=branch, tenant=tenant,
+                                 timeout_ms=None if timeout is None else
+                                 max(1, round(timeout * 1000)))
     finally:
         store.close()
     chosen = fmt(ctx, format)
@@ -111,7 +120,8 @@ def keys_create(
         return
     output.err_console.print(f"[green]✓[/green] key {key.name} ({key.scope.value}"
                              f"{', db ' + key.database if key.database else ''}"
-                             f"{', branch ' + key.branch if key.branch else ''}) created; "
+                             f"{', branch ' + key.branch if key.branch else ''}"
+                             f"{', tenant ' + key.tenant if key.tenant else ''}) created; "
                              "its secret, shown once:")
     output.console.print(secret)
 
@@ -127,7 +137,8 @@ def keys_list(ctx: typer.Context, format: FormatOpt = None) -> None:
     finally:
         store.close()
     output.emit(rows, fmt(ctx, format),
-                columns=["name", "scope", "database", "branch", "created_at", "id"])
+                columns=["name", "scope", "database", "branch", "tenant", "timeout_ms",
+                         "created_at", "id"])
 
 
 @keys_app.command("revoke")

@@ -86,12 +86,15 @@ def query(ctx: typer.Context, sql: str,
               "--param", "-p", help="A bound parameter (repeat, in order)")] = None,
           tenant: TenantOpt = "main", branch: BranchOpt = None,
           read_only: Annotated[bool, typer.Option("--read-only", help="Refuse writes")] = False,
+          timeout: Annotated[float | None, typer.Option(
+              "--timeout", min=0.001, help="Stop the statement after this many seconds and "
+                                           "keep nothing it wrote (default: no limit)")] = None,
           format: FormatOpt = None) -> None:
     """Run one SQL statement on a tenant, parameters bound (never formatted into the SQL)."""
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
     result = st.project().tenant(tenant, database=db.name, branch=db.branch).query(
-        sql, list(param or []), read_only=read_only)
+        sql, list(param or []), read_only=read_only, timeout=timeout)
     chosen = fmt(ctx, format)
     if not result.columns:
         if chosen is Format.json:

@@ -111,6 +111,18 @@ class CodegenConfig(BaseModel):
         return out
 
 
+class LimitsConfig(BaseModel):
+    """What one request may cost the HTTP server (``cinch serve`` reads them when it starts)."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Milliseconds a query, batch or live query may run before SQLite stops it; 0: no limit.
+    query_timeout_ms: int = Field(default=5000, ge=0)
+    # Rows one query page (and one live query result) may hold.
+    max_query_rows: int = Field(default=10_000, ge=1)
+    # Statements one batch may hold.
+    max_batch_statements: int = Field(default=100, ge=1)
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: int = 1
@@ -121,6 +133,7 @@ class Config(BaseModel):
     merge: MergeConfig = MergeConfig()
     tenants: TenantConfig = TenantConfig()
     codegen: CodegenConfig = CodegenConfig()
+    limits: LimitsConfig = LimitsConfig()
 
     @field_validator("databases")
     @classmethod

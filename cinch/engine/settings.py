@@ -28,6 +28,9 @@ EDITABLE: dict[str, str] = {
     "author.email": "text",
     "branches.protected": "list",
     "tenants.snapshot_retention_days": "int",
+    "limits.query_timeout_ms": "int",
+    "limits.max_query_rows": "int",
+    "limits.max_batch_statements": "int",
 }
 # Shown, but changed elsewhere: each with the hint saying where.
 READ_ONLY: dict[str, str] = {

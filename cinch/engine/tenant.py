@@ -68,35 +68,49 @@ class Tenant:
                 yield conn
 
     def query(self, sql: str, params: Params = (), *, read_only: bool = False,
-              max_rows: int | None = None) -> ts.QueryResult:
-        """Run one statement with bound parameters; schema statements are refused."""
+              max_rows: int | None = None, timeout: float | None = None) -> ts.QueryResult:
+        """Run one statement with bound parameters; schema statements are refused.
+
+        ``timeout`` (seconds): SQLite stops the statement past it with
+        :class:`~cinch.errors.QueryTimeout`, and nothing it wrote is kept.
+        """
         if self._conn is not None:
-            return ts.run_query(self._conn, sql, params, read_only=read_only, max_rows=max_rows)
+            return ts.run_query(self._conn, sql, params, read_only=read_only, max_rows=max_rows,
+                                timeout=timeout)
         if read_only:
             reader = self._reader
             if reader is None:
                 reader = self._reader = ts.connect(self._key, read_only=True, create=False)
-            return ts.run_query(reader, sql, params, read_only=True, max_rows=max_rows)
-        tenants = self.project.tenants
-        # A write waits while the branch's tenants move, so a change's data check and its
-        # apply see the same rows.
-        with tenants.writing(self.database, self.branch):
-            tenants.before_write(self.database, self.branch, self.name)
-            conn = self._pool.acquire(self._key, read_only)
+            return ts.run_query(reader, sql, params, read_only=True, max_rows=max_rows,
+                                timeout=timeout)
+        self.project.tenants.before_write(self.database, self.branch, self.name)
+        return self.write(sql, params, max_rows=max_rows, timeout=timeout)
+
+    def write(self, sql: str, params: Params = (), *, max_rows: int | None = None,
+              timeout: float | None = None) -> ts.QueryResult:
+        """``query`` that may write, for a caller that already made branches forked from this
+        one take their copy of the tenant (``project.tenants.before_write``): the server does
+        that under its engine lock, then runs the statement outside it. A write waits while
+        the branch's tenants move, so a change's data check and its apply see the same rows."""
+        with self.project.tenants.writing(self.database, self.branch):
+            conn = self._pool.acquire(self._key, False)
             try:
-                return ts.run_query(conn, sql, params, read_only=read_only, max_rows=max_rows)
+                return ts.run_query(conn, sql, params, read_only=False, max_rows=max_rows,
+                                    timeout=timeout)
             finally:
                 self._pool.release(conn)
 
-    def read(self, sql: str, params: Params = (), *,
-             max_rows: int | None = None) -> ts.QueryResult:
+    def read(self, sql: str, params: Params = (), *, max_rows: int | None = None,
+             timeout: float | None = None) -> ts.QueryResult:
         """A read-only query on a pooled connection: safe from several threads at once, where
         ``query(read_only=True)`` uses this handle's own reader, one thread at a time."""
         if self._conn is not None:
-            return ts.run_query(self._conn, sql, params, read_only=True, max_rows=max_rows)
+            return ts.run_query(self._conn, sql, params, read_only=True, max_rows=max_rows,
+                                timeout=timeout)
         conn = self._pool.acquire(self._key, True)
         try:
-            return ts.run_query(conn, sql, params, read_only=True, max_rows=max_rows)
+            return ts.run_query(conn, sql, params, read_only=True, max_rows=max_rows,
+                                timeout=timeout)
         finally:
             self._pool.release(conn)
 

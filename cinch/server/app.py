@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 import cinch
 from cinch.engine.project import open_project
-from cinch.server import console, errors, fastpath
+from cinch.server import apidocs, console, errors, fastpath
 from cinch.server.deps import ServerContext
 from cinch.server.fastpath import FastQuery
 from cinch.server.keys import KeyRing
@@ -93,8 +93,9 @@ def create_app(project_path: str | os.PathLike[str] | None = None,
     project = open_project(Path(project_path) if project_path is not None else None)
     state = StateStore(state_path(project.state_dir))
     metrics = Metrics()
+    limits = settings.resolved_limits(project.config(project.current_branch).limits)
     ctx = ServerContext(project=project, settings=settings, state=state, keys=KeyRing(state),
-                        metrics=metrics, live=LiveHub(settings.live_poll_seconds))
+                        metrics=metrics, limits=limits, live=LiveHub(settings.live_poll_seconds))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -105,9 +106,10 @@ def create_app(project_path: str | os.PathLike[str] | None = None,
 
     app = CinchAPI(title="cinch", version=cinch.__version__, description=DESCRIPTION,
                    generate_unique_id_function=operation_id, lifespan=lifespan,
-                   separate_input_output_schemas=False)
+                   separate_input_output_schemas=False, docs_url=None, redoc_url=None)
     app.state.cinch = ctx
     errors.install(app)
+    apidocs.install(app)
     for router in ROUTERS:
         app.include_router(router)
 

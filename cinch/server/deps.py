@@ -14,7 +14,7 @@ import base64
 import json
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -22,6 +22,7 @@ from fastapi import Depends, Path, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from cinch.engine.config import LimitsConfig
 from cinch.engine.database import Database
 from cinch.engine.project import Project
 from cinch.engine.tenant import Tenant
@@ -84,6 +85,7 @@ class ServerContext:
     state: StateStore
     keys: KeyRing
     metrics: Metrics
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     engine_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     limiter: TokenBuckets = field(init=False)
     auth_failures: TokenBuckets = field(init=False)
@@ -113,6 +115,12 @@ class ServerContext:
         self.limiter = TokenBuckets(self.settings.rate_limit, self.settings.rate_burst)
         fail = self.settings.auth_fail_limit
         self.auth_failures = TokenBuckets(fail, fail * 4)
+
+    def budget(self, key: ApiKey) -> float | None:
+        """Seconds a query of this key may run: the key's own budget, else the server's;
+        None: no limit."""
+        ms = key.timeout_ms if key.timeout_ms is not None else self.limits.query_timeout_ms
+        return ms / 1000 if ms else None
 
     def current_branch(self) -> str:
         """The checked-out branch, re-read only when .git/HEAD changes (`cinch switch`)."""
@@ -214,17 +222,37 @@ Key = Annotated[ApiKey, Depends(current_key)]
 
 
 def require(key: ApiKey, need: Scope, *, database: str | None = None,
-            branch: str | None = None, action: str = "this") -> None:
-    """403 unless the key's scope, database glob and branch glob all allow the action."""
+            branch: str | None = None, tenant: str | None = None,
+            action: str = "this") -> None:
+    """403 unless the key's scope, database glob, branch glob and tenant glob all allow the
+    action. A key limited to tenants writes nothing but rows of those tenants (``tenant``
+    names the one a write goes to): no schema, branch, tenant or merge request changes."""
     if not key.can(need):
         raise Forbidden(f"key {key.name} has scope {key.scope.value}; {action} needs "
                         f"{need.value}", key=key.name, scope=key.scope.value, needs=need.value)
+    if key.tenant is not None:
+        if tenant is None and need is not Scope.read:
+            raise Forbidden(f"key {key.name} is limited to tenants {key.tenant!r}: it may "
+                            f"query them, but {action} needs a key not limited to tenants",
+                            key=key.name, tenants=key.tenant)
+        if tenant is not None and not key.covers_tenant(tenant):
+            raise Forbidden(f"key {key.name} is limited to tenants {key.tenant!r}, not "
+                            f"{tenant!r}", key=key.name, tenant=tenant)
     if database is not None and not key.covers_database(database):
         raise Forbidden(f"key {key.name} is limited to database {key.database!r}, not "
                         f"{database!r}", key=key.name, database=database)
     if branch is not None and not key.covers_branch(branch):
         raise Forbidden(f"key {key.name} is limited to branches {key.branch!r}, not "
                         f"{branch!r}", key=key.name, branch=branch)
+
+
+def require_databases(key: ApiKey, databases: Iterable[str], action: str) -> None:
+    """403 if an action that touches these databases reaches one outside the key's scope."""
+    outside = sorted(db for db in databases if not key.covers_database(db))
+    if outside:
+        # Named by count only: the key must not learn the names of databases it cannot see.
+        raise Forbidden(f"key {key.name} is limited to database {key.database!r}; {action} "
+                        f"also touches {len(outside)} other database(s)", key=key.name)
 
 
 def needs(scope: Scope) -> Any:
@@ -234,9 +262,19 @@ def needs(scope: Scope) -> Any:
     return Depends(dep)
 
 
+async def _key_manager(key: Key) -> ApiKey:
+    require(key, Scope.admin, action="managing keys")
+    if key.database is not None or key.branch is not None:
+        # Else a key limited to one database could make itself a key for all of them.
+        raise Forbidden(f"key {key.name} is limited (--db or --branch); managing keys needs "
+                        "an admin key without limits", key=key.name)
+    return key
+
+
 ReadKey = Annotated[ApiKey, needs(Scope.read)]
 WriteKey = Annotated[ApiKey, needs(Scope.write)]
 AdminKey = Annotated[ApiKey, needs(Scope.admin)]
+KeyManager = Annotated[ApiKey, Depends(_key_manager)]
 
 
 async def _engine_session(ctx: Ctx) -> AsyncIterator[ServerContext]:
@@ -340,6 +378,7 @@ def tenant_target_now(ctx: ServerContext, key: ApiKey, db: str, tenant: str,
         return found
     require(key, Scope.read)
     check_tenant_name(tenant)
+    require(key, Scope.read, tenant=tenant)
     before = _tip_before(ctx, branch)
     found = _known_tenant(ctx, _resolve(ctx, key, Scope.read, db, branch), tenant)
     if found is not None:

@@ -44,7 +44,13 @@ from cinch.server.deps import ServerContext, authenticate, tenant_target, tenant
 from cinch.server.errors import internal_error, render_cinch_error
 from cinch.server.keys import ApiKey
 from cinch.server.middleware import SECURITY_HEADERS
-from cinch.server.querying import QueryRequest, answer, reads_only, run_read_inline
+from cinch.server.querying import (
+    QueryRequest,
+    answer,
+    check_limits,
+    reads_only,
+    run_read_inline,
+)
 
 try:  # several times faster than json, both ways; only a speed-up
     import orjson
@@ -192,6 +198,7 @@ class FastQuery:
             if tenant is None or not reads_only(key, body):
                 status = 0
                 return Handoff(key, tenant, body, branch, start, False)
+            check_limits(ctx, body)
             result = run_read_inline(tenant, body)
             if result is None:
                 status = 0

@@ -16,7 +16,7 @@ from enum import StrEnum
 from fnmatch import fnmatchcase
 from typing import Any
 
-from cinch.errors import InvalidName
+from cinch.errors import InvalidName, UsageError
 from cinch.server.state import KeyRow, StateStore, now
 
 PREFIX = "cinch"
@@ -39,7 +39,8 @@ _RANK = {Scope.read: 1, Scope.write: 2, Scope.admin: 3}
 
 @dataclass(frozen=True)
 class ApiKey:
-    """A stored key, without its secret. ``database``/``branch`` are globs (None: any)."""
+    """A stored key, without its secret. ``database``/``branch``/``tenant`` are globs (None:
+    any); ``timeout_ms`` is its own query budget (None: the server's ``limits``)."""
 
     id: str
     name: str
@@ -47,6 +48,8 @@ class ApiKey:
     database: str | None
     branch: str | None
     created_at: str
+    tenant: str | None = None
+    timeout_ms: int | None = None
 
     def can(self, need: Scope) -> bool:
         return self.scope.rank >= need.rank
@@ -58,12 +61,16 @@ class ApiKey:
     def covers_branch(self, branch: str) -> bool:
         return self.branch is None or fnmatchcase(branch, self.branch)
 
+    def covers_tenant(self, tenant: str) -> bool:
+        return self.tenant is None or fnmatchcase(tenant, self.tenant)
+
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "scope": self.scope.value}
 
 
 def _key(row: KeyRow) -> ApiKey:
-    return ApiKey(row.id, row.name, Scope(row.scope), row.database, row.branch, row.created_at)
+    return ApiKey(row.id, row.name, Scope(row.scope), row.database, row.branch, row.created_at,
+                  row.tenant, row.timeout_ms)
 
 
 def _hash(secret: str) -> str:
@@ -79,17 +86,30 @@ def _check_glob(value: str | None, what: str) -> str | None:
     return value
 
 
+# The largest per-key budget: a day. A key that may run longer is a key without a budget.
+MAX_TIMEOUT_MS = 86_400_000
+
+
 def create_key(store: StateStore, name: str, scope: Scope | str, *, database: str | None = None,
-               branch: str | None = None) -> tuple[ApiKey, str]:
-    """Store a new key; return it and its secret (the only time the secret is seen)."""
+               branch: str | None = None, tenant: str | None = None,
+               timeout_ms: int | None = None) -> tuple[ApiKey, str]:
+    """Store a new key; return it and its secret (the only time the secret is seen).
+
+    ``tenant``: a glob of the tenants the key may query (customer-facing keys);
+    ``timeout_ms``: the key's own query budget, instead of cinch.toml's ``limits``.
+    """
     if not isinstance(name, str) or not _KEY_NAME.fullmatch(name):
         raise InvalidName(f"key name {name!r} is not allowed: letters, digits, '_', '-', '.', "
                           "at most 63 characters", kind="key")
+    if timeout_ms is not None and (isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int)
+                                   or not 0 < timeout_ms <= MAX_TIMEOUT_MS):
+        raise UsageError(f"a key's query timeout must be 1 to {MAX_TIMEOUT_MS} milliseconds, "
+                         f"not {timeout_ms!r}", timeout_ms=timeout_ms)
     scope = Scope(scope)
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     row = KeyRow(key_id, name, _hash(secret), scope.value, _check_glob(database, "database"),
-                 _check_glob(branch, "branch"), now())
+                 _check_glob(branch, "branch"), now(), _check_glob(tenant, "tenant"), timeout_ms)
     store.add_key(row)
     return _key(row), f"{PREFIX}_{key_id}_{secret}"
 

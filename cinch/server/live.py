@@ -35,7 +35,7 @@ from cinch.engine.tenant import Tenant
 from cinch.errors import CinchError, QueryError, Unauthorized
 from cinch.server.deps import ServerContext, authenticate, require, tenant_target
 from cinch.server.keys import ApiKey, Scope
-from cinch.server.querying import render
+from cinch.server.querying import finite_params, render
 from cinch.stores import sqlite_conn
 
 AUTH_TIMEOUT = 5.0
@@ -129,6 +129,7 @@ class Subscription:
 class Session:
     ws: WebSocket
     ctx: ServerContext
+    key: ApiKey
     tenant: Tenant
     subs: dict[str, Subscription] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -153,9 +154,11 @@ class Session:
             await self.send({"type": "result", "id": sub_id, "result": result})
 
     def _run(self, sub: Subscription) -> dict[str, Any]:
-        limit = self.ctx.settings.max_query_rows
-        # Tenant.read: this runs in worker threads, several at once.
-        result = self.tenant.read(sub.sql, sub.params, max_rows=limit)
+        limit = self.ctx.limits.max_query_rows
+        # Tenant.read: this runs in worker threads, several at once; each run has the key's
+        # whole budget (a query stopped now is tried again on the next change).
+        result = self.tenant.read(sub.sql, sub.params, max_rows=limit,
+                                  timeout=self.ctx.budget(self.key))
         return render(result.columns, result.rows, rowcount=result.rowcount,
                       truncated=result.truncated)
 
@@ -189,7 +192,7 @@ async def serve_socket(ws: WebSocket, ctx: ServerContext, db: str, tenant_name: 
         await ws.send_text(json.dumps({"type": "error", "error": _error(exc)}))
         await ws.close(code=4000 + exc.http_status)
         return
-    session = Session(ws, ctx, tenant)
+    session = Session(ws, ctx, key, tenant)
     changed = asyncio.Event()
     watcher = await ctx.live.listen(tenant.path, changed)
     pusher = asyncio.create_task(_push_changes(session, watcher, changed))
@@ -267,4 +270,8 @@ def _check_subscribe(message: dict[str, Any], session: Session, limit: int) -> C
         return QueryError("sql must be a non-empty string of at most 100000 characters")
     if not isinstance(params, list | dict):
         return QueryError("params must be a list or an object")
+    try:
+        finite_params(params)
+    except ValueError as exc:
+        return QueryError(str(exc))
     return None

@@ -16,11 +16,11 @@ from cinch.server.errors import error_response
 from cinch.server.metrics import Metrics
 
 _API_CSP = b"default-src 'none'; frame-ancestors 'none'"
-# Swagger UI (/docs) loads its script and style from a CDN and runs one inline script.
-_DOCS_CSP = (b"default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-             b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-             b"img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
-             b"frame-ancestors 'none'")
+# Swagger UI and ReDoc (/docs, /redoc) load their assets from this server (cinch.server.apidocs)
+# and run one inline script; ReDoc starts a worker from a blob.
+_DOCS_CSP = (b"default-src 'none'; script-src 'self' 'unsafe-inline'; "
+             b"style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+             b"worker-src blob:; frame-ancestors 'none'")
 _HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
             (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
 # What an API response carries (the query fast path adds them itself).

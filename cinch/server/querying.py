@@ -13,16 +13,17 @@ between requests. Only read-only queries page: a statement that may write is nev
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from cinch.engine.tenant import Tenant
-from cinch.errors import QueryError, QueryRefused
+from cinch.errors import LimitExceeded, QueryError, QueryRefused
 from cinch.server.deps import ServerContext, decode_cursor, encode_cursor
 from cinch.server.keys import ApiKey, Scope
 from cinch.server.models import Request
@@ -33,14 +34,28 @@ SqliteType = Literal["null", "integer", "real", "text", "blob"]
 Params = list[JsonScalar] | dict[str, JsonScalar]
 
 
+def finite_params(params: Params) -> Params:
+    """Refuse NaN and ±Infinity (which Python's JSON reads): SQLite would store them as NULL
+    or as a REAL no JSON answer can carry back. The error names the parameter."""
+    pairs = enumerate(params) if isinstance(params, list) else params.items()
+    for name, value in pairs:
+        if type(value) is float and not math.isfinite(value):
+            where = f"parameter {name + 1}" if isinstance(name, int) else f"parameter :{name}"
+            raise ValueError(f"{where} is {value}: parameters must be finite numbers "
+                             "(NaN and Infinity are not values SQL stores)")
+    return params
+
+
 class QueryRequest(Request):
     sql: str = Field(min_length=1, max_length=100_000, description="One SQL statement")
     params: Params = Field(default=[], description="Bound parameters: a list for ?, an object "
-                                                   "for :name")
+                                                   "for :name; numbers must be finite")
     read_only: bool = Field(default=False, description="Refuse writes (always on for read keys)")
     limit: int = Field(default=1000, ge=1, le=10_000, description="Rows per page")
     cursor: str | None = Field(default=None, max_length=500,
                                description="`next_cursor` of the previous page (same sql/params)")
+
+    _finite = field_validator("params")(finite_params)
 
 
 class QueryResultPublic(BaseModel):
@@ -57,9 +72,13 @@ class BatchStatement(Request):
     sql: str = Field(min_length=1, max_length=100_000)
     params: Params = []
 
+    _finite = field_validator("params")(finite_params)
+
 
 class BatchRequest(Request):
-    statements: list[BatchStatement] = Field(min_length=1, max_length=100)
+    statements: list[BatchStatement] = Field(
+        min_length=1, max_length=10_000,
+        description="At most the server's `limits.max_batch_statements` (100 by default)")
     read_only: bool = False
     limit: int = Field(default=1000, ge=1, le=10_000, description="Rows per statement")
 
@@ -101,14 +120,16 @@ def _fingerprint(sql: str, params: Any) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def run_query(tenant: Tenant, body: QueryRequest, read_only: bool) -> dict[str, Any]:
-    """One statement: the first page, or the page a cursor names."""
+def run_query(tenant: Tenant, body: QueryRequest, read_only: bool,
+              timeout: float | None = None) -> dict[str, Any]:
+    """One statement: the first page, or the page a cursor names. A write must come after
+    ``prepare_write`` (under the engine lock); its SQL runs outside that lock."""
     if body.cursor:
-        return _next_page(tenant, body)
+        return _next_page(tenant, body, timeout)
     if read_only:  # Tenant.read: this runs in worker threads, several at once
-        result = tenant.read(body.sql, body.params, max_rows=body.limit)
+        result = tenant.read(body.sql, body.params, max_rows=body.limit, timeout=timeout)
     else:
-        result = tenant.query(body.sql, body.params, read_only=False, max_rows=body.limit)
+        result = tenant.write(body.sql, body.params, max_rows=body.limit, timeout=timeout)
     cursor = None
     if result.truncated and read_only:  # only a statement known not to write is re-run
         cursor = encode_cursor({"q": _fingerprint(body.sql, body.params), "o": body.limit})
@@ -164,21 +185,65 @@ def reads_only(key: ApiKey, body: QueryRequest | BatchRequest) -> bool:
     return body.read_only or not key.can(Scope.write)
 
 
+def check_limits(ctx: ServerContext, body: QueryRequest | BatchRequest) -> None:
+    """cinch.toml's ``[limits]`` on what one request may ask for. A request that leaves
+    ``limit`` to its default gets this server's largest page if that is smaller."""
+    rows = ctx.limits.max_query_rows
+    if body.limit > rows:
+        if "limit" in body.model_fields_set:
+            raise LimitExceeded(f"limit {body.limit} is over this server's {rows} rows per page",
+                                hint="ask for fewer rows and page with next_cursor",
+                                limit=body.limit, max_query_rows=rows)
+        body.limit = rows
+    if isinstance(body, BatchRequest):
+        most = ctx.limits.max_batch_statements
+        if len(body.statements) > most:
+            raise LimitExceeded(f"a batch holds at most {most} statements, not "
+                                f"{len(body.statements)}", hint="split it into several batches",
+                                statements=len(body.statements), max_batch_statements=most)
+
+
+def prepare_write(tenant: Tenant) -> None:
+    """Branches forked from the tenant's branch take their copy of it first (copy before
+    write). Engine work: the caller holds the engine lock, and releases it before the SQL."""
+    tenant.project.tenants.before_write(tenant.database, tenant.branch, tenant.name)
+
+
 async def answer(ctx: ServerContext, key: ApiKey, tenant: Tenant, body: QueryRequest, *,
                  inline: bool = True) -> dict[str, Any]:
     """``POST .../query``: the route and the fast path (:mod:`cinch.server.fastpath`) both
-    answer through this. ``inline=False``: the read was already tried inline and outgrew it."""
+    answer through this. ``inline=False``: the read was already tried inline and outgrew it.
+
+    Every statement runs within the key's time budget (``ServerContext.budget``), stopped
+    inside SQLite past it, and holds no lock another request needs: reads never take the
+    engine lock, writes take it only to copy the tenant into forked branches first.
+    """
+    check_limits(ctx, body)
+    timeout = ctx.budget(key)
     if reads_only(key, body):
+        # Inline, a read is stopped after INLINE_STEPS (a few ms), far inside any budget.
         result = run_read_inline(tenant, body) if inline else None
         if result is None:
-            result = await run_in_threadpool(run_query, tenant, body, True)
+            result = await run_in_threadpool(run_query, tenant, body, True, timeout)
         return result
-    # Writes take the engine lock: a write may first copy the tenant into forked branches.
     async with ctx.engine_lock:
-        return await run_in_threadpool(run_query, tenant, body, False)
+        await run_in_threadpool(prepare_write, tenant)
+    return await run_in_threadpool(run_query, tenant, body, False, timeout)
 
 
-def _next_page(tenant: Tenant, body: QueryRequest) -> dict[str, Any]:
+async def answer_batch(ctx: ServerContext, key: ApiKey, tenant: Tenant,
+                       body: BatchRequest) -> dict[str, Any]:
+    """``POST .../batch``: all statements in one transaction, within one time budget."""
+    check_limits(ctx, body)
+    timeout = ctx.budget(key)
+    if reads_only(key, body):
+        return await run_in_threadpool(run_batch, tenant, body, True, timeout)
+    async with ctx.engine_lock:
+        await run_in_threadpool(prepare_write, tenant)
+    return await run_in_threadpool(run_batch, tenant, body, False, timeout)
+
+
+def _next_page(tenant: Tenant, body: QueryRequest, timeout: float | None) -> dict[str, Any]:
     data = decode_cursor(body.cursor or "")
     offset = data.get("o")
     if data.get("q") != _fingerprint(body.sql, body.params) or not isinstance(offset, int) \
@@ -187,7 +252,8 @@ def _next_page(tenant: Tenant, body: QueryRequest) -> dict[str, Any]:
                          "as the first page")
     pool = tenant.project.tenants.pool
     with pool.connection(tenant.path, read_only=True) as conn, \
-            q.QueryCursor(conn, body.sql, body.params, read_only=True) as cursor:
+            q.QueryCursor(conn, body.sql, body.params, read_only=True,
+                          timeout=timeout) as cursor:
         skipped = 0
         while skipped < offset:
             chunk = cursor.fetchmany(min(1000, offset - skipped))
@@ -202,21 +268,21 @@ def _next_page(tenant: Tenant, body: QueryRequest) -> dict[str, Any]:
     return render(columns, rows, rowcount=len(rows), truncated=more, next_cursor=next_cursor)
 
 
-def run_batch(tenant: Tenant, body: BatchRequest, read_only: bool) -> dict[str, Any]:
-    """Several statements in one transaction: all of them or none.
+def run_batch(tenant: Tenant, body: BatchRequest, read_only: bool,
+              timeout: float | None = None) -> dict[str, Any]:
+    """Several statements in one transaction: all of them or none (past ``timeout``, none).
 
-    A writing batch must be called under the engine lock, after ``before_write`` (branches
-    forked from this one take their copy of the tenant first).
+    A writing batch must come after ``prepare_write`` (branches forked from this one take
+    their copy of the tenant first).
     """
-    pool = tenant.project.tenants.pool
-    with pool.connection(tenant.path, read_only=read_only) as conn:
+    tenants = tenant.project.tenants
+    # A writing batch waits while the branch's tenants move (a change's check and apply).
+    hold = contextlib.nullcontext() if read_only else tenants.writing(tenant.database,
+                                                                        tenant.branch)
+    with hold, tenants.pool.connection(tenant.path, read_only=read_only) as conn:
         results = q.run_batch(conn, [(s.sql, s.params) for s in body.statements],
-                              read_only=read_only, max_rows=body.limit)
+                              read_only=read_only, max_rows=body.limit, timeout=timeout)
     return {"results": [render(r.columns, r.rows, rowcount=r.rowcount, truncated=r.truncated,
                                lastrowid=None if read_only or r.columns else r.lastrowid)
                         for r in results]}
 
-
-def run_write_batch(tenant: Tenant, body: BatchRequest) -> dict[str, Any]:
-    tenant.project.tenants.before_write(tenant.database, tenant.branch, tenant.name)
-    return run_batch(tenant, body, False)

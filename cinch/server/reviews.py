@@ -7,6 +7,7 @@ decides only *whether* a merge may be asked for: open, conflict-free, approved e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -36,6 +37,24 @@ class ApprovalView:
     current: bool  # given for the source's current head (a later push makes it stale)
 
 
+class BlockerKind(StrEnum):
+    closed = "closed"  # the merge request is closed or merged
+    branch_gone = "branch_gone"
+    check_failed = "check_failed"
+    conflicts = "conflicts"
+    up_to_date = "up_to_date"
+    cannot_merge = "cannot_merge"
+    approvals = "approvals"  # not enough approvals of the source's current head
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """One reason a merge request cannot be merged now."""
+
+    kind: BlockerKind
+    message: str
+
+
 @dataclass
 class ReviewView:
     """A merge request with everything the review page shows."""
@@ -45,7 +64,7 @@ class ReviewView:
     target_head: str | None
     approvals: list[ApprovalView]
     approvals_required: int
-    blockers: list[str] = field(default_factory=list)
+    blockers: list[Blocker] = field(default_factory=list)
 
     @property
     def approvals_current(self) -> int:
@@ -113,26 +132,30 @@ def view(project: Project, store: StateStore, number: int) -> ReviewView:
                  for a in mr.approvals]
     out = ReviewView(mr, source, target, approvals, required_approvals(project, mr.target)
                      if target else 0)
+    def block(kind: BlockerKind, message: str) -> None:
+        out.blockers.append(Blocker(kind, message))
+
     if mr.state != "open":
-        out.blockers.append(f"the merge request is {mr.state}")
+        block(BlockerKind.closed, f"the merge request is {mr.state}")
     for name, tip in ((mr.source, source), (mr.target, target)):
         if tip is None:
-            out.blockers.append(f"branch {name} no longer exists")
+            block(BlockerKind.branch_gone, f"branch {name} no longer exists")
     if mr.state == "open" and source and target:
         check = mr.check or {}
         if "error" in check:
-            out.blockers.append(f"the merge check failed: {check['error'].get('message')}")
+            block(BlockerKind.check_failed,
+                  f"the merge check failed: {check['error'].get('message')}")
         elif check.get("conflicts"):
-            out.blockers.append(f"{len(check['conflicts'])} conflict(s) to resolve on "
-                                f"{mr.source}")
+            block(BlockerKind.conflicts,
+                  f"{len(check['conflicts'])} conflict(s) to resolve on {mr.source}")
         elif check.get("up_to_date"):
-            out.blockers.append(f"nothing to merge: {mr.target} already has every change of "
-                                f"{mr.source}")
+            block(BlockerKind.up_to_date,
+                  f"nothing to merge: {mr.target} already has every change of {mr.source}")
         elif not check.get("can_merge", False):
-            out.blockers.append("the merge check says it cannot merge")
+            block(BlockerKind.cannot_merge, "the merge check says it cannot merge")
         if out.approvals_current < out.approvals_required:
-            out.blockers.append(f"needs {out.approvals_required} approval(s) of the current "
-                                f"head, has {out.approvals_current}")
+            block(BlockerKind.approvals, f"needs {out.approvals_required} approval(s) of the "
+                                         f"current head, has {out.approvals_current}")
     return out
 
 
@@ -175,7 +198,7 @@ def merge(project: Project, store: StateStore, key: ApiKey, number: int, *,
             f"merging into {mr.target} needs {review.approvals_required} approval(s) of the "
             f"current head of {mr.source}; it has {review.approvals_current}",
             required=review.approvals_required, current=review.approvals_current)
-    others = [b for b in review.blockers if not b.startswith("needs ")]
+    others = [b.message for b in review.blockers if b.kind is not BlockerKind.approvals]
     if others:
         raise NotMergeable(f"merge request #{number} cannot be merged: {'; '.join(others)}",
                            blockers=others, conflicts=(mr.check or {}).get("conflicts", []))
@@ -192,7 +215,7 @@ def merge(project: Project, store: StateStore, key: ApiKey, number: int, *,
         raise
     metrics.apply_run("merge", "dry_run" if dry_run else "applied")
     if not dry_run:
-        commit = result.get("commit") or result.get("merge_commit") or _tip(project, mr.target)
+        commit = result.get("commit") or _tip(project, mr.target)
         store.update_merge_request(number, state="merged", merged_commit=commit,
                                    merged_by=key.name, merged_at=now())
     return result

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cinch.engine.config import LimitsConfig
+
 
 @dataclass
 class ServerSettings:
@@ -16,5 +18,13 @@ class ServerSettings:
     auth_fail_limit: float = 5.0  # failed authentications per second per client address
     live_poll_seconds: float = 0.075
     max_live_subscriptions: int = 32
-    max_query_rows: int = 10_000
-    max_batch_statements: int = 100
+    # Query budget and size limits; None: the ``[limits]`` of cinch.toml on the branch checked
+    # out when the server starts (a dict: those fields, as worker processes receive them).
+    limits: LimitsConfig | dict[str, int] | None = None
+
+    def resolved_limits(self, committed: LimitsConfig) -> LimitsConfig:
+        if self.limits is None:
+            return committed
+        if isinstance(self.limits, dict):
+            return LimitsConfig.model_validate(self.limits)
+        return self.limits

@@ -19,7 +19,7 @@ from typing import Any
 
 from cinch.errors import AlreadyExists, NotFound
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
   id TEXT PRIMARY KEY,
@@ -28,7 +28,9 @@ CREATE TABLE IF NOT EXISTS api_keys (
   scope TEXT NOT NULL,
   database TEXT,
   branch TEXT,
-  created_at TEXT NOT NULL
+  created_at TEXT NOT NULL,
+  tenant TEXT,
+  timeout_ms INTEGER
 );
 CREATE TABLE IF NOT EXISTS merge_requests (
   number INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -67,6 +69,11 @@ CREATE TABLE IF NOT EXISTS approvals (
   PRIMARY KEY (mr, approver)
 );
 """
+# What each version adds to a state.db made by the one before it.
+_UPGRADES = {
+    2: "ALTER TABLE api_keys ADD COLUMN tenant TEXT;"
+       "ALTER TABLE api_keys ADD COLUMN timeout_ms INTEGER;",
+}
 
 
 def now() -> str:
@@ -86,6 +93,8 @@ class KeyRow:
     database: str | None
     branch: str | None
     created_at: str
+    tenant: str | None = None  # a glob of tenant names (None: any)
+    timeout_ms: int | None = None  # the key's own query budget (None: the server's)
 
 
 @dataclass
@@ -140,8 +149,7 @@ class StateStore:
         self._lock = threading.Lock()
         self._conn = self._open()
         with self._lock:
-            if self._conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                self._conn.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
+            self._upgrade()
         # A second connection only to ask whether *another* connection changed the file
         # (PRAGMA data_version ignores this connection's own commits, by design).
         self._watch = self._open()
@@ -153,6 +161,26 @@ class StateStore:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
+
+    def _upgrade(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version >= SCHEMA_VERSION:
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Read again under the write lock: another process may have just upgraded it.
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                script = _SCHEMA
+            else:
+                script = "".join(_UPGRADES[v] for v in range(version + 1, SCHEMA_VERSION + 1))
+            for statement in filter(str.strip, script.split(";")):
+                self._conn.execute(statement)
+            self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -184,17 +212,18 @@ class StateStore:
     def add_key(self, row: KeyRow) -> None:
         try:
             with self._tx() as conn:
-                conn.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)",
+                conn.execute("INSERT INTO api_keys (id, name, hash, scope, database, branch, "
+                             "created_at, tenant, timeout_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              (row.id, row.name, row.hash, row.scope, row.database, row.branch,
-                              row.created_at))
+                              row.created_at, row.tenant, row.timeout_ms))
         except sqlite3.IntegrityError as exc:
             raise AlreadyExists(f"an API key named {row.name!r} already exists",
                                 hint="revoke it first, or choose another name",
                                 key=row.name) from exc
 
     def api_keys(self) -> list[KeyRow]:
-        rows = self._read("SELECT id, name, hash, scope, database, branch, created_at "
-                          "FROM api_keys ORDER BY name")
+        rows = self._read("SELECT id, name, hash, scope, database, branch, created_at, tenant, "
+                          "timeout_ms FROM api_keys ORDER BY name")
         return [KeyRow(*r) for r in rows]
 
     def delete_key(self, name: str) -> None:

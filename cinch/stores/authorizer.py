@@ -77,7 +77,7 @@ def _reserved(table: str | None) -> bool:
 class QueryGuard:
     """Authorizer callback; see the module docstring for ``active`` and ``level``."""
 
-    __slots__ = ("_incidental", "active", "deadline", "denied", "level", "read_only")
+    __slots__ = ("_incidental", "active", "budget", "deadline", "denied", "level", "read_only")
 
     def __init__(self) -> None:
         self.active = False
@@ -85,6 +85,7 @@ class QueryGuard:
         self.level = NONE
         self.denied: str | None = None
         self.deadline: float | None = None  # time.monotonic() limit, set by the query layer
+        self.budget = 0.0  # the seconds that deadline allowed, for the error message
         self._incidental = False
 
     def arm(self, read_only: bool) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from cinch.errors import QueryError, QueryRefused
+from cinch.errors import QueryError, QueryRefused, QueryTimeout
 from cinch.stores.authorizer import READ_ONLY, WRITE, QueryGuard
 from cinch.stores.sqlite_conn import CinchConnection
 
@@ -66,6 +66,7 @@ def _arm(
     guard.level = need
     guard.deadline = None
     if timeout is not None:
+        guard.budget = timeout
         deadline = guard.deadline = time.monotonic() + timeout
         # Called every ~1000 VM steps: a runaway recursive CTE stops at the deadline.
         conn.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)
@@ -95,8 +96,11 @@ def _translate(exc: BaseException, guard: QueryGuard, sql: str, where: str = "")
         return QueryRefused(where + guard.denied, sql=sql)
     message = str(exc)
     if guard.deadline is not None and message == "interrupted":
-        return QueryError(where + "the query ran out of time and was stopped", sql=sql,
-                          hint="narrow the query or raise its timeout")
+        return QueryTimeout(where + f"the query ran past its time budget of "
+                            f"{guard.budget:g} s and was stopped; nothing it did was kept",
+                            sql=sql, timeout_seconds=guard.budget,
+                            hint="narrow the query (an index, a LIMIT), or ask for a key "
+                                 "with a larger budget")
     if isinstance(exc, sqlite3.ProgrammingError) and "one statement at a time" in message:
         return QueryRefused(
             where + "a query must be exactly one SQL statement",
@@ -208,7 +212,7 @@ def run_batch(
                             where=f"statement {index + 1} of {len(items)}: ",
                         )
                     )
-                except (QueryError, QueryRefused) as exc:
+                except (QueryError, QueryRefused, QueryTimeout) as exc:
                     exc.details["index"] = index
                     raise
         finally:

@@ -39,7 +39,9 @@ def test_list_get_set_unset_round_trip(acme: Path, cli: Cli, git: Git) -> None:
     listed = json.loads(cli("config", "-f", "json", cwd=acme, check=True).stdout)
     assert {r["key"]: r["value"] for r in listed} == {
         "format": 1, "name": "users", "databases": ["main"], "author.name": "",
-        "author.email": "", "branches.protected": [], "tenants.snapshot_retention_days": 30}
+        "author.email": "", "branches.protected": [], "tenants.snapshot_retention_days": 30,
+        "limits.query_timeout_ms": 5000, "limits.max_query_rows": 10_000,
+        "limits.max_batch_statements": 100}
     before = head(git, acme)
 
     result = cli("config", "merge.approvals.main", "2", cwd=acme, check=True)
@@ -129,6 +131,8 @@ BAD: list[tuple[str, list[str], list[str], list[str]]] = [
      ["merge.approvals.main", "'two'", "not a whole number"], []),
     ("retention", ["config", "tenants.snapshot_retention_days", "soon"],
      ["tenants.snapshot_retention_days", "not a whole number"], []),
+    ("zero-rows", ["config", "limits.max_query_rows", "0"],
+     ["limits.max_query_rows", "'0'", "greater than or equal to 1"], ["whole number"]),
     ("bad-branch-name", ["config", "branches.protected", "main,bad name"],
      ["branches.protected", "'bad name'", "not a valid git branch name"], []),
     ("bad-pattern", ["config", "merge.approvals.a..b", "1"], ["'a..b'"], ["glob"]),

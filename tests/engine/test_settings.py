@@ -29,7 +29,9 @@ def committed(project: cinch.Project, branch: str = "main") -> dict[str, object]
 def test_list_shows_every_setting_with_its_default(project: cinch.Project) -> None:
     assert list_settings(project) == {
         "format": 1, "name": "users", "databases": ["main"], "author.name": "",
-        "author.email": "", "branches.protected": [], "tenants.snapshot_retention_days": 30}
+        "author.email": "", "branches.protected": [], "tenants.snapshot_retention_days": 30,
+        "limits.query_timeout_ms": 5000, "limits.max_query_rows": 10_000,
+        "limits.max_batch_statements": 100}
 
 
 def test_set_commits_cinch_toml_and_the_merge_rules_read_it(project: cinch.Project) -> None:

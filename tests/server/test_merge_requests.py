@@ -25,7 +25,10 @@ def test_open_review_approve_merge(real_server: RealServer, http: httpx.Client,
         set_config(project, "main", merge__approvals={"main": 1, "release/*": 2})
     dev, reviewer, admin = (Keys.header(k) for k in (api_keys.feature, api_keys.write,
                                                       api_keys.admin))
-    assert http.post("/branches", headers=dev, json={"name": "feature/phone"}).status_code == 201
+    # The dev key may not fork main (the branch would hold main's tenants): the reviewer does.
+    assert http.post("/branches", headers=dev, json={"name": "feature/phone"}).status_code == 403
+    assert http.post("/branches", headers=reviewer,
+                     json={"name": "feature/phone"}).status_code == 201
     # A tenant only the branch has, beside the three it forked from main.
     assert http.post("/databases/main/tenants?branch=feature/phone", headers=dev,
                      json={"name": "sandbox"}).status_code == 201

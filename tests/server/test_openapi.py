@@ -58,3 +58,21 @@ def test_schemathesis_finds_no_server_error(real_server: RealServer, api_keys: K
     assert re.search(r"\d+ passed", result.stdout), tail
     assert "failed" not in result.stdout.split("SUMMARY")[-1].lower(), tail
     assert real_server.process.poll() is None  # still serving
+
+
+def test_docs_pages_load_everything_from_the_server_itself(real_server: RealServer) -> None:
+    """Swagger UI and ReDoc work on a machine without internet: every script, style and
+    image they name is served by cinch serve, and the page's CSP allows no other host."""
+    import httpx
+
+    for page in ("/docs", "/redoc"):
+        response = httpx.get(real_server.url + page, timeout=30)
+        assert response.status_code == 200
+        csp = response.headers["content-security-policy"]
+        assert "http" not in csp, csp
+        assets = re.findall(r'(?:src|href)=["\']([^"\']+)["\']', response.text)
+        assert assets and all(a.startswith("/") for a in assets), (page, assets)
+        for asset in assets:
+            loaded = httpx.get(real_server.url + asset, timeout=30)
+            assert loaded.status_code == 200 and len(loaded.content) > 1000, asset
+        assert "https://" not in re.sub(r"https://(github|swagger)\S*", "", response.text)

@@ -79,7 +79,10 @@ def test_a_key_revoked_by_the_cli_stops_working_on_the_running_server(
 
 def test_branch_glob_key_cannot_touch_other_branches(client: TestClient, api_keys: Keys) -> None:
     h = Keys.header(api_keys.feature)
-    assert client.post("/branches", headers=h, json={"name": "feature/a"}).status_code == 201
+    assert client.post("/branches", headers=Keys.header(api_keys.write),
+                       json={"name": "feature/base"}).status_code == 201
+    assert client.post("/branches", headers=h, json={"name": "feature/a",
+                                                     "start": "feature/base"}).status_code == 201
     assert client.post("/branches", headers=h, json={"name": "hotfix"}).status_code == 403
     ok = client.post("/databases/main/tables/users/columns?branch=feature/a", headers=h,
                      json={"name": "nick"})
@@ -92,7 +95,7 @@ def test_branch_glob_key_cannot_touch_other_branches(client: TestClient, api_key
         assert response.json()["error"]["details"]["branch"] == "main"
     assert client.get("/databases/main/tables", headers=h).status_code == 403
     names = [b["name"] for b in client.get("/branches", headers=h).json()["items"]]
-    assert names == ["feature/a"]
+    assert names == ["feature/a", "feature/base"]
     assert client.get("/compare?base=main&head=feature/a", headers=h).status_code == 403
     assert client.delete("/branches/main", headers=h).status_code == 403
 

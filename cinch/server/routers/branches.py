@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from cinch.engine import branches, inspect
+from cinch.errors import Forbidden
 from cinch.names import check_branch_name
 from cinch.server.deps import (
     CursorQuery,
@@ -18,6 +19,7 @@ from cinch.server.deps import (
     WriteKey,
     page_slice,
     require,
+    require_databases,
 )
 from cinch.server.errors import ERROR_RESPONSES
 from cinch.server.keys import Scope
@@ -66,9 +68,16 @@ def create_branch(ctx: Engine, key: WriteKey, body: BranchCreate) -> BranchPubli
     """Create a branch (schema and, unless `empty`, tenants copied from the start point)."""
     check_branch_name(body.name)
     require(key, Scope.write, branch=body.name, action="creating a branch")
-    if body.start is not None and ctx.project.git.branch_tip(body.start) is not None:
-        require(key, Scope.read, branch=body.start, action="branching from it")
-    branches.create_branch(ctx.project, body.name, start=body.start, empty=body.empty)
+    # The new branch holds a copy of what it starts from: the key must be able to read that,
+    # whether it is named or (no `start`) the current branch.
+    start = body.start if body.start is not None else ctx.current_branch()
+    if ctx.branch_tip(start) is not None:
+        require(key, Scope.read, branch=start, action="branching from it")
+    elif key.branch is not None:
+        raise Forbidden(f"key {key.name} is limited to branches {key.branch!r}: it may start a "
+                        f"branch only from one of them, not from revision {start!r}",
+                        key=key.name, start=start)
+    branches.create_branch(ctx.project, body.name, start=start, empty=body.empty)
     return _branch(ctx, body.name)
 
 
@@ -107,8 +116,7 @@ def delete_branch(ctx: Engine, key: WriteKey, branch: BranchPath,
     protected = branches.is_protected(ctx.project, branch)
     require(key, Scope.admin if protected else Scope.write, branch=branch,
             action="deleting this branch")
-    if key.database is not None:
-        # The branch holds every database's tenants: a key for some databases cannot.
-        require(key, Scope.admin, action="deleting a branch (it spans every database)")
+    # The branch holds every database's tenants: all of them must be the key's.
+    require_databases(key, ctx.project.databases(branch), f"deleting branch {branch}")
     branches.delete_branch(ctx.project, branch, force=force)
     return Response(status_code=204)

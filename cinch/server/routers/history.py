@@ -60,15 +60,22 @@ def log(ctx: Engine, key: ReadKey, branch: BranchQuery = None,
         db: Annotated[str | None, Query(max_length=63, description="One database")] = None,
         changes_only: Annotated[bool, Query(description="Only commits with change sets")] = False,
         limit: LimitQuery = 50, cursor: CursorQuery = None) -> LogPage:
-    """Commits of the branch, newest first, with the change sets each brought."""
+    """Commits of the branch, newest first, with the change sets each brought (for a key
+    limited to databases, only the commits that brought theirs)."""
     branch = ctx.branch_or_current(branch)
     require(key, Scope.read, branch=branch)
     if db is not None:
         require(key, Scope.read, database=db)
         db = ctx.database_name(db, branch)
     offset = int(decode_cursor(cursor).get("o", 0)) if cursor else 0
-    items = inspect.log(ctx.project, branch, db=db, limit=offset + limit + 1,
-                        changes_only=changes_only)
+    if key.database is None:
+        items = inspect.log(ctx.project, branch, db=db, limit=offset + limit + 1,
+                            changes_only=changes_only)
+    else:
+        # A key limited to databases sees their history: the commits that brought their change
+        # sets (another commit may be another database's, or name it, as its creation does).
+        items = [i for i in inspect.log(ctx.project, branch, db=db, changes_only=True)
+                 if any(key.covers_database(c["database"]) for c in i.changes)]
     page = []
     for item in items[offset:offset + limit]:
         data = item.to_dict()

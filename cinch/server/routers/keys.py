@@ -1,4 +1,5 @@
-"""API keys (admin only): the same code as `cinch keys`."""
+"""API keys (admin keys without --db/--branch/--tenant limits only): the same code as
+`cinch keys`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from cinch.server import keys
-from cinch.server.deps import AdminKey, Ctx, CursorQuery, LimitQuery, page_slice
+from cinch.server.deps import Ctx, CursorQuery, KeyManager, LimitQuery, page_slice
 from cinch.server.errors import ERROR_RESPONSES
 from cinch.server.keys import Scope
 from cinch.server.models import Page, Request
@@ -23,6 +24,10 @@ class KeyPublic(BaseModel):
     database: str | None = Field(description="Database glob (null: every database)")
     branch: str | None = Field(description="Branch glob (null: every branch)")
     created_at: str
+    tenant: str | None = Field(default=None, description="Tenant glob (null: every tenant); a "
+                               "key limited to tenants writes nothing but their rows")
+    timeout_ms: int | None = Field(default=None, description="The key's own query budget "
+                                   "(null: the server's limits.query_timeout_ms)")
 
 
 class KeyPage(Page[KeyPublic]):
@@ -34,6 +39,8 @@ class KeyCreate(Request):
     scope: Scope
     database: str | None = Field(default=None, max_length=200)
     branch: str | None = Field(default=None, max_length=200)
+    tenant: str | None = Field(default=None, max_length=200)
+    timeout_ms: int | None = Field(default=None, ge=1, le=keys.MAX_TIMEOUT_MS)
 
 
 class KeyCreated(KeyPublic):
@@ -41,7 +48,7 @@ class KeyCreated(KeyPublic):
 
 
 @router.get("", name="list")
-def list_keys(ctx: Ctx, key: AdminKey, limit: LimitQuery = 100,
+def list_keys(ctx: Ctx, key: KeyManager, limit: LimitQuery = 100,
               cursor: CursorQuery = None) -> KeyPage:
     items, next_cursor = page_slice([KeyPublic(**k.to_dict()) for k in keys.list_keys(ctx.state)],
                                     limit, cursor)
@@ -49,15 +56,16 @@ def list_keys(ctx: Ctx, key: AdminKey, limit: LimitQuery = 100,
 
 
 @router.post("", name="create", status_code=201)
-def create_key(ctx: Ctx, key: AdminKey, body: KeyCreate) -> KeyCreated:
+def create_key(ctx: Ctx, key: KeyManager, body: KeyCreate) -> KeyCreated:
     created, secret = keys.create_key(ctx.state, body.name, body.scope, database=body.database,
-                                      branch=body.branch)
+                                      branch=body.branch, tenant=body.tenant,
+                                      timeout_ms=body.timeout_ms)
     ctx.keys.invalidate()
     return KeyCreated(**created.to_dict(), secret=secret)
 
 
 @router.delete("/{name}", name="revoke", status_code=204)
-def revoke_key(ctx: Ctx, key: AdminKey, name: Annotated[str, Path(max_length=63)]) -> Response:
+def revoke_key(ctx: Ctx, key: KeyManager, name: Annotated[str, Path(max_length=63)]) -> Response:
     """Revoke a key: it stops working on the next request."""
     keys.revoke_key(ctx.state, name)
     ctx.keys.invalidate()

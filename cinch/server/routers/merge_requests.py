@@ -20,6 +20,7 @@ from cinch.server.deps import (
     WriteKey,
     page_slice,
     require,
+    require_databases,
 )
 from cinch.server.errors import ERROR_RESPONSES, ErrorInfo
 from cinch.server.keys import ApiKey, Scope
@@ -153,11 +154,32 @@ class MergeOutcome(BaseModel):
     result: dict[str, Any] = Field(description="The engine's MergeResult")
 
 
-def _public(review: reviews.ReviewView) -> MergeRequestPublic:
+def _scoped_check(key: ApiKey, check: dict[str, Any]) -> dict[str, Any]:
+    """The merge check as far as the key's databases go: another database's change sets,
+    conflicts and tenant counts are not its business."""
+    if key.database is None:
+        return check
+    out = dict(check)
+    for per_db in ("changes", "tenants"):
+        if isinstance(check.get(per_db), dict):
+            out[per_db] = {db: v for db, v in check[per_db].items() if key.covers_database(db)}
+    if isinstance(check.get("conflicts"), list):
+        out["conflicts"] = [c for c in check["conflicts"]
+                            if key.covers_database(c.get("database", ""))]
+    return out
+
+
+def touched_databases(check: dict[str, Any]) -> list[str]:
+    """The databases whose tenants a merge changes: those the source brings change sets to."""
+    return [db for db, sides in (check.get("changes") or {}).items() if sides.get("theirs")]
+
+
+def _public(key: ApiKey, review: reviews.ReviewView) -> MergeRequestPublic:
     mr = review.mr
     check = None
     if mr.check is not None:
-        known = {k: v for k, v in mr.check.items() if k in MergeCheck.model_fields}
+        known = {k: v for k, v in _scoped_check(key, mr.check).items()
+                 if k in MergeCheck.model_fields}
         check = MergeCheck(**{"can_merge": False, **known, "checked_at": mr.checked_at})
     return MergeRequestPublic(
         number=mr.number, title=mr.title, description=mr.description, source=mr.source,
@@ -167,7 +189,7 @@ def _public(review: reviews.ReviewView) -> MergeRequestPublic:
         approvals=[ApprovalPublic(**a.__dict__) for a in review.approvals],
         approvals_required=review.approvals_required,
         approvals_current=review.approvals_current, check=check,
-        can_merge_now=review.can_merge_now, blockers=review.blockers,
+        can_merge_now=review.can_merge_now, blockers=[b.message for b in review.blockers],
         merged_commit=mr.merged_commit, merged_by=mr.merged_by, merged_at=mr.merged_at,
         closed_by=mr.closed_by, closed_at=mr.closed_at)
 
@@ -196,7 +218,7 @@ def list_merge_requests(
     rows = [r for r in ctx.state.merge_requests(state=state, source=source, target=target)
             if _visible(key, r)]
     chunk, next_cursor = page_slice(rows, limit, cursor)
-    items = [_public(reviews.view(ctx.project, ctx.state, r.number)) for r in chunk]
+    items = [_public(key, reviews.view(ctx.project, ctx.state, r.number)) for r in chunk]
     return MergeRequestPage(items=items, next_cursor=next_cursor)
 
 
@@ -236,7 +258,7 @@ def _detail(ctx: ServerContext, key: ApiKey, number: int) -> MergeRequestDetail:
     if base and head:
         diff = schema_diff(inspect.diff(ctx.project, base, head))
         diff.databases = [d for d in diff.databases if key.covers_database(d.database)]
-    return MergeRequestDetail(**_public(review).model_dump(), diff=diff)
+    return MergeRequestDetail(**_public(key, review).model_dump(), diff=diff)
 
 
 @router.post("/{number}/approvals", name="approve", status_code=201)
@@ -244,7 +266,7 @@ def approve(ctx: Engine, key: WriteKey, number: Number) -> MergeRequestPublic:
     """Approve the source's current head (a later change to the source makes it stale)."""
     review = _load(ctx, key, number)
     require(key, Scope.write, branch=review.mr.target, action="approving into this branch")
-    return _public(reviews.approve(ctx.project, ctx.state, key, number))
+    return _public(key, reviews.approve(ctx.project, ctx.state, key, number))
 
 
 @router.post("/{number}/merge", name="merge")
@@ -257,11 +279,19 @@ def merge(ctx: Engine, key: WriteKey, number: Number, body: MergeRequestMerge) -
     protected = target in ctx.project.config(target).branches.protected
     require(key, Scope.admin if protected else Scope.write, branch=target,
             action=f"merging into {'protected ' if protected else ''}branch {target}")
-    if key.database is not None:
-        require(key, Scope.admin, action="a merge (it spans every database)")
+    # Checked on the merge check as it is now (view() re-ran it if a branch moved).
+    require_databases(key, touched_databases(review.mr.check or {}),
+                      f"merging {review.mr.source} into {target}")
     result = reviews.merge(ctx.project, ctx.state, key, number, message=body.message,
                            dry_run=body.dry_run, metrics=ctx.metrics)
-    return MergeOutcome(merge_request=_public(reviews.view(ctx.project, ctx.state, number)),
+    if key.database is not None:
+        for per_db in ("tenants", "sql"):
+            if isinstance(result.get(per_db), dict):
+                result[per_db] = {db: v for db, v in result[per_db].items()
+                                  if key.covers_database(db)}
+        if isinstance(result.get("report"), dict):
+            result["report"] = _scoped_check(key, result["report"])
+    return MergeOutcome(merge_request=_public(key, reviews.view(ctx.project, ctx.state, number)),
                         result=result)
 
 
@@ -271,7 +301,7 @@ def close(ctx: Engine, key: WriteKey, number: Number) -> MergeRequestPublic:
     require(key, Scope.write, branch=review.mr.source if key.covers_branch(review.mr.source)
             else review.mr.target, action="closing it")
     reviews.set_state(ctx.state, key, number, "closed")
-    return _public(reviews.view(ctx.project, ctx.state, number))
+    return _public(key, reviews.view(ctx.project, ctx.state, number))
 
 
 @router.post("/{number}/reopen", name="reopen")
@@ -280,7 +310,7 @@ def reopen(ctx: Engine, key: WriteKey, number: Number) -> MergeRequestPublic:
     require(key, Scope.write, branch=review.mr.source if key.covers_branch(review.mr.source)
             else review.mr.target, action="reopening it")
     reviews.set_state(ctx.state, key, number, "open")
-    return _public(reviews.view(ctx.project, ctx.state, number))
+    return _public(key, reviews.view(ctx.project, ctx.state, number))
 
 
 @router.get("/{number}/comments", name="list-comments")

@@ -48,12 +48,14 @@ async def metrics(ctx: Ctx, key: ReadKey) -> PlainTextResponse:
 
 @project_router.get("/project", name="get")
 def get_project(ctx: Engine, key: ReadKey) -> ProjectPublic:
-    """The project's name, current branch, databases and merge rules, and the calling key."""
+    """The project's name, current branch, the databases the key may see, merge rules and
+    the calling key."""
     project = ctx.project
     branch = project.current_branch
     config = project.config(branch)
     return ProjectPublic(name=config.name, current_branch=branch,
-                         head=project.git.branch_tip(branch) or "", databases=config.databases,
+                         head=project.git.branch_tip(branch) or "",
+                         databases=[d for d in config.databases if key.covers_database(d)],
                          protected_branches=config.branches.protected,
                          approvals=config.merge.approvals, version=cinch.__version__,
                          key=KeyPublic(**key.to_dict()))

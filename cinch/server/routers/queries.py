@@ -4,28 +4,29 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from cinch.server.deps import TenantDep
-from cinch.server.errors import ERROR_RESPONSES
+from cinch.server.errors import ERROR_RESPONSES, ErrorBody
 from cinch.server.querying import (
     BatchRequest,
     BatchResult,
     QueryRequest,
     QueryResultPublic,
     answer,
-    reads_only,
-    run_batch,
-    run_write_batch,
+    answer_batch,
 )
 
 router = APIRouter(prefix="/databases/{db}/tenants/{tenant}", tags=["queries"],
-                   responses=ERROR_RESPONSES)
+                   responses={**ERROR_RESPONSES, 503: {
+                       "model": ErrorBody,
+                       "description": "query_timeout: the query ran past its time budget and "
+                                      "was stopped; nothing it did was kept"}})
 
 
 # Async routes: a read runs on the event loop when it is small (see run_read_inline), else in a
 # worker thread; the result goes out as a ready JSONResponse (no second validation pass).
-# Writes take the engine lock: a write may first copy the tenant into branches forked from it.
+# Every statement runs within the key's time budget; a write takes the engine lock only to copy
+# the tenant into branches forked from it first, never while its SQL runs.
 # Most requests to /query never get here: cinch.server.fastpath answers them through the same
 # `answer`, before FastAPI's machinery; this route serves the rest (invalid bodies, chunked
 # bodies, browsers' cross-origin calls) with identical results.
@@ -39,9 +40,5 @@ async def query(access: TenantDep, body: QueryRequest) -> JSONResponse:
 @router.post("/batch", name="batch", response_model=BatchResult)
 async def batch(access: TenantDep, body: BatchRequest) -> JSONResponse:
     """Run several statements in one transaction: all of them or none (the failing one is
-    named in `details.index`)."""
-    tenant = access.tenant
-    if reads_only(access.key, body):
-        return JSONResponse(await run_in_threadpool(run_batch, tenant, body, True))
-    async with access.ctx.engine_lock:
-        return JSONResponse(await run_in_threadpool(run_write_batch, tenant, body))
+    named in `details.index`; past the time budget, `query_timeout` and none of them)."""
+    return JSONResponse(await answer_batch(access.ctx, access.key, access.tenant, body))

@@ -6,8 +6,18 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from cinch.engine.tenants import TenantInfo, TenantState
-from cinch.server.deps import CursorQuery, LimitQuery, ReadTarget, Target, TenantPath, WriteTarget, page_slice
+from cinch.server.deps import (
+    CursorQuery,
+    LimitQuery,
+    ReadTarget,
+    Target,
+    TenantPath,
+    WriteTarget,
+    page_slice,
+    require,
+)
 from cinch.server.errors import ERROR_RESPONSES
+from cinch.server.keys import Scope
 from cinch.server.models import Page, Request
 
 router = APIRouter(prefix="/databases/{db}/tenants", tags=["tenants"], responses=ERROR_RESPONSES)
@@ -49,14 +59,17 @@ def _info(t: Target, name: str) -> TenantPublic:
 @router.get("", name="list")
 def list_tenants(t: ReadTarget, limit: LimitQuery = 100,
                  cursor: CursorQuery = None) -> TenantPage:
-    """Tenants with their size and schema state (up to date, behind, drifted, not copied yet)."""
-    infos = [_public(i) for i in t.project.tenants.infos(t.name, t.branch)]
+    """Tenants with their size and schema state (up to date, behind, drifted, not copied yet);
+    a key limited to tenants sees only those."""
+    infos = [_public(i) for i in t.project.tenants.infos(t.name, t.branch)
+             if t.key.covers_tenant(i.name)]
     items, next_cursor = page_slice(infos, limit, cursor)
     return TenantPage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/{tenant}", name="get")
 def get_tenant(t: ReadTarget, tenant: TenantPath) -> TenantPublic:
+    require(t.key, Scope.read, tenant=tenant)
     return _info(t, tenant)
 
 
