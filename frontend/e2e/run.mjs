@@ -171,7 +171,8 @@ try {
     await as(keys.admin);
     await page.goto(`${server.url}/review/?n=${number}`);
     await page.getByRole("button", { name: "Merge…" }).click();
-    await page.getByTestId("merge-preview").waitFor();
+    assert.match(await page.getByTestId("merge-preview").innerText(), /ADD COLUMN "phone" TEXT/);
+    await shot("merge-preview");
     await page.getByRole("button", { name: "Merge now" }).click();
     assert.match(await page.getByTestId("merged").innerText(), /3 of 3 tenant\(s\) of main updated/);
     await page.getByTestId("mr-title").getByText("merged").waitFor();

@@ -145,7 +145,7 @@ function Actions({ mr, onChanged }: { mr: MergeRequestDetail; onChanged: () => v
       {preview && mr.state === "open" && (
         <div data-testid="merge-preview">
           <p>Preview of the merge into {mr.target} (nothing changed yet):</p>
-          <pre>{JSON.stringify(preview.result, null, 2)}</pre>
+          <MergePreview result={preview.result} target={mr.target} />
           <button type="button" disabled={busy} onClick={() => void act(async () => {
             const outcome = await client.mergeRequests.merge(mr.number);
             setPreview(null);
@@ -247,5 +247,27 @@ function CommentForm({ number, onDone }: { number: number; onDone: () => void })
       <button type="submit" disabled={!body.trim()}>Comment</button>
       <ErrorBox error={error} />
     </form>
+  );
+}
+
+/** A merge dry run: the SQL each database's tenants will run, and how many tenants. */
+function MergePreview({ result, target }: { result: Record<string, unknown>; target: string }) {
+  const sql = result.sql;
+  const byDb: [string, string[]][] = Array.isArray(sql) ? [["", sql.map(String)]]
+    : sql && typeof sql === "object" ? Object.entries(sql as Record<string, unknown[]>).map(([db, s]) => [db, (s ?? []).map(String)])
+    : [];
+  const report = result.report as { tenants?: Record<string, number> } | undefined;
+  const tenants = Object.entries(report?.tenants ?? {});
+  return (
+    <>
+      {result.fast_forward === true && <p className="muted">A fast-forward: {target} moves to the source head.</p>}
+      {tenants.length > 0 && <p>Tenants to update: {tenants.map(([b, n]) => `${n} of ${b}`).join(", ")}.</p>}
+      {byDb.map(([db, statements]) => (
+        <div key={db}>
+          {db && <h3>{db}</h3>}
+          <pre>{statements.length ? `${statements.join(";\n")};` : "-- no SQL"}</pre>
+        </div>
+      ))}
+    </>
   );
 }
