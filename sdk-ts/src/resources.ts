@@ -127,6 +127,7 @@ export const OPERATIONS = {
   "keys-list": "keys.list",
   "keys-create": "keys.create",
   "keys-revoke": "keys.revoke",
+  "codegen-generate": "codegen.generate",
 } as const;
 
 function tenantPath(db: string, tenant: string, action: string, branch: string | undefined): string {
@@ -490,7 +491,20 @@ export function buildResources(run: Run, list: List) {
       }), o),
   };
 
-  return { meta, project, databases, branches, history, tables, columns, indexes, views, tenants, mergeRequests, keys, query };
+  const codegen = {
+    /** Typed models and a query builder for the schema at the branch tip: the files
+     * `cinch codegen LANG` writes, by path. */
+    generate: (db: string, lang: "python" | "typescript",
+               o: ReadOptions & { intMode?: "number" | "bigint" | "string" } = {}) =>
+      run(op({
+        id: "codegen-generate", idempotent: true,
+        run: (fc, i) => fc.GET("/databases/{db}/codegen/{lang}", {
+          params: { path: { db, lang }, query: { branch: o.branch, int_mode: o.intMode } }, ...i,
+        }),
+      }), o),
+  };
+
+  return { meta, project, databases, branches, history, tables, columns, indexes, views, tenants, mergeRequests, keys, codegen, query };
 }
 
 export type Resources = ReturnType<typeof buildResources>;

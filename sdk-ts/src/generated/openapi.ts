@@ -129,6 +129,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/databases/{db}/codegen/{lang}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Generate
+         * @description Typed models and a query builder for the schema at the branch tip (from its change
+         *     sets); the same files `cinch codegen LANG` writes.
+         */
+        get: operations["codegen-generate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/databases/{db}/indexes": {
         parameters: {
             query?: never;
@@ -288,7 +309,8 @@ export interface paths {
         };
         /**
          * List
-         * @description Tenants with their size and schema state (up to date, behind, drifted, not copied yet).
+         * @description Tenants with their size and schema state (up to date, behind, drifted, not copied yet);
+         *     a key limited to tenants sees only those.
          */
         get: operations["tenants-list"];
         put?: never;
@@ -336,7 +358,7 @@ export interface paths {
         /**
          * Batch
          * @description Run several statements in one transaction: all of them or none (the failing one is
-         *     named in `details.index`).
+         *     named in `details.index`; past the time budget, `query_timeout` and none of them).
          */
         post: operations["queries-batch"];
         delete?: never;
@@ -455,7 +477,8 @@ export interface paths {
         };
         /**
          * Log
-         * @description Commits of the branch, newest first, with the change sets each brought.
+         * @description Commits of the branch, newest first, with the change sets each brought (for a key
+         *     limited to databases, only the commits that brought theirs).
          */
         get: operations["history-log"];
         put?: never;
@@ -674,7 +697,8 @@ export interface paths {
         };
         /**
          * Get
-         * @description The project's name, current branch, databases and merge rules, and the calling key.
+         * @description The project's name, current branch, the databases the key may see, merge rules and
+         *     the calling key.
          */
         get: operations["project-get"];
         put?: never;
@@ -716,7 +740,10 @@ export interface components {
              * @default false
              */
             read_only?: boolean;
-            /** Statements */
+            /**
+             * Statements
+             * @description At most the server's `limits.max_batch_statements` (100 by default)
+             */
             statements: components["schemas"]["BatchStatement"][];
         };
         /** BatchResult */
@@ -1086,6 +1113,38 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** GeneratedCode */
+        GeneratedCode: {
+            /**
+             * Change
+             * @description The last change set's id; null for no tables
+             */
+            change: string | null;
+            /**
+             * Commit
+             * @description The branch tip the schema was read at
+             */
+            commit: string;
+            /** Database */
+            database: string;
+            /**
+             * Files
+             * @description File contents by path relative to the output folder
+             */
+            files: {
+                [key: string]: string;
+            };
+            /**
+             * Language
+             * @enum {string}
+             */
+            language: "python" | "typescript";
+            /**
+             * Schema Commit
+             * @description The last commit that changed the schema; the files' header names it
+             */
+            schema_commit: string;
+        };
         /** Health */
         Health: {
             /** Status */
@@ -1143,6 +1202,10 @@ export interface components {
             /** Name */
             name: string;
             scope: components["schemas"]["Scope"];
+            /** Tenant */
+            tenant?: string | null;
+            /** Timeout Ms */
+            timeout_ms?: number | null;
         };
         /** KeyCreated */
         KeyCreated: {
@@ -1168,6 +1231,16 @@ export interface components {
              * @description Shown once: send it as `Authorization: Bearer <secret>`
              */
             secret: string;
+            /**
+             * Tenant
+             * @description Tenant glob (null: every tenant); a key limited to tenants writes nothing but their rows
+             */
+            tenant?: string | null;
+            /**
+             * Timeout Ms
+             * @description The key's own query budget (null: the server's limits.query_timeout_ms)
+             */
+            timeout_ms?: number | null;
         };
         /** KeyPage */
         KeyPage: {
@@ -1195,6 +1268,16 @@ export interface components {
             /** Name */
             name: string;
             scope: components["schemas"]["Scope"];
+            /**
+             * Tenant
+             * @description Tenant glob (null: every tenant); a key limited to tenants writes nothing but their rows
+             */
+            tenant?: string | null;
+            /**
+             * Timeout Ms
+             * @description The key's own query budget (null: the server's limits.query_timeout_ms)
+             */
+            timeout_ms?: number | null;
         };
         /** LogItemPublic */
         LogItemPublic: {
@@ -1464,7 +1547,7 @@ export interface components {
             limit?: number;
             /**
              * Params
-             * @description Bound parameters: a list for ?, an object for :name
+             * @description Bound parameters: a list for ?, an object for :name; numbers must be finite
              * @default []
              */
             params?: (string | number | boolean | null)[] | {
@@ -2456,6 +2539,116 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatabaseDetail"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key's scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "codegen-generate": {
+        parameters: {
+            query?: {
+                /** @description Branch (default: the project's current branch) */
+                branch?: string | null;
+                /** @description TypeScript: integers as number, bigint or string */
+                int_mode?: "number" | "bigint" | "string";
+            };
+            header?: never;
+            path: {
+                /** @description Database name */
+                db: string;
+                lang: "python" | "typescript";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeneratedCode"];
                 };
             };
             /** @description Bad request */
@@ -4562,6 +4755,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description query_timeout: the query ran past its time budget and was stopped; nothing it did was kept */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     "tenants-copy": {
@@ -4781,6 +4983,15 @@ export interface operations {
             };
             /** @description Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description query_timeout: the query ran past its time budget and was stopped; nothing it did was kept */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
