@@ -84,6 +84,7 @@ class Tenants:
         self._targets: dict[tuple[str, str], tuple[list[ChangeSet], str]] = {}
         self._plans: dict[tuple[str, str, tuple[str, ...]], MovePlan] = {}
         self._expected: dict[tuple[str, str], tuple[str, str]] = {}
+        self._snapshot_bases: dict[tuple[str, str], Path] = {}
         self._move_locks: dict[tuple[str, str], threading.RLock] = {}
         self._move_depth: dict[tuple[str, str], tuple[int, int, int]] = {}  # depth, fd, thread
         self._forks: dict[tuple[str, str], Fork | None] = {}
@@ -245,7 +246,8 @@ class Tenants:
             return ts.read_state(conn).get("ledger") == digest
 
     def _move(self, path: Path, db: str, head: str, *, name: str, branch: str = "",
-              verify: bool = True, report: dict[str, int] | None = None) -> int:
+              verify: bool = True, report: dict[str, int] | None = None,
+              before: Callable[[], None] | None = None) -> int:
         """Bring the file to the log at ``head``: unwind what it holds that the log lacks,
         apply what it lacks. The number of steps taken; a drifted tenant raises
         :class:`TenantDrifted` untouched."""
@@ -254,13 +256,12 @@ class Tenants:
             state = ts.read_state(conn)
             if state.get("ledger") == digest:
                 return 0
-            ts.ensure_ledger(conn)
             rows = ts.read_ledger_rows(conn)
             held = [r.change_id for r in rows]
             wanted = {c.id for c in self.target(db, head)[0]}
             if not state and set(held) == wanted and len(held) == len(wanted):
                 return 0  # made before cinch kept a record: nothing to move
-            reason = ts.drift(conn, held)
+            reason = ts.drift(conn, held, state)
             if reason:
                 raise TenantDrifted(
                     f"tenant {name} has drifted: {reason}; it was left untouched",
@@ -268,13 +269,18 @@ class Tenants:
                     tenant=name, path=str(path))
             plan_ = self.plan_move(db, head, held, lambda: ts.change_bodies(conn),
                                    [r.commit_id for r in reversed(rows)])
+            if before is not None:
+                before()  # e.g. copy-before-write: only now that the tenant will change
             expected = self.expected(db, branch) if verify and branch else None
+            kept = self._snapshot_folder(db, branch, name).is_dir() if branch else False
             moved = 0
             for index, step in enumerate(plan_.steps):
                 last = index == len(plan_.steps) - 1
                 if step.snapshot and branch:
                     self._snapshot(conn, path, db, branch, name, step)
-                restore = self._restorer(db, branch, name, step, report)
+                    kept = True
+                found = self._kept_for(db, branch, name, step) if kept else None
+                restore = self._restorer(step, found, report)
                 check = self._checker(name, step, expected) if last else None
                 if step.forward:
                     done = ts.apply_change(conn, step.change_id, head, step.statements,
@@ -284,9 +290,20 @@ class Tenants:
                     done = ts.unwind_change(conn, step.change_id, head, step.statements,
                                             rebuild=step.rebuild, after=restore, check=check)
                 moved += done
-                if done and branch:
-                    self._consumed(db, branch, name, step)
+                if done and found is not None and found.stem.endswith(UNWOUND):
+                    found.unlink(missing_ok=True)  # rows kept by an unwind go back once
             return moved
+
+    def _snapshot_folder(self, db: str, branch: str, name: str) -> Path:
+        """``.cinch/snapshots/<db>/<branch-key>/<tenant>`` (the branch part computed once)."""
+        base = self._snapshot_bases.get((db, branch))
+        if base is None:
+            from cinch.engine import snapshots
+
+            base = snapshots.snapshot_path(snapshots.snapshot_root(self.project), db, branch,
+                                           "t", "x").parent.parent
+            self._snapshot_bases[(db, branch)] = base
+        return base / name
 
     def _snapshot(self, conn: Any, path: Path, db: str, branch: str, name: str,
                   step: Step) -> None:
@@ -303,21 +320,22 @@ class Tenants:
     def _retention(self, branch: str) -> int | None:
         return self.project.config(branch).tenants.snapshot_retention_days
 
-    def _restorer(self, db: str, branch: str, name: str, step: Step,
+    def _kept_for(self, db: str, branch: str, name: str, step: Step) -> Path | None:
+        """The snapshot a step restores from: the first of its keys kept for this tenant."""
+        folder = self._snapshot_folder(db, branch, name)
+        return next((path for key in step.restore
+                     if (path := folder / f"{key}.db").is_file()), None)
+
+    @staticmethod
+    def _restorer(step: Step, found: Path | None,
                   report: dict[str, int] | None) -> Callable[[Any], None] | None:
-        """Inside the step's transaction: put back the rows kept for it (first found)."""
+        """Inside the step's transaction: put back the rows kept for it."""
+        if found is None:
+            return None
         from cinch.engine import snapshots
 
-        if not branch or not step.restore:
-            return None
-        root = snapshots.snapshot_root(self.project)
-        found = [p for key in step.restore
-                 if (p := snapshots.snapshot_path(root, db, branch, name, key)).is_file()]
-        if not found:
-            return None
-
         def restore(conn: Any) -> None:
-            rows = snapshots.restore_into(conn, found[0], step.after)
+            rows = snapshots.restore_into(conn, found, step.after)
             if report is not None:
                 report[step.change_id] = report.get(step.change_id, 0) + rows
 
@@ -341,15 +359,6 @@ class Tenants:
                     hint=f"cinch tenant repair {name} --dry-run shows the way to the head")
 
         return check
-
-    def _consumed(self, db: str, branch: str, name: str, step: Step) -> None:
-        """Rows kept by an unwind are put back once: drop that snapshot after its restore."""
-        from cinch.engine import snapshots
-
-        for key in step.restore:
-            if key.endswith(UNWOUND):
-                snapshots.snapshot_path(snapshots.snapshot_root(self.project), db, branch,
-                                        name, key).unlink(missing_ok=True)
 
     # --- forks (branches) -----------------------------------------------------------------
 
@@ -663,15 +672,12 @@ class Tenants:
                         moved = self._follow_lazy(db, branch, sources.get(name), name, head)
                     else:
                         path = files.get(name) or self.store.path(db, branch, name)
-                        moved = 0
-                        if not self.at_head(path, db, head):
-                            for child in children:  # copy-before-write, only when writing
-                                self._materialize(db, child, name)
-                            report: dict[str, int] = {}
-                            moved = self._move(path, db, head, name=name, branch=branch,
-                                               report=report)
-                            if report:
-                                restored[name] = report
+                        report: dict[str, int] = {}
+                        moved = self._move(path, db, head, name=name, branch=branch,
+                                           report=report,
+                                           before=self._copy_into(db, children, name))
+                        if report:
+                            restored[name] = report
                     applied += bool(moved)
                 except TenantDrifted as exc:
                     drifted.append({"tenant": name, "reason": exc.message})
@@ -693,6 +699,15 @@ class Tenants:
                     f"others are; {advice}", **result)
             self._mark_synced(db, branch, head)
             return result
+
+    def _copy_into(self, db: str, children: list[str], name: str) -> Callable[[], None]:
+        """Copy-before-write into the branches forked from this one, run only when the
+        tenant is about to change."""
+        def copy() -> None:
+            for child in children:
+                self._materialize(db, child, name)
+
+        return copy
 
     def _follow_lazy(self, db: str, branch: str, source: Path | None, name: str,
                      head: str) -> int:

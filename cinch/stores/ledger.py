@@ -342,11 +342,14 @@ def read_state(conn: sqlite3.Connection) -> dict[str, str]:
     return dict(conn.execute("SELECT key, value FROM _cinch_state"))
 
 
-def drift(conn: sqlite3.Connection, held: Sequence[str] | None = None) -> str | None:
-    """Why the tenant's file differs from cinch's record of it, or None when it does not.
+def drift(conn: sqlite3.Connection, held: Sequence[str] | None = None,
+          state: dict[str, str] | None = None) -> str | None:
+    """Why the tenant's file differs from cinch's record of it, or None when it does not
+    (``held`` and ``state``: the ledger and the record, when the caller just read them).
 
     A tenant without a record (made by an older cinch) is taken as it is."""
-    state = read_state(conn)
+    if state is None:
+        state = read_state(conn)
     if not state:
         return None
     ids = read_ledger(conn) if held is None else held
