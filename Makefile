@@ -20,7 +20,7 @@ test: install
 	$(VENV)/bin/pytest
 
 lint: install
-	$(VENV)/bin/ruff check cinch tests bench
+	$(VENV)/bin/ruff check cinch git_hooks tests bench
 
 bench: install
 	$(PY) bench/run.py
