@@ -50,7 +50,7 @@ test: install-all
 	npm run e2e -w frontend
 
 lint: install-all
-	$(VENV)/bin/ruff check cinch tests bench
+	$(VENV)/bin/ruff check cinch git_hooks tests bench
 	npm run typecheck -w sdk-ts
 	npm run typecheck -w frontend
 	npm run lint -w frontend

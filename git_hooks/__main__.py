@@ -70,6 +70,8 @@ def pre_merge_commit(args: list[str]) -> int:
 
 
 def prepare_commit_msg(args: list[str]) -> int:
+    if _no_verify():
+        return 0
     return _check_commit("prepare-commit-msg")
 
 
@@ -110,19 +112,35 @@ def _updates() -> list[list[str]]:
     return [line.split() for line in sys.stdin.read().splitlines() if line.strip()]
 
 
-def _renaming() -> bool:
-    """Whether the git that runs this hook (a parent process: the hook's shell runs us) is
-    renaming a branch: its deletion of the old name is not a deletion of the tenants."""
+def _git_args() -> list[bytes]:
+    """The command line of the git that runs this hook (a parent process: the hook's shell
+    runs us); empty where it cannot be read."""
     pid = os.getppid()
     for _ in range(3):
         try:
             args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
-            return False
-        if b"branch" in args and any(a in args for a in (b"-m", b"-M", b"--move")):
-            return True
-    return False
+            return []
+        if args and os.path.basename(args[0]).startswith(b"git"):
+            return args
+    return []
+
+
+def _renaming() -> bool:
+    """Whether git is renaming a branch: its deletion of the old name is not a deletion of
+    the branch's tenants."""
+    args = _git_args()
+    return b"branch" in args and any(a in args for a in (b"-m", b"-M", b"--move"))
+
+
+def _no_verify() -> bool:
+    """`git commit --no-verify` (or -n) and `git merge --no-verify` skip pre-commit and
+    pre-merge-commit; prepare-commit-msg, which git runs anyway, honours them too."""
+    args = _git_args()
+    if b"commit" in args:
+        return b"--no-verify" in args or b"-n" in args
+    return b"merge" in args and b"--no-verify" in args
 
 
 def reference_transaction(args: list[str]) -> int:

@@ -197,7 +197,9 @@ def _check_database(repo: Repo, commit: str, parent: str | None, db: str
                 "commands", commit))
             continue
         known = held.get(change.id)
-        if name in modified and known is not None and known.path == path:
+        moved = known is not None and known.path != path and \
+            known.path.rsplit("/", 1)[-1] in deleted
+        if known is not None and (known.path == path or moved):
             if history.change(known) != change:
                 problems.append(Problem(
                     "edited_change", f"{path}: change set {change.id} was edited; a committed "

@@ -15,7 +15,7 @@ def user_schema(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
     """Tables, indexes, views and triggers, without SQLite's and cinch's own."""
     return sorted(conn.execute(
         "SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL "
-        "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cinch_ledger%' "
+        "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_cinch%' ESCAPE '\\' "
         "AND name NOT LIKE '_cinch_meta%'").fetchall())
 
 

@@ -198,14 +198,12 @@ def test_rebase_regenerates_schema_sql(root: Path) -> None:
     assert '"plan"' in text and '"phone"' in text and "<<<<<<<" not in text
 
 
-@pytest.mark.xfail(strict=False, reason="needs tenant moves along the DAG")
 def test_rebase_moves_the_tenants(root: Path) -> None:
     test_rebase_regenerates_schema_sql(root)
     assert {"plan", "phone"} <= set(columns(root))
     assert cinch_run("sync", cwd=root).returncode == 0
 
 
-@pytest.mark.xfail(strict=False, reason="needs tenant moves along the DAG")
 def test_reset_moves_the_tenants_back(root: Path) -> None:
     cinch_cli("column", "add", "users", "c1", "TEXT", cwd=root)
     git("reset", "-q", "--hard", "HEAD~1", cwd=root)
@@ -214,7 +212,6 @@ def test_reset_moves_the_tenants_back(root: Path) -> None:
     cinch_cli("column", "add", "users", "c2", "TEXT", cwd=root)
 
 
-@pytest.mark.xfail(strict=False, reason="needs tenant moves along the DAG")
 def test_pull_of_diverged_clones_moves_the_tenants(root: Path, hub: Path,
                                                    tmp_path: Path) -> None:
     bob = tmp_path / "bob"

@@ -309,3 +309,10 @@ def test_every_commit_cinch_makes_passes_the_checks(root: Path) -> None:
         for branch in project.git.branches():
             tip = project.git.branch_tip(branch)
             assert checks.check_update(repo, branch, None, tip, []) == [], branch
+
+
+def test_a_change_file_moved_with_git_mv_is_the_same_change_set(root: Path) -> None:
+    path = next((root / "schema/main/changes").glob("*.json"))
+    git("mv", str(path), str(path.with_name(path.stem + "-moved.json")), cwd=root)
+    git("commit", "-qm", "rename a change file", cwd=root)
+    assert cinch_run("status", cwd=root).returncode == 0
