@@ -127,6 +127,12 @@ def _git_args() -> list[bytes]:
     return []
 
 
+def _resetting(updates: list[list[str]]) -> bool:
+    """Whether this is `git reset` moving the checked-out branch (through HEAD)."""
+    moved = any(len(u) >= 3 and u[2] == "HEAD" and u[0] != u[1] for u in updates)
+    return moved and b"reset" in _git_args()
+
+
 def _renaming() -> bool:
     """Whether git is renaming a branch: its deletion of the old name is not a deletion of
     the branch's tenants."""
@@ -144,11 +150,14 @@ def _no_verify() -> bool:
 
 
 def reference_transaction(args: list[str]) -> int:
-    updates = [u for u in _updates() if len(u) >= 3 and u[2].startswith("refs/heads/")]
+    every = _updates()
+    updates = [u for u in every if len(u) >= 3 and u[2].startswith("refs/heads/")]
     if args and args[0] == "prepared":
         return _fast_forwards(updates)
     if not args or args[0] != "committed" or _renaming():
         return 0
+    if _resetting(every):
+        return _sync("after reset")  # git reset runs no other hook: tenants follow here
     deleted = [ref.removeprefix("refs/heads/") for _old, new, ref, *_ in updates if new == ZERO]
     if not deleted:
         return 0
