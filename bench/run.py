@@ -29,6 +29,8 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
     ("merge", "bench_merge.py", [], ["--changes", "50", "--tenants", "500", "--runs", "2"]),
     ("merge_apply", "bench_merge_apply.py", ["--tenants", "1000", "--tenants", "10000"],
      ["--tenants", "200"]),
+    ("moves", "bench_moves.py", ["--tenants", "1000", "--tenants", "10000"],
+     ["--tenants", "200"]),
     ("history", "bench_history.py", [], ["--commits", "1000", "--real", "60", "--runs", "1"]),
     ("tenantstore", "bench_tenantstore.py", [], ["--tenants", "500", "--queries", "2000",
                                                   "--runs", "1"]),
