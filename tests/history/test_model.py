@@ -160,6 +160,8 @@ def _check(world: World) -> None:
 def _run(world: World, sequence: list[Step], template: Path) -> None:
     shutil.rmtree(world.root, ignore_errors=True)
     shutil.copytree(template, world.root, symlinks=True)
+    for clone in CLONES:  # each run pushes to its own copy of the hub, never the template's
+        _git("remote", "set-url", "origin", str(world.root / "hub.git"), cwd=world.root / clone)
     world.counter = 0
     world.open()
     try:

@@ -66,6 +66,7 @@ REQUESTS: dict[str, tuple[dict[str, str], dict[str, str], Any]] = {
     "DELETE /databases/{db}/indexes/{index}": ({}, {}, None),
     "GET /databases/{db}/views": ({}, {}, None),
     "GET /databases/{db}/views/{view}": ({}, {}, None),
+    "GET /databases/{db}/codegen/{lang}": ({"lang": "python"}, {}, None),
     "POST /databases/{db}/views": ({}, {}, {"name": "walk_view{key}",
                                             "sql": "SELECT id FROM users"}),
     "PUT /databases/{db}/views/{view}": ({}, {}, {"sql": "SELECT id, name FROM users"}),
