@@ -145,7 +145,9 @@ describe("merge requests", () => {
     const dev = client(await newKey("write", { branch: "feature/*" }));
     const reviewer = client(await newKey("write"));
     const branch = unique("feature/mr-");
-    await dev.branches.create({ name: branch });
+    // A key limited to feature/* may not fork main (it would read main's data): the
+    // reviewer opens the branch, the developer works on it.
+    await reviewer.branches.create({ name: branch, start: "main" });
     await dev.tables.addColumn("main", "users", { name: `c${branch.slice(-6)}` }, { branch });
     const column = `c${branch.slice(-6)}`;
 
