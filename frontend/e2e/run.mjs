@@ -216,6 +216,8 @@ try {
     await editor.getByLabel("age").fill("18");
     await editor.getByRole("button", { name: "Save" }).click();
     await editor.waitFor({ state: "detached" });
+    // The grid reloads the page after the save: wait for the new value, then read the row.
+    await grid.locator("tbody tr").nth(1).getByRole("cell", { name: "18", exact: true }).waitFor();
     assert.match((await grid.locator("tbody tr").allInnerTexts())[1], /Bob\s+bob@shop1\s+18/);
   });
 
