@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cinch.engine.config import CONFIG_FILE, TenantConfig, parse_config
-from cinch.errors import CinchError, TenantError
+from cinch.errors import TenantError
 from cinch.models.operations import DESTRUCTIVE, DropColumn, DropTable, Operation
 from cinch.models.schema import Schema, Table
 from cinch.names import quote
@@ -297,46 +297,6 @@ def available(project: Project, db: str, branch: str, change_id: str) -> list[st
     root = snapshot_root(project)
     return [name for name in project.tenants.names(db, branch)
             if snapshot_path(root, db, branch, name, change_id).is_file()]
-
-
-def restore(project: Project, db: str, branch: str, change_id: str, schema: Schema, *,
-            only_if_applied: str | None = None) -> dict[str, dict[str, Any]]:
-    """Put each tenant's snapshot of ``change_id`` back into it, matched on ``id``.
-
-    ``schema`` is the schema now (after the revert re-created the objects); ``only_if_applied``
-    skips tenants whose ledger lacks that change (the revert did not reach them). Each tenant
-    is restored in one transaction; a failure leaves that tenant as it was and is reported.
-    """
-    root = snapshot_root(project)
-    tenants = project.tenants
-    out: dict[str, dict[str, Any]] = {}
-    for name in tenants.names(db, branch):
-        snap = snapshot_path(root, db, branch, name, change_id)
-        if not snap.is_file():
-            continue
-        path = tenants.path(db, branch, name)
-        tenants.before_write(db, branch, name)  # lazily forked branches copy it first
-        with tenants.pool.connection(path) as conn:
-            if only_if_applied and not ts.has_change(conn, only_if_applied):
-                out[name] = {"rows": 0, "error": "the revert has not reached this tenant"}
-                continue
-            try:
-                out[name] = {"rows": _restore_one(conn, snap, schema)}
-            except (sqlite3.Error, CinchError) as exc:
-                out[name] = {"rows": 0, "error": str(exc)}
-    return out
-
-
-def _restore_one(conn: sqlite3.Connection, snap: Path, schema: Schema) -> int:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        rows = restore_into(conn, snap, schema)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return rows
 
 
 def restore_into(conn: sqlite3.Connection, snap: Path, schema: Schema) -> int:
