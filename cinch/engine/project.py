@@ -65,6 +65,7 @@ class Project:
         leftovers.sweep_templates(self.state_dir / "templates")
         self._tenants: Any = None
         self._locks: dict[str, FileLock] = {}
+        self._databases_at: dict[str | None, tuple[str, ...]] = {}
         # Called as progress(done, total) while tenants are brought along (a face sets it).
         self.progress: Any = None
 
@@ -116,7 +117,16 @@ class Project:
     # --- databases ------------------------------------------------------------------------
 
     def databases(self, branch: str | None = None) -> list[str]:
-        return list(self.config(branch).databases)
+        # Asked on every row written through the API: parsing cinch.toml each time cost
+        # more than the write. A commit's settings never change, so its tip is the key.
+        tip = self.git.branch_tip(branch or self.current_branch)
+        known = self._databases_at.get(tip) if tip else None
+        if known is None:
+            known = tuple(self.config(branch).databases)
+            if len(self._databases_at) > 64:
+                self._databases_at.clear()
+            self._databases_at[tip] = known
+        return list(known)
 
     def database(self, name: str | None = None, *, branch: str | None = None) -> Database:
         from cinch.engine.database import Database

@@ -31,6 +31,7 @@ class Tenant:
         self._key = str(self.path.resolve())  # the pool's key, computed once
         self._pool = project.tenants.pool
         self._conn: sqlite3.Connection | None = None  # set inside transaction()
+        self._tables: dict[str, Table] = {}  # looked up inside the transaction
         # A read connection of this handle's own, kept open between queries: a point query
         # then costs what it costs on a raw reused sqlite3 connection. Closed by close(), and
         # by cinch before the tenant's file is renamed or deleted.
@@ -120,6 +121,16 @@ class Tenant:
         return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
     def _table(self, name: str) -> Table:
+        if self._conn is not None:
+            # Inside a transaction the schema holds still (a mover waits for the write lock
+            # it holds): look each table up once, not once per row.
+            found = self._tables.get(name)
+            if found is None:
+                found = self._tables[name] = self._schema_table(name)
+            return found
+        return self._schema_table(name)
+
+    def _schema_table(self, name: str) -> Table:
         return self.project.database(self.database, branch=self.branch).schema().table(name)
 
     def _columns(self, table: Table, values: Mapping[str, Any]) -> list[str]:
@@ -202,3 +213,4 @@ class Tenant:
                 conn.execute("COMMIT")
             finally:
                 self._conn = None
+                self._tables.clear()
