@@ -106,10 +106,17 @@ def query(ctx: typer.Context, sql: str,
     output.emit(rows, chosen, columns=result.columns)
 
 
-def sync(ctx: typer.Context, branch: BranchOpt = None) -> None:
+def sync(ctx: typer.Context, branch: BranchOpt = None,
+         workers: Annotated[int | None, typer.Option(
+             "--workers", help="Tenants brought along at once (default: "
+                               "CINCH_APPLY_WORKERS, else the number of cores)")] = None) -> None:
     """Bring every tenant of the branch to the branch head (safe to repeat; finishes a crash)."""
     st = state(ctx)
     project = st.project()
+    if workers is not None:
+        from cinch.engine.parallel import worker_count
+
+        project.tenants.apply_workers = worker_count(workers)  # refuses 0 before any work
     with progress_bar("sync", quiet=st.quiet) as bar:
         result = project.sync(database=st.database, branch=branch, progress=bar)
     if not st.quiet:

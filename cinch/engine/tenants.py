@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from cinch.engine import parallel
 from cinch.engine.moves import UNWOUND, MovePlan, Step, plan_move
 from cinch.errors import (
     AlreadyExists,
@@ -92,6 +93,8 @@ class Tenants:
         self.handles: weakref.WeakSet[Any] = weakref.WeakSet()
         # Children per branch, keyed by the forks folder's mtime: another process may fork.
         self._children_cache: dict[tuple[str, str], tuple[int, list[str]]] = {}
+        # Workers bringing tenants along at once; None: CINCH_APPLY_WORKERS, else the cores.
+        self.apply_workers: int | None = None
 
     def close(self) -> None:
         self._close_handles()
@@ -429,24 +432,33 @@ class Tenants:
         self._save_fork(db, child, Fork(parent, self._head(parent), empty, names))
         return len(names)
 
-    def _materialize(self, db: str, branch: str, name: str) -> None:
+    def _materialize(self, db: str, branch: str, name: str, *, save: bool = True) -> None:
         fork = self._fork(db, branch)
         if fork is None or name not in fork.pending:
             return
-        if fork.empty or (name == MAIN_TENANT and not self._exists(db, fork.parent, name)):
+        head = self._head(branch)
+        if self.store.exists(db, branch, name):
+            # Copied and published before a crash kept the record from saying so: a copy is
+            # published whole (and synced), so only the move may be left to do.
+            self._move(self.store.path(db, branch, name), db, head, name=name, branch=branch)
+        elif fork.empty or (name == MAIN_TENANT and not self._exists(db, fork.parent, name)):
             self.store.create_from_template(self.template(db, branch), db, branch, name)
         else:
             self.path(db, fork.parent, name)  # the parent may itself hold it lazily
-            copy = self.store.copy_branch_tenant(db, fork.parent, branch, name)
-            try:
-                self._move(copy, db, self._head(branch), name=name, branch=branch)
-            except BaseException:
-                # Never leave a half-made copy under the tenant's name.
-                self.pool.close_path(copy)
-                self.store.delete(db, branch, name, missing_ok=True)
-                raise
+
+            def settle(copy: Path) -> bool:
+                # The copy reaches the head before it gets the tenant's name: one pass over
+                # the new file, and never a half-made copy under that name. Closing it
+                # checkpoints what the move wrote, which syncs the file.
+                try:
+                    return self._move(copy, db, head, name=name, branch=branch) > 0
+                finally:
+                    self.pool.close_path(copy)
+
+            self.store.copy_branch_tenant(db, fork.parent, branch, name, prepare=settle)
         fork.pending.discard(name)
-        self._save_fork(db, branch, fork)
+        if save:
+            self._save_fork(db, branch, fork)
 
     def before_write(self, db: str, branch: str, name: str) -> None:
         """Copy-before-write: branches forked from this one take their copy first."""
@@ -651,6 +663,10 @@ class Tenants:
             head = self._head(branch)
             files = self.store.paths(db, branch)  # one listing, not a path lookup per tenant
             fork = self._fork(db, branch)
+            if fork is not None and fork.pending & files.keys():
+                fork.pending -= files.keys()  # copied before a crash kept the record from saying so
+                self._save_fork(db, branch, fork)
+                fork = self._fork(db, branch)
             lazy = set(fork.pending) if fork is not None else set()
             names = sorted(files.keys() | lazy)
             if self._synced_at(db, branch) == head and MAIN_TENANT in names:
@@ -661,30 +677,43 @@ class Tenants:
                 self._ensure_main(db, branch)
                 names = sorted({*names, MAIN_TENANT})
             children = self._children(db, branch)
+            fork = self._fork(db, branch)  # the record copies update (_children reloads them)
             sources = (self.readable(db, fork.parent) if fork is not None and lazy
                        and not fork.empty else {})
             applied, failed, drifted = 0, [], []
             restored: dict[str, dict[str, int]] = {}
             progress = progress or self.project.progress
-            for done, name in enumerate(names, 1):
-                try:
-                    if name in lazy:
-                        moved = self._follow_lazy(db, branch, sources.get(name), name, head)
+
+            def one(name: str) -> tuple[int, dict[str, int]]:
+                if name in lazy:
+                    return self._follow_lazy(db, branch, sources.get(name), name, head), {}
+                path = files.get(name) or self.store.path(db, branch, name)
+                report: dict[str, int] = {}
+                return self._move(path, db, head, name=name, branch=branch, report=report,
+                                  before=self._copy_into(db, children, name)), report
+
+            # Copies into child branches and a lazy parent's copies change shared records: one
+            # tenant after the other then.
+            alone = bool(children) or (fork is not None and self._fork(db, fork.parent) is not None)
+            self.expected(db, branch)  # computed once here, not by the first workers at once
+            try:
+                outcomes = parallel.each(names, one, 1 if alone else self.workers())
+                for done, (name, outcome) in enumerate(outcomes, 1):
+                    if isinstance(outcome, TenantDrifted):
+                        drifted.append({"tenant": name, "reason": outcome.message})
+                    elif isinstance(outcome, TenantError | ApplyRefused | ApplyIncomplete):
+                        failed.append({"tenant": name, "reason": outcome.message})
+                    elif isinstance(outcome, Exception):
+                        raise outcome
                     else:
-                        path = files.get(name) or self.store.path(db, branch, name)
-                        report: dict[str, int] = {}
-                        moved = self._move(path, db, head, name=name, branch=branch,
-                                           report=report,
-                                           before=self._copy_into(db, children, name))
-                        if report:
-                            restored[name] = report
-                    applied += bool(moved)
-                except TenantDrifted as exc:
-                    drifted.append({"tenant": name, "reason": exc.message})
-                except (TenantError, ApplyRefused, ApplyIncomplete) as exc:
-                    failed.append({"tenant": name, "reason": exc.message})
-                if progress:
-                    progress(done, len(names))
+                        applied += bool(outcome[0])
+                        if outcome[1]:
+                            restored[name] = outcome[1]
+                    if progress:
+                        progress(done, len(names))
+            finally:
+                if fork is not None and lazy:
+                    self._save_fork(db, branch, fork)  # once, for every tenant copied
             result = {"tenants": len(names), "updated": applied, "failed": failed,
                       "drifted": drifted}
             if restored:
@@ -715,8 +744,12 @@ class Tenants:
         (one forked empty is made from the template when first used: always at the head)."""
         if source is None or self.at_head(source, db, head):
             return 0
-        self._materialize(db, branch, name)  # copies, then moves the copy to the head
+        self._materialize(db, branch, name, save=False)  # follow saves the record once
         return 1
+
+    def workers(self) -> int:
+        """Tenants brought along at once (``CINCH_APPLY_WORKERS``, else the cores)."""
+        return parallel.worker_count(self.apply_workers)
 
     # --- state ----------------------------------------------------------------------------
 

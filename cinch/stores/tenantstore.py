@@ -22,7 +22,7 @@ import sqlite3
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -547,8 +547,14 @@ class TenantStore:
         return Path(dest)
 
     # -- copying -------------------------------------------------------------------------------
-    def _backup(self, src: str, dest: str, tenant: str, durable: bool) -> None:
-        """Copy a live database consistently (sqlite3 backup API, one step, one snapshot)."""
+    def _backup(self, src: str, dest: str, tenant: str, durable: bool,
+                prepare: Callable[[Path], bool] | None = None) -> None:
+        """Copy a live database consistently (sqlite3 backup API, one step, one snapshot).
+
+        ``prepare(copy)`` runs on the copy before it is published (it may change it: bring it
+        to a branch head, say) and says whether it left the file synced (a WAL checkpoint
+        syncs it); else it is synced here. So the copy is written with no journal of its own
+        and no syncs but one, and is still never seen half-made."""
         if not os.path.isfile(src):
             raise NotFound(f"tenant {os.path.basename(src)[:-3]!r} does not exist", path=src)
         if os.path.lexists(dest):
@@ -557,18 +563,30 @@ class TenantStore:
         os.makedirs(folder, exist_ok=True)
         tmp = self._tmp_name(folder, tenant)
         try:
-            source = connect(src, read_only=True)
+            # With ``prepare`` (a branch's copies, many in a row): the pool's reader, which
+            # the caller has likely just opened to look at the source.
+            lease = self.pool.connection(src, read_only=True) if prepare is not None else None
+            source = lease.__enter__() if lease is not None else connect(src, read_only=True)
             try:
                 # A plain (rollback-journal) connection: the copy keeps the source's page size
                 # and its WAL flag in the header, and leaves no -wal behind.
                 target = sqlite3.connect(tmp, isolation_level=None)
                 try:
+                    if prepare is not None:
+                        # Unpublished until synced below: a crash leaves a temporary file to
+                        # sweep, so the copy needs no journal and no syncs of its own.
+                        target.execute("PRAGMA journal_mode=OFF")
+                        target.execute("PRAGMA synchronous=OFF")
                     source.backup(target)  # pages=-1: the whole file in one read transaction
                 finally:
                     target.close()
             finally:
-                source.close()
-            if durable:
+                if lease is not None:
+                    lease.__exit__(None, None, None)
+                else:
+                    source.close()
+            synced = prepare(Path(tmp)) if prepare is not None else False
+            if (durable or prepare is not None) and not synced:
                 fd = os.open(tmp, os.O_RDONLY)
                 try:
                     os.fsync(fd)
@@ -594,13 +612,15 @@ class TenantStore:
         return Path(dest)
 
     def copy_branch_tenant(
-        self, db: str, src_branch: str, dst_branch: str, tenant: str, *, durable: bool = False
+        self, db: str, src_branch: str, dst_branch: str, tenant: str, *, durable: bool = False,
+        prepare: Callable[[Path], bool] | None = None,
     ) -> Path:
-        """Copy one tenant from ``src_branch`` to ``dst_branch`` (same name)."""
+        """Copy one tenant from ``src_branch`` to ``dst_branch`` (same name); ``prepare``: see
+        :meth:`_backup`."""
         source = str(self.path(db, src_branch, tenant))
         dest = str(self.path(db, dst_branch, tenant))
         self._make_folder(db, dst_branch)
-        self._backup(source, dest, tenant, durable)
+        self._backup(source, dest, tenant, durable, prepare)
         return Path(dest)
 
     def copy_branch(
