@@ -128,14 +128,66 @@ def replay(ops: Iterable[Operation], schema: Schema | None = None) -> Schema:
 
 
 def plan_many(schema: Schema, ops: Iterable[Operation]) -> tuple[Plan, Schema]:
-    """Plan a change set: its operations in order, as one unit."""
+    """Plan a change set: its operations in order, as one unit.
+
+    Consecutive alterations of one table of which some need a rebuild are planned as one
+    rebuild from the table before the first to the table after the last: every row is copied
+    once, not once per alteration. Their data checks stay each its own."""
     total = Plan()
-    for op in ops:
-        step, schema = plan(schema, op)
+    ops = list(ops)
+    i = 0
+    while i < len(ops):
+        end = _foldable_run(schema, ops, i)
+        if end - i > 1:
+            before = schema
+            rebuilds = 0
+            for op in ops[i:end]:
+                step, schema = plan(schema, op)
+                total.checks += step.checks
+                rebuilds += step.rebuild
+            if rebuilds:
+                _rebuild(total, before, schema, _table_of(ops[i]))
+                i = end
+                continue
+            schema = before  # no rebuild among them: plain ALTERs, planned one by one
+        step, schema = plan(schema, ops[i])
         total.statements += step.statements
         total.checks += step.checks
         total.rebuild = total.rebuild or step.rebuild
+        i += 1
     return total, schema
+
+
+_ALTERATIONS = (AddColumn, DropColumn, AlterColumn, RenameColumn)
+
+
+def _table_of(op: Operation) -> str:
+    assert isinstance(op, _ALTERATIONS)
+    return op.table_id
+
+
+def _foldable_run(schema: Schema, ops: list[Operation], start: int) -> int:
+    """The end of the run of alterations of one table from ``start`` that one rebuild can
+    stand for. Not folded: a table other tables reference (a rename rewrites their foreign
+    keys, a rebuild would not) and a column altered twice (each conversion of its values is
+    kept as it was planned)."""
+    first = ops[start]
+    if not isinstance(first, _ALTERATIONS):
+        return start + 1
+    table_id = first.table_id
+    if _referencing(schema, lambda ref: ref.table_id == table_id):
+        return start + 1
+    altered: set[str] = set()
+    end = start
+    while end < len(ops) and isinstance(ops[end], _ALTERATIONS) and \
+            _table_of(ops[end]) == table_id:
+        op = ops[end]
+        if isinstance(op, AlterColumn):
+            if op.before.id in altered:
+                break
+            altered.add(op.before.id)
+        end += 1
+    return end
 
 
 # --- state transitions ------------------------------------------------------------------
