@@ -61,6 +61,11 @@ def at_head(tenants: Tenants, db: str, head: str, name: str) -> Record:
     return Record(name, digest, len(changes))
 
 
+def at_head_many(tenants: Tenants, db: str, head: str, names: list[str]) -> Iterator[Record]:
+    changes, digest = tenants.target(db, head)
+    return (Record(name, digest, len(changes)) for name in names)
+
+
 def renamed(tenants: Tenants, db: str, branch: str, old: str, new: str) -> Record:
     found = probe(tenants, db, branch, old)
     return Record(new, found.ledger if found else None, found.applied if found else 0,

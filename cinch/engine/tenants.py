@@ -525,7 +525,8 @@ class Tenants:
                 raise AlreadyExists(f"tenant {name!r} already exists on {db}@{branch}",
                                     tenant=name)
         template = self.template(db, branch)
-        with self.catalog.changing(db, branch, (self._at_head(db, branch, n) for n in names)):
+        records = tenant_catalog.at_head_many(self, db, self._head(branch), names)
+        with self.catalog.changing(db, branch, records):
             return self.store.create_many_from_template(template, db, branch, names)
 
     def path(self, db: str, branch: str, name: str, *, create_main: bool = True) -> Path:

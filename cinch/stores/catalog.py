@@ -42,7 +42,38 @@ CREATE TABLE IF NOT EXISTS tenants (
     pending TEXT,
     PRIMARY KEY (db, branch, name)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS tenants_pending ON tenants (pending) WHERE pending IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tenants_pending ON tenants (pending, db, branch)
+    WHERE pending IS NOT NULL;
+-- How many tenants of a branch share a state, kept by triggers: a status reads a few rows.
+CREATE TABLE IF NOT EXISTS counts (
+    db TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    ledger TEXT NOT NULL,
+    lazy INTEGER NOT NULL,
+    drifted INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (db, branch, ledger, lazy, drifted)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS tenants_counted AFTER INSERT ON tenants BEGIN
+    INSERT INTO counts VALUES (new.db, new.branch, coalesce(new.ledger, ''), new.lazy,
+                               new.drifted IS NOT NULL, 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS tenants_uncounted AFTER DELETE ON tenants BEGIN
+    UPDATE counts SET n = n - 1 WHERE db = old.db AND branch = old.branch
+        AND ledger = coalesce(old.ledger, '') AND lazy = old.lazy
+        AND drifted = (old.drifted IS NOT NULL);
+END;
+CREATE TRIGGER IF NOT EXISTS tenants_recounted AFTER UPDATE OF ledger, lazy, drifted ON tenants
+WHEN coalesce(old.ledger, '') != coalesce(new.ledger, '') OR old.lazy != new.lazy
+    OR (old.drifted IS NULL) != (new.drifted IS NULL) BEGIN
+    UPDATE counts SET n = n - 1 WHERE db = old.db AND branch = old.branch
+        AND ledger = coalesce(old.ledger, '') AND lazy = old.lazy
+        AND drifted = (old.drifted IS NOT NULL);
+    INSERT INTO counts VALUES (new.db, new.branch, coalesce(new.ledger, ''), new.lazy,
+                               new.drifted IS NOT NULL, 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
 CREATE TABLE IF NOT EXISTS branches (
     db TEXT NOT NULL,
     branch TEXT NOT NULL,
@@ -50,6 +81,9 @@ CREATE TABLE IF NOT EXISTS branches (
 ) WITHOUT ROWID;
 """
 _BATCH = 2000
+_UPSERT = ("INSERT INTO tenants VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+           "ledger = excluded.ledger, applied = excluded.applied, lazy = excluded.lazy, "
+           "drifted = excluded.drifted, pending = excluded.pending")
 
 
 @dataclass(frozen=True)
@@ -96,6 +130,7 @@ class Catalog:
                                    check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL: a power cut loses only the tail
+            conn.execute("PRAGMA recursive_triggers=ON")  # so deletes by REPLACE are counted
             conn.executescript(_SCHEMA)
             self._conn, self._pid = conn, os.getpid()
         return self._conn
@@ -154,7 +189,7 @@ class Catalog:
             try:
                 for chunk in _chunks(after):
                     conn.executemany(
-                        "INSERT OR REPLACE INTO tenants VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        _UPSERT,
                         [(db, branch, r.name, r.ledger, r.applied, int(r.lazy), r.drifted,
                           token) for r in chunk])
                 conn.executemany(
@@ -255,8 +290,8 @@ class Catalog:
         with self._lock:
             self.ensure_built(db, branch)
             tokens = [t for (t,) in self._db().execute(
-                "SELECT DISTINCT pending FROM tenants WHERE pending IS NOT NULL AND db = ? "
-                "AND branch = ?", (db, branch))]
+                "SELECT DISTINCT pending FROM tenants INDEXED BY tenants_pending "
+                "WHERE pending IS NOT NULL AND db = ? AND branch = ?", (db, branch))]
             checked = 0
             dead: set[str] = set()
             for token in tokens:
@@ -281,10 +316,8 @@ class Catalog:
                     conn.execute("DELETE FROM tenants WHERE db = ? AND branch = ? AND name = ?",
                                  (db, branch, name))
                 else:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO tenants VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-                        (db, branch, name, record.ledger, record.applied, int(record.lazy),
-                         record.drifted))
+                    conn.execute(_UPSERT, (db, branch, name, record.ledger, record.applied,
+                                           int(record.lazy), record.drifted, None))
             conn.execute("COMMIT")
         return len(names)
 
@@ -297,8 +330,8 @@ class Catalog:
         out = {"total": 0, "up_to_date": 0, "behind": 0, "drifted": 0, "lazy": 0}
         with self._lock:
             rows = self._db().execute(
-                "SELECT ledger, lazy, drifted IS NOT NULL, count(*) FROM tenants "
-                "WHERE db = ? AND branch = ? GROUP BY 1, 2, 3", (db, branch)).fetchall()
+                "SELECT ledger, lazy, drifted, n FROM counts WHERE db = ? AND branch = ? "
+                "AND n > 0", (db, branch)).fetchall()
         for ledger, lazy, drifted, count in rows:
             out["total"] += count
             if lazy:
