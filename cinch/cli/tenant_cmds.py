@@ -31,11 +31,22 @@ def tenant_create(ctx: typer.Context, names: list[str], branch: BranchOpt = None
 
 
 @tenant_app.command("list")
-def tenant_list(ctx: typer.Context, branch: BranchOpt = None, format: FormatOpt = None) -> None:
+def tenant_list(ctx: typer.Context, branch: BranchOpt = None, format: FormatOpt = None,
+                limit: Annotated[int | None, typer.Option(
+                    "--limit", min=1, help="At most this many tenants, in name order (from the "
+                    "tenant catalog: only their files are opened)")] = None,
+                after: Annotated[str | None, typer.Option(
+                    "--after", help="With --limit: start after this tenant name")] = None,
+                ) -> None:
     """Tenants with their size and schema state (up to date / behind / drifted)."""
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    rows = [t.to_dict() for t in st.project().tenants.infos(db.name, db.branch)]
+    tenants = st.project().tenants
+    if limit is None and after is None:
+        infos = tenants.infos(db.name, db.branch)
+    else:
+        infos, _ = tenants.page(db.name, db.branch, after=after, limit=limit or 100)
+    rows = [t.to_dict() for t in infos]
     output.emit(rows, fmt(ctx, format), columns=["name", "size", "applied", "state", "detail"])
 
 

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from cinch.engine import parallel
+from cinch.engine import parallel, tenant_catalog
 from cinch.engine.moves import UNWOUND, MovePlan, Step, plan_move
 from cinch.errors import (
     AlreadyExists,
@@ -95,10 +95,14 @@ class Tenants:
         self._children_cache: dict[tuple[str, str], tuple[int, list[str]]] = {}
         # Workers bringing tenants along at once; None: CINCH_APPLY_WORKERS, else the cores.
         self.apply_workers: int | None = None
+        # Each tenant's state, kept by every operation below that changes a tenant file
+        # (`with self.catalog.changing(...)`), so status and list pages need not open them all.
+        self.catalog = tenant_catalog.open_catalog(self)
 
     def close(self) -> None:
         self._close_handles()
         self.pool.close_all()
+        self.catalog.close()
 
     def _close_handles(self, db: str | None = None, branch: str | None = None,
                        name: str | None = None) -> None:
@@ -251,6 +255,18 @@ class Tenants:
     def _move(self, path: Path, db: str, head: str, *, name: str, branch: str = "",
               verify: bool = True, report: dict[str, int] | None = None,
               before: Callable[[], None] | None = None) -> int:
+        """:meth:`_move_file`, the catalog told first where the tenant is going (a failed or
+        refused move has the catalog read the file again)."""
+        if not branch:  # a template: not a tenant
+            return self._move_file(path, db, head, name=name, verify=verify, report=report,
+                                   before=before)
+        with self.catalog.changing(db, branch, [tenant_catalog.at_head(self, db, head, name)]):
+            return self._move_file(path, db, head, name=name, branch=branch, verify=verify,
+                                   report=report, before=before)
+
+    def _move_file(self, path: Path, db: str, head: str, *, name: str, branch: str = "",
+                   verify: bool = True, report: dict[str, int] | None = None,
+                   before: Callable[[], None] | None = None) -> int:
         """Bring the file to the log at ``head``: unwind what it holds that the log lacks,
         apply what it lacks. The number of steps taken; a drifted tenant raises
         :class:`TenantDrifted` untouched."""
@@ -429,13 +445,19 @@ class Tenants:
         if self.store.folder(db, child).exists() or self._fork(db, child) is not None:
             self.delete_branch(db, child)
         names = set(self.names(db, parent))
+        self.catalog.forget_branch(db, child)
         self._save_fork(db, child, Fork(parent, self._head(parent), empty, names))
+        self.catalog.fork(db, parent, child, empty)
         return len(names)
 
     def _materialize(self, db: str, branch: str, name: str, *, save: bool = True) -> None:
         fork = self._fork(db, branch)
         if fork is None or name not in fork.pending:
             return
+        with self.catalog.changing(db, branch, [self._at_head(db, branch, name)]):
+            self._materialize_file(db, branch, name, fork, save=save)
+
+    def _materialize_file(self, db: str, branch: str, name: str, fork: Fork, *, save: bool) -> None:
         head = self._head(branch)
         if self.store.exists(db, branch, name):
             # Copied and published before a crash kept the record from saying so: a copy is
@@ -491,13 +513,18 @@ class Tenants:
 
     def _ensure_main(self, db: str, branch: str) -> None:
         if not self._exists(db, branch, MAIN_TENANT):
-            self.store.create_from_template(self.template(db, branch), db, branch, MAIN_TENANT)
+            self.create(db, branch, MAIN_TENANT)
 
     def create(self, db: str, branch: str, name: str) -> Path:
         check_tenant_name(name)
         if self._exists(db, branch, name):
             raise AlreadyExists(f"tenant {name!r} already exists on {db}@{branch}", tenant=name)
-        return self.store.create_from_template(self.template(db, branch), db, branch, name)
+        template = self.template(db, branch)
+        with self.catalog.changing(db, branch, [self._at_head(db, branch, name)]):
+            return self.store.create_from_template(template, db, branch, name)
+
+    def _at_head(self, db: str, branch: str, name: str) -> tenant_catalog.Record:
+        return tenant_catalog.at_head(self, db, self._head(branch), name)
 
     def create_many(self, db: str, branch: str, names: list[str]) -> list[Path]:
         """Create many tenants at once (all or none): one template, file copies in parallel."""
@@ -508,7 +535,10 @@ class Tenants:
             if self._exists(db, branch, name):
                 raise AlreadyExists(f"tenant {name!r} already exists on {db}@{branch}",
                                     tenant=name)
-        return self.store.create_many_from_template(self.template(db, branch), db, branch, names)
+        template = self.template(db, branch)
+        records = tenant_catalog.at_head_many(self, db, self._head(branch), names)
+        with self.catalog.changing(db, branch, records):
+            return self.store.create_many_from_template(template, db, branch, names)
 
     def path(self, db: str, branch: str, name: str, *, create_main: bool = True) -> Path:
         """The tenant's file, copied from the parent branch first if it is still lazy."""
@@ -530,12 +560,13 @@ class Tenants:
             raise NotFound(f"no tenant named {name!r} on {db}@{branch}", tenant=name)
         self.before_write(db, branch, name)
         fork = self._fork(db, branch)
-        if fork is not None and name in fork.pending:
-            fork.pending.discard(name)
-            self._save_fork(db, branch, fork)
-        else:
-            self._close_handles(db, branch, name)
-            self.store.delete(db, branch, name)
+        with self.catalog.changing(db, branch, gone=[name]):
+            if fork is not None and name in fork.pending:
+                fork.pending.discard(name)
+                self._save_fork(db, branch, fork)
+            else:
+                self._close_handles(db, branch, name)
+                self.store.delete(db, branch, name)
 
     def rename(self, db: str, branch: str, old: str, new: str) -> None:
         self.path(db, branch, old)
@@ -544,14 +575,18 @@ class Tenants:
             raise AlreadyExists(f"tenant {new!r} already exists", tenant=new)
         self.before_write(db, branch, old)
         self._close_handles(db, branch, old)
-        self.store.rename(db, branch, old, new)
+        record = tenant_catalog.renamed(self, db, branch, old, new)
+        with self.catalog.changing(db, branch, [record], gone=[old]):
+            self.store.rename(db, branch, old, new)
 
     def copy(self, db: str, branch: str, src: str, dst: str) -> None:
         self.path(db, branch, src)
         check_tenant_name(dst)
         if self._exists(db, branch, dst):
             raise AlreadyExists(f"tenant {dst!r} already exists", tenant=dst)
-        self.store.copy(db, branch, src, dst)
+        record = tenant_catalog.renamed(self, db, branch, src, dst)
+        with self.catalog.changing(db, branch, [record]):
+            self.store.copy(db, branch, src, dst)
 
     def delete_branch(self, db: str, branch: str) -> None:
         """Remove a branch's tenants; branches forked from it take their copies first."""
@@ -561,8 +596,10 @@ class Tenants:
                 self._materialize(db, child, name)
         self._close_handles(db, branch)
         self.pool.close_under(self.store.folder(db, branch))
+        self.catalog.forget_branch(db, branch)
         self.store.delete_branch(db, branch)
         self._save_fork(db, branch, None)
+        self.catalog.drop_branch(db, branch)
         shutil.rmtree(self.template_path(db, branch).parent, ignore_errors=True)
         self._template_at.pop((db, branch), None)
 
@@ -799,10 +836,13 @@ class Tenants:
         return out
 
     def summary(self, db: str, branch: str) -> dict[str, int]:
-        counts = {"total": 0, "up to date": 0, "behind": 0, "drifted": 0, "not copied yet": 0}
-        for info in self.infos(db, branch):
-            counts["total"] += 1
-            counts[info.state] += 1
-        return {"total": counts["total"], "up_to_date": counts["up to date"],
-                "behind": counts["behind"], "drifted": counts["drifted"],
-                "lazy": counts["not copied yet"]}
+        """How many tenants are in each state, from the catalog (no tenant file opened)."""
+        self._ensure_main(db, branch)
+        return tenant_catalog.summary(self, db, branch)
+
+    def page(self, db: str, branch: str, *, after: str | None = None, limit: int = 100,
+             keep: Callable[[str], bool] | None = None) -> tuple[list[TenantInfo], str | None]:
+        """Up to ``limit`` tenants in name order after ``after`` (and the name to continue
+        after, None at the end): the catalog picks them, only their files are opened."""
+        self._ensure_main(db, branch)
+        return tenant_catalog.page(self, db, branch, after=after, limit=limit, keep=keep)

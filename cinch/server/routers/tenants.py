@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from cinch.engine.tenants import TenantInfo, TenantState
+from cinch.errors import UsageError
 from cinch.server.deps import (
     CursorQuery,
     LimitQuery,
@@ -13,7 +14,8 @@ from cinch.server.deps import (
     Target,
     TenantPath,
     WriteTarget,
-    page_slice,
+    decode_cursor,
+    encode_cursor,
     require,
 )
 from cinch.server.errors import ERROR_RESPONSES
@@ -61,10 +63,14 @@ def list_tenants(t: ReadTarget, limit: LimitQuery = 100,
                  cursor: CursorQuery = None) -> TenantPage:
     """Tenants with their size and schema state (up to date, behind, drifted, not copied yet);
     a key limited to tenants sees only those."""
-    infos = [_public(i) for i in t.project.tenants.infos(t.name, t.branch)
-             if t.key.covers_tenant(i.name)]
-    items, next_cursor = page_slice(infos, limit, cursor)
-    return TenantPage(items=items, next_cursor=next_cursor)
+    after = decode_cursor(cursor).get("after") if cursor else None
+    if cursor and not isinstance(after, str):
+        raise UsageError("the cursor is not one this server issued", cursor=cursor)
+    # From the tenant catalog: only the page's files are opened, whatever the tenant count.
+    infos, last = t.project.tenants.page(t.name, t.branch, after=after, limit=limit,
+                                         keep=t.key.covers_tenant)
+    return TenantPage(items=[_public(i) for i in infos],
+                      next_cursor=encode_cursor({"after": last}) if last else None)
 
 
 @router.get("/{tenant}", name="get")
