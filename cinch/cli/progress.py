@@ -53,7 +53,7 @@ class LazyBar:
         if done < total and self._last_line is not None and now - self._last_line < LINE_EVERY:
             return
         self._last_line = now
-        sys.stderr.write(f"{self.label}: {done}/{total} tenants\n")
+        sys.stderr.write(f"{self.label}: {done}/{total}\n")
         sys.stderr.flush()
 
     def _at_terminal(self) -> bool:
