@@ -36,7 +36,7 @@ def show_tenants(project: cinch.Project, branch: str) -> None:
     console.print(table)
 
 
-def run(root: Path) -> None:
+def run(root: Path, *, kept: bool = True) -> None:
     from cinch.engine.branches import create_branch, switch
     from cinch.engine.merge import merge
 
@@ -104,15 +104,22 @@ def run(root: Path) -> None:
         console.print(f"  {info.short} {info.summary}")
     project.close()
     cli = Path(sys.executable).parent / "cinch"
-    console.print(f"\n[green]Done.[/green] The project is in {root} — try "
-                  f"`{cli} -C {root} log` or `git -C {root} log -p`.")
+    if kept:
+        console.print(f"\n[green]Done.[/green] The project is in {root} — try "
+                      f"`{cli} -C {root} log` or `git -C {root} log -p`.")
+    else:
+        console.print(f"\n[green]Done.[/green] Its temporary folder is removed; to keep the "
+                      f"project, give a folder: `{sys.executable} -m cinch.demo DIR`.")
 
 
 def main() -> None:
     os.environ.setdefault("CINCH_AUTHOR_NAME", "cinch demo")
     os.environ.setdefault("CINCH_AUTHOR_EMAIL", "demo@cinch.invalid")
-    base = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="cinch-demo-"))
-    run(base / "acme")
+    if len(sys.argv) > 1:
+        run(Path(sys.argv[1]) / "acme")
+        return
+    with tempfile.TemporaryDirectory(prefix="cinch-demo-") as base:
+        run(Path(base) / "acme", kept=False)
 
 
 if __name__ == "__main__":

@@ -36,8 +36,8 @@ def check_name(name: str, kind: str = "name") -> str:
         )
     if not _SCHEMA_NAME.fullmatch(name):
         raise InvalidName(
-            f"{kind} name {_describe(name)} is not allowed: use letters, digits and _, "
-            "not starting with a digit",
+            f"{kind} name {_describe(name)} is not allowed: use ASCII letters (a-z, A-Z), "
+            "digits and _, not starting with a digit",
             kind=kind, name=name,
         )
     lowered = name.lower()
@@ -61,8 +61,9 @@ def check_tenant_name(name: str) -> str:
         )
     if not _TENANT_NAME.fullmatch(name) or ".." in name:
         raise InvalidName(
-            f"tenant name {_describe(name)} is not allowed: use letters, digits, '_', '-' and "
-            "'.', starting with a letter or digit (no '/', '..', spaces or control characters)",
+            f"tenant name {_describe(name)} is not allowed: use ASCII letters (a-z, A-Z), "
+            "digits, '_', '-' and '.', starting with a letter or digit (no '/', '..', spaces or "
+            "control characters)",
             kind="tenant", name=name,
         )
     if name.lower().split(".")[0] in _RESERVED_TENANTS or name.lower().startswith("_cinch"):

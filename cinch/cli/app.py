@@ -3,7 +3,7 @@
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,9 +25,18 @@ from cinch.errors import CinchError
 
 app = typer.Typer(
     name="cinch", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     help="A git-backed schema repository for multi-tenant SQLite.",
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
 )
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from importlib.metadata import version  # only here: it is slow to import
+
+        sys.stdout.write(f"cinch {version('cinch')}\n")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -40,6 +49,9 @@ def root(
     format: Annotated[Format, typer.Option(
         "--format", "-f", help="Default output format")] = Format.table,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only what is asked")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version,
+        help="Print cinch's version and exit")] = False,
 ) -> None:
     st = state(ctx)
     st.directory, st.database, st.format, st.quiet = directory, database, format, quiet
@@ -52,6 +64,7 @@ app.command("log")(history_cmds.log)
 app.command("show")(history_cmds.show)
 app.command("diff")(history_cmds.diff)
 app.command("query")(tenant_cmds.query)
+app.command("batch")(tenant_cmds.batch)
 app.command("sync")(tenant_cmds.sync)
 app.add_typer(schema_cmds.db_app, name="db")
 app.add_typer(schema_cmds.table_app, name="table")
@@ -92,11 +105,47 @@ def _wants_json(argv: list[str]) -> bool:
 _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
+_METAVARS = {"INTO": "BRANCH", "DIRECTORY": "DIR"}  # where the option's name says too little
+
+
+def _tidy_help(command: Any) -> Any:
+    """Help that reads like other command-line tools': an option's value as a name in capitals
+    (``--db NAME``, ``-f [table|json|yaml|csv]``), flags as bare flags, each default once.
+
+    typer names values by their Python types (``<str>``, ``<list[str]>``, ``<bool>``); the
+    tree is walked once per run (idempotent: only what is still unset is set).
+    """
+    for param in command.params:
+        if getattr(param, "is_flag", False) or getattr(param, "count", False):
+            if param.default is False:
+                param.show_default = False  # an absent flag is off: nothing to say
+            continue
+        if param.metavar is None:
+            desc = getattr(param, "type_descriptor", None)
+            choices = desc.choices if desc is not None and desc.is_choice else None
+            if choices:
+                param.metavar = "[" + "|".join(str(getattr(c, "value", c)) for c in choices) + "]"
+            else:
+                param.metavar = (param.name or "value").upper()
+                param.metavar = _METAVARS.get(param.metavar, param.metavar)
+            if param.param_type_name == "argument":
+                # its name is already the metavar: do not print a type beside it
+                param.display_type_rich = lambda ctx: None
+        if param.help and "default" in param.help:
+            param.show_default = False  # the help text says it in words
+    for sub in getattr(command, "commands", {}).values():
+        _tidy_help(sub)
+    return command
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; render every error as one `error:` line with its exit code."""
     args = sys.argv[1:] if argv is None else argv
+    if not args:  # `cinch` alone is a request for help, not a mistake
+        args = ["--help"]
     try:
-        rc = app(args=args, prog_name="cinch", obj=State(), standalone_mode=False)
+        command = _tidy_help(typer.main.get_command(app))
+        rc = command.main(args=args, prog_name="cinch", obj=State(), standalone_mode=False)
     except CinchError as exc:
         if _wants_json(args):
             sys.stderr.write(json.dumps({"error": exc.to_dict()}, default=str) + "\n")
@@ -107,9 +156,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except _CLICK_ERROR as exc:
         sys.stderr.write(f"error: {exc.format_message()}\n")
-        command = "" if "No such command" in exc.format_message() else \
-            " ".join(a for a in args if not a.startswith("-"))[:60]
-        sys.stderr.write(f"hint: see `cinch {command} --help`\n".replace("  ", " "))
+        # The command as the user typed it up to the one that refused (`cinch table create`),
+        # never the arguments after it.
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None and ctx.command_path else "cinch"
+        sys.stderr.write(f"hint: see `{where} --help`\n")
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.stderr.write("aborted; nothing was changed\n")

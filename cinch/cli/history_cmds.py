@@ -83,6 +83,13 @@ def log(ctx: typer.Context,
     if chosen is not Format.table:
         output.emit([i.to_dict() for i in items], chosen)
         return
+    if not items and not st.quiet:
+        # stderr: a script reading the log's lines still reads none
+        what = "commits" if all_commits else "change sets"
+        sys.stderr.write(f"no history yet: no {what} on {rev or 'this branch'}"
+                         f"{' in database ' + st.database if st.database else ''}; "
+                         "the first comes with `cinch table create NAME COLUMN:TYPE`\n")
+        return
     for item in items:
         mark = ("*" if len(item.parents) < 2 else "M") if graph else ""
         ids = ", ".join(f"{c['database']}/{c['id']}" for c in item.changes)

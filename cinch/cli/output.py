@@ -70,7 +70,7 @@ def emit(data: Any, fmt: Format, *, columns: Sequence[str] | None = None,
         writer = csv.writer(buf)
         writer.writerow(cols)
         for row in rows:
-            writer.writerow([_plain(row.get(c)) for c in cols])
+            writer.writerow([_csv_cell(row.get(c)) for c in cols])
         sys.stdout.write(buf.getvalue())
         return
     from rich.table import Table
@@ -89,6 +89,24 @@ def emit(data: Any, fmt: Format, *, columns: Sequence[str] | None = None,
     for row in rows:
         table.add_row(*(_cell(row.get(c)) for c in cols))
     _console().print(table)
+
+
+def _csv_cell(value: Any) -> str | int | float:
+    """A flat value a spreadsheet reads as it is: no Python spellings (``None``, ``True``,
+    ``['a', 'b']``) in a cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        # a list of records (a commit's changes, a status's databases) by what names each
+        return ", ".join(str(v.get("id", v.get("name", json.dumps(v, default=str)))
+                             if isinstance(v, dict) else _csv_cell(v)) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return str(_plain(value))
 
 
 def _cell(value: Any) -> str:

@@ -1,6 +1,7 @@
 """``cinch serve`` (the HTTP API) and ``cinch keys`` (its API keys)."""
 
 import dataclasses
+import errno
 import json
 import os
 from typing import TYPE_CHECKING, Annotated
@@ -51,6 +52,7 @@ def serve(
                               rate_limit=rate_limit, rate_burst=max(1, int(rate_limit * 2)),
                               max_body_bytes=max_body)
     root = state(ctx).project().root
+    _check_port_free(host, port)  # before any banner: a taken port is the only thing said
     options = dict(host=host, port=port, log_level=log_level, proxy_headers=False,
                    server_header=False, ws_max_size=settings.max_body_bytes,
                    access_log=access_log, loop=_best("uvloop", "auto"), http=_http_protocol())
@@ -58,6 +60,11 @@ def serve(
         output.err_console.print(f"cinch serving {root} on http://{host}:{port} (docs: /docs)")
         output.err_console.print(f"console: http://{host}:{port}/" if console_built()
                                  else "console: not built (it needs node when cinch is installed)")
+        if not _any_key(ctx):
+            output.err_console.print(
+                "warning: no API key exists yet, so every request will be refused; make one "
+                "with `cinch keys create --name admin --scope admin` (its secret is printed "
+                "once)", highlight=False)
     if workers > 1:
         # Worker processes build their own app: hand them the project and settings.
         os.environ["CINCH_PROJECT"] = str(root)
@@ -66,6 +73,36 @@ def serve(
                     **options)  # type: ignore[arg-type]
         return
     uvicorn.run(create_app(root, settings), **options)  # type: ignore[arg-type]
+
+
+def _any_key(ctx: typer.Context) -> bool:
+    from cinch.server.keys import list_keys
+
+    store = _store(ctx)
+    try:
+        return bool(list_keys(store))
+    finally:
+        store.close()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Bind the address as uvicorn will (address reuse on, so a closing connection does not
+    count), then let go: a port another process listens on is refused here, plainly."""
+    import socket
+
+    from cinch.errors import UsageError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            reason = "is in use by another program" if exc.errno == errno.EADDRINUSE \
+                else f"cannot be bound ({exc.strerror})"
+            raise UsageError(f"port {port} on {host} {reason}", host=host, port=port,
+                             hint=f"pick another with `cinch serve --port {port + 1}`, or stop "
+                                  "the program using it") from exc
 
 
 def _best(module: str, fallback: str) -> str:

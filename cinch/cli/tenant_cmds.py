@@ -1,5 +1,6 @@
 """Tenants, queries and sync."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -8,7 +9,7 @@ from cinch.cli import output
 from cinch.cli.context import BranchOpt, FormatOpt, fmt, state
 from cinch.cli.output import Format
 from cinch.cli.progress import progress_bar
-from cinch.errors import ConfirmationRequired
+from cinch.errors import CinchError, ConfirmationRequired, QueryRefused, UsageError
 
 tenant_app = typer.Typer(help="Tenant databases: one SQLite file per customer, per branch.")
 TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Tenant (default: main)")]
@@ -92,20 +93,88 @@ def tenant_delete(ctx: typer.Context, name: str, branch: BranchOpt = None,
         output.console.print(f"[green]✓[/green] tenant {name} deleted")
 
 
-def query(ctx: typer.Context, sql: str,
+SqlFileOpt = Annotated[Path | None, typer.Option(
+    "--file", "-F", metavar="FILE",
+    help="Read the SQL from this file (- for stdin); several statements run as one batch")]
+ReadOnlyOpt = Annotated[bool, typer.Option("--read-only", help="Refuse writes")]
+TimeoutOpt = Annotated[float | None, typer.Option(
+    "--timeout", min=0.001, help="Stop a statement after this many seconds and keep nothing "
+                                 "it wrote (default: no limit)")]
+
+
+def query(ctx: typer.Context,
+          sql: Annotated[str | None, typer.Argument(
+              help="One SQL statement (or give --file)")] = None,
+          file: SqlFileOpt = None,
           param: Annotated[list[str] | None, typer.Option(
               "--param", "-p", help="A bound parameter (repeat, in order)")] = None,
           tenant: TenantOpt = "main", branch: BranchOpt = None,
-          read_only: Annotated[bool, typer.Option("--read-only", help="Refuse writes")] = False,
-          timeout: Annotated[float | None, typer.Option(
-              "--timeout", min=0.001, help="Stop the statement after this many seconds and "
-                                           "keep nothing it wrote (default: no limit)")] = None,
+          read_only: ReadOnlyOpt = False, timeout: TimeoutOpt = None,
           format: FormatOpt = None) -> None:
-    """Run one SQL statement on a tenant, parameters bound (never formatted into the SQL)."""
+    """Run one SQL statement on a tenant, parameters bound (never formatted into the SQL);
+    with --file, every statement of the file in one transaction."""
+    if (sql is None) == (file is None):
+        raise UsageError("give one SQL statement or --file FILE (not both)",
+                         hint="cinch query 'SELECT count(*) FROM users', or "
+                              "cinch query --file changes.sql")
+    statements = [sql] if sql is not None else _read_statements(file)
+    if len(statements) == 1:
+        _run_one(ctx, statements[0], param, tenant, branch, read_only, timeout, format)
+        return
+    if param:
+        raise UsageError("--param binds the parameters of one statement; "
+                         f"{file} holds {len(statements)}", hint="write the values in the file")
+    _run_batch(ctx, statements, tenant, branch, read_only, timeout, format)
+
+
+def batch(ctx: typer.Context,
+          statements: Annotated[list[str] | None, typer.Argument(
+              help="SQL statements, run in order (or give --file)")] = None,
+          file: SqlFileOpt = None,
+          tenant: TenantOpt = "main", branch: BranchOpt = None,
+          read_only: ReadOnlyOpt = False, timeout: TimeoutOpt = None,
+          format: FormatOpt = None) -> None:
+    """Run several SQL statements on a tenant in one transaction: all of them or none."""
+    if bool(statements) == (file is not None):
+        raise UsageError("give the statements as arguments or --file FILE (not both)",
+                         hint="cinch batch 'INSERT ...' 'UPDATE ...', or "
+                              "cinch batch --file changes.sql")
+    items = list(statements or []) if file is None else _read_statements(file)
+    _run_batch(ctx, items, tenant, branch, read_only, timeout, format)
+
+
+def _read_statements(file: Path | None) -> list[str]:
+    """The statements of a SQL file, split by sqlparse (which knows quotes, comments and
+    trigger bodies, where a split on `;` would not)."""
+    import sqlparse
+
+    if file is None or str(file) == "-":
+        text = typer.get_text_stream("stdin").read()
+    else:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {file}: {exc}", path=str(file)) from exc
+    statements = [s.strip() for s in sqlparse.split(text)
+                  if sqlparse.format(s, strip_comments=True).strip().strip(";").strip()]
+    if not statements:
+        raise UsageError(f"{file or 'stdin'} holds no SQL statement", path=str(file))
+    return statements
+
+
+def _run_one(ctx: typer.Context, sql: str, param: list[str] | None, tenant: str,
+             branch: str | None, read_only: bool, timeout: float | None,
+             format: Format | None) -> None:
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    result = st.project().tenant(tenant, database=db.name, branch=db.branch).query(
-        sql, list(param or []), read_only=read_only, timeout=timeout)
+    try:
+        result = st.project().tenant(tenant, database=db.name, branch=db.branch).query(
+            sql, list(param or []), read_only=read_only, timeout=timeout)
+    except QueryRefused as exc:
+        if "exactly one SQL statement" in exc.message:
+            exc.hint = ("run several statements together with `cinch batch STATEMENT...` or "
+                        "`cinch query --file FILE` (one transaction: all or none)")
+        raise
     chosen = fmt(ctx, format)
     if not result.columns:
         if chosen is Format.json:
@@ -115,6 +184,35 @@ def query(ctx: typer.Context, sql: str,
         return
     rows = [dict(zip(result.columns, r, strict=True)) for r in result.rows]
     output.emit(rows, chosen, columns=result.columns)
+
+
+def _run_batch(ctx: typer.Context, statements: list[str], tenant: str, branch: str | None,
+               read_only: bool, timeout: float | None, format: Format | None) -> None:
+    st = state(ctx)
+    db = st.db(_branch(ctx, branch))
+    handle = st.project().tenant(tenant, database=db.name, branch=db.branch)
+    results = []
+    with handle.transaction():  # the first statement that fails undoes every one before it
+        for index, sql in enumerate(statements):
+            try:
+                results.append(handle.query(sql, read_only=read_only, timeout=timeout))
+            except CinchError as exc:
+                exc.message = (f"statement {index + 1} of {len(statements)}: {exc.message}; "
+                               "none of the batch was kept")
+                exc.details["index"] = index
+                raise
+    chosen = fmt(ctx, format)
+    if chosen is not Format.table:
+        output.emit([{"statement": sql, "columns": r.columns, "rowcount": r.rowcount,
+                      "rows": [dict(zip(r.columns, row, strict=True)) for row in r.rows]}
+                     for sql, r in zip(statements, results, strict=True)], chosen)
+        return
+    for result in results:
+        if result.columns:
+            output.emit([dict(zip(result.columns, r, strict=True)) for r in result.rows],
+                        chosen, columns=result.columns)
+        elif not st.quiet:
+            output.console.print(f"{result.rowcount} row(s) changed")
 
 
 def sync(ctx: typer.Context, branch: BranchOpt = None,

@@ -130,8 +130,12 @@ def delete_branch(project: Project, name: str, *, force: bool = False) -> str:
         tip = tip_of(project, name)
         current = current_or_none(project)
         if name == current:
-            raise BranchError(f"cannot delete {name}: it is the current branch",
-                              hint=f"cinch switch {DEFAULT_BRANCH}, then delete it", branch=name)
+            others = [b for b in project.git.branches() if b != name]
+            away = (DEFAULT_BRANCH if DEFAULT_BRANCH in others else others[0]) if others else None
+            hint = (f"switch to another branch first (`cinch switch {away}`), then delete it"
+                    if away else "it is the only branch: a project always has one")
+            raise BranchError(f"cannot delete {name}: it is the current branch", hint=hint,
+                              branch=name)
         if is_protected(project, name):
             raise ProtectedBranch(f"branch {name} is protected",
                                   hint=f"cinch branch --unprotect {name} first", branch=name)

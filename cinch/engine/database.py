@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cinch.engine.history import changes_dir, schema_file
-from cinch.errors import NotFound, ProtectedBranch
+from cinch.errors import DirtyWorkTree, NotFound, ProtectedBranch
 from cinch.models.changeset import Author, ChangeSet
 from cinch.models.ids import ulid
 from cinch.models.operations import Operation, describe
@@ -151,6 +151,7 @@ class Database:
             result.tenants = tenants.precheck(self.name, self.branch, tip, plan)
             if dry_run:
                 return result
+            self._refuse_hand_edits()
             files = {
                 f"{changes_dir(self.name)}/{change.filename}": change.to_json(),
                 schema_file(self.name): schema_sql(after, self.name).encode(),
@@ -162,6 +163,19 @@ class Database:
             project.history.remember(result.commit, self.name, after)
             result.tenants = tenants.follow(self.name, self.branch)
             return result
+
+    def _refuse_hand_edits(self) -> None:
+        """schema.sql is generated from the change sets: a commit would overwrite an edit of it
+        in the work tree, as it would cinch.toml's, so refuse and say how to drop the edit."""
+        if self.branch != self.project.current_branch:
+            return  # other branches have no work tree here
+        path = schema_file(self.name)
+        if path in self.project.git.dirty_paths():
+            raise DirtyWorkTree(
+                f"{path} has uncommitted edits; it is generated from the change sets, so "
+                "change the schema with cinch commands instead", path=path,
+                hint=f"see them with `git diff {path}`; drop them with "
+                     f"`git checkout -- {path}`")
 
     def tenants_follow(self) -> dict[str, Any]:
         return self.project.tenants.follow(self.name, self.branch)

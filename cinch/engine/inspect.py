@@ -74,20 +74,34 @@ def log(project: Project, rev: str | None = None, *, db: str | None = None,
     return items
 
 
-def find_change(project: Project, change_id: str, rev: str = "HEAD") -> tuple[ChangeSet, str]:
-    """A change set by id (or unique prefix of 6+ characters) and the commit that added it."""
+MIN_PREFIX = 6  # characters of a change id that name it; fewer would match half the history
+
+
+def find_change(project: Project, change_id: str, rev: str = "HEAD", *,
+                database: str | None = None) -> ChangeSet:
+    """A change set of ``rev``'s history (of ``database``, or of any) by its id or a unique
+    prefix of 6+ characters, in any case. A shorter prefix, an empty one included, is refused
+    rather than matched against every change."""
+    wanted = change_id.strip().upper()
+    if len(wanted) < MIN_PREFIX:
+        raise UsageError(f"change id {change_id!r} is too short: give {MIN_PREFIX} or more "
+                         "of its characters", change=change_id)
     head = project.git.resolve(rev)
-    wanted = change_id.upper()
-    matches = [(db, entry) for db in project.databases() for entry in
-               project.history.log(head, db) if entry.id.startswith(wanted)]
-    if not matches:
+    dbs = [database] if database else _dbs_at(project, head)
+    found = [(db, entry) for db in dbs for entry in project.history.log(head, db)
+             if entry.id.startswith(wanted)]
+    if not found:
         raise NotFound(f"no change set {change_id!r} in the history of {rev}", change=change_id)
-    if len(matches) > 1 and len(wanted) < 26:
-        ids = ", ".join(e.id for _, e in matches[:5])
+    if len({entry.id for _, entry in found}) > 1:
+        ids = ", ".join(e.id for _, e in found[:5])
         raise UsageError(f"change id prefix {change_id!r} is ambiguous: it matches {ids}; "
                          "give more characters", change=change_id)
-    db, entry = matches[0]
-    return project.history.change(entry), _introducing_commit(project, head, db, entry.id)
+    return project.history.change(found[0][1])
+
+
+def introducing_commit(project: Project, change: ChangeSet, rev: str = "HEAD") -> str:
+    """The first-parent commit of ``rev`` that added ``change``'s file."""
+    return _introducing_commit(project, project.git.resolve(rev), change.database, change.id)
 
 
 def _introducing_commit(project: Project, head: str, db: str, change_id: str) -> str:
@@ -109,8 +123,9 @@ def show(project: Project, what: str) -> dict[str, Any]:
     could_be_change = len(what) >= 6 and is_ulid(what.upper().ljust(26, "0"))
     if could_be_change and (len(what) == 26 or what.upper() == what):
         try:
-            change, commit = find_change(project, what)
-            return {"kind": "change", "commit": commit, **_change_dict(change)}
+            change = find_change(project, what)
+            return {"kind": "change", "commit": introducing_commit(project, change),
+                    **_change_dict(change)}
         except NotFound:
             if len(what) == 26:
                 raise
@@ -119,8 +134,9 @@ def show(project: Project, what: str) -> dict[str, Any]:
     except UnknownRevision as exc:
         if could_be_change:
             try:
-                change, commit = find_change(project, what)
-                return {"kind": "change", "commit": commit, **_change_dict(change)}
+                change = find_change(project, what)
+                return {"kind": "change", "commit": introducing_commit(project, change),
+                        **_change_dict(change)}
             except NotFound:
                 pass
         raise NotFound(f"{what!r} is neither a change id nor a revision", what=what) from exc

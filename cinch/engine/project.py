@@ -63,6 +63,7 @@ class Project:
         # What a killed or failed command left: unfinished batches of tenants, templates.
         leftovers.recover(self.state_dir / "tenants")
         leftovers.sweep_templates(self.state_dir / "templates")
+        leftovers.sweep_temp_tenants(self.state_dir / "tenants")
         self._tenants: Any = None
         self._locks: dict[str, FileLock] = {}
         self._databases_at: dict[str | None, tuple[str, ...]] = {}

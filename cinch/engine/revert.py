@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from cinch.engine import snapshots
 from cinch.engine.database import ChangeResult
-from cinch.errors import CinchError, ConfirmationRequired, InvalidOperation, NotFound
+from cinch.engine.inspect import find_change
+from cinch.errors import CinchError, ConfirmationRequired, NotFound
 from cinch.models.changeset import ChangeSet
 from cinch.models.operations import DESTRUCTIVE, describe
 from cinch.planner.invert import invert
@@ -36,28 +37,6 @@ class RevertResult:
                 **self.result.to_dict()}
 
 
-def find_change(project: Project, change_id: str, branch: str,
-                database: str | None = None) -> ChangeSet:
-    """A change set of the branch's history by id or unique prefix (6+ characters)."""
-    wanted = change_id.strip().upper()
-    if len(wanted) < 6:
-        raise InvalidOperation(f"change id {change_id!r} is too short: give 6+ characters")
-    tip = project.git.branch_tip(branch)
-    if tip is None:
-        raise NotFound(f"no branch named {branch!r}", branch=branch)
-    found: list[ChangeSet] = []
-    for db in [database] if database else project.databases(branch):
-        found += [project.history.change(e) for e in project.history.log(tip, db)
-                  if e.id.startswith(wanted)]
-    if not found:
-        raise NotFound(f"no change set {change_id!r} in the history of {branch}",
-                       change=change_id, branch=branch)
-    if len(found) > 1:
-        raise InvalidOperation(f"change id {change_id!r} is ambiguous: "
-                               f"{', '.join(c.id for c in found[:5])}", change=change_id)
-    return found[0]
-
-
 def revert(project: Project, change_id: str, *, branch: str | None = None,
            database: str | None = None, yes: bool = False, message: str | None = None,
            dry_run: bool = False, restore: bool = True) -> RevertResult:
@@ -68,7 +47,9 @@ def revert(project: Project, change_id: str, *, branch: str | None = None,
     undoing it drops data. ``restore=False`` leaves the snapshots unused.
     """
     branch = branch or project.current_branch
-    change = find_change(project, change_id, branch, database)
+    if project.git.branch_tip(branch) is None:
+        raise NotFound(f"no branch named {branch!r}", branch=branch)
+    change = find_change(project, change_id, branch, database=database)
     db = project.database(change.database, branch=branch)
     with project.lock():  # nobody commits between reading the schema and the revert
         try:

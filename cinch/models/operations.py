@@ -6,7 +6,7 @@ set can be reverted and a merge can see what each side touched.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, assert_never
 
 from pydantic import Field
 
@@ -135,4 +135,5 @@ def describe(op: Operation) -> str:
             return f"replace view {v.name}"
         case DropView(view=v):
             return f"drop view {v.name}"
-    raise AssertionError(op)
+        case _:
+            assert_never(op)

@@ -28,7 +28,7 @@ from cinch.models.operations import (
     ReplaceView,
 )
 from cinch.models.schema import Column, ForeignKey, Index, Schema, Table, View
-from cinch.models.types import normalize_type
+from cinch.models.types import affinity, normalize_type
 from cinch.names import check_name, quote
 from cinch.planner.columns import ColumnSpec
 from cinch.planner.plan import plan_many
@@ -82,27 +82,33 @@ def _column(schema: Schema, spec: ColumnSpec, *, strict: bool) -> Column:
         unique=spec.unique, primary_key=spec.primary_key, default=spec.default,
         default_expr=spec.default_expr, references=references,
     )
-    if strict:
-        _check_strict_default(column)
+    _check_default(column, strict=strict)
     return column
 
 
-def _check_strict_default(column: Column) -> None:
-    """A STRICT column refuses a default of another type, but only when a row uses it: refuse
-    it now, not at a tenant's first insert."""
+def _check_default(column: Column, *, strict: bool) -> None:
+    """A default must fit its column. A STRICT column refuses one of another type, but only
+    when a row uses it; any other column would store a text default in a number column as
+    text (``qty INTEGER DEFAULT 'abc'``). Refuse both now, not at a tenant's first insert."""
     if column.default is None:
         return
     conn = sqlite3.connect(":memory:")
     try:
         conn.execute(f"CREATE TABLE t ({quote(column.name)} {column.type} "
-                     f"DEFAULT {literal(column.default)}) STRICT")
+                     f"DEFAULT {literal(column.default)}){' STRICT' if strict else ''}")
         conn.execute("INSERT INTO t DEFAULT VALUES")
+        stored = conn.execute(f"SELECT typeof({quote(column.name)}) FROM t").fetchone()[0]
     except sqlite3.Error as exc:
         raise InvalidType(
             f"default {column.default!r} of column {column.name} does not fit a STRICT "
             f"{column.type} column ({exc})", column=column.name, type=column.type) from exc
     finally:
         conn.close()
+    if affinity(column.type) in ("INTEGER", "REAL", "NUMERIC") and stored in ("text", "blob"):
+        raise InvalidType(
+            f"default {column.default!r} of column {column.name} is not a number, so it does "
+            f"not fit the column's type {column.type}", column=column.name, type=column.type,
+            hint="give a number, or make the column TEXT")
 
 
 def check(schema: Schema, ops: list[Operation], *, what: str = "the change") -> Schema:
@@ -275,8 +281,7 @@ def alter_column(schema: Schema, table_name: str, name: str, *, type: str | None
             changes["references"] = _column(schema, spec, strict=False).references
     after = before.model_copy(update=changes)
     after = Column.model_validate(after.model_dump())
-    if table.strict:
-        _check_strict_default(after)
+    _check_default(after, strict=table.strict)
     if after == before:
         raise InvalidOperation(f"nothing to change: {table.name}.{before.name} is already so")
     return [AlterColumn(table_id=table.id, table=table.name, before=before, after=after)]
@@ -293,6 +298,13 @@ def create_index(schema: Schema, table_name: str, columns: list[str], *,
     cols = [table.column(check_name(c, "column")) for c in columns]
     if len({c.id for c in cols}) != len(cols):
         raise InvalidOperation("an index lists each column once")
+    if unique and len(cols) == 1 and (cols[0].unique or cols[0].primary_key):
+        what = "the primary key" if cols[0].primary_key else "UNIQUE"
+        raise InvalidOperation(
+            f"{table.name}.{cols[0].name} is {what} already: SQLite keeps an index for that, "
+            "so a unique index on it would only cost every write twice",
+            table=table.name, column=cols[0].name,
+            hint="for lookups nothing is needed; drop --unique for a plain index")
     name = name or f"{table.name}_{'_'.join(c.name for c in cols)}_{'uniq' if unique else 'idx'}"
     _free(schema, name[:63], "index")
     return [CreateIndex(index=Index(

@@ -10,7 +10,7 @@ rows is the engine's job (``cinch.engine.snapshots``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import TypeVar, assert_never
 
 from cinch.errors import AlreadyExists, InvalidOperation, NotFound
 from cinch.models.operations import (
@@ -111,7 +111,8 @@ def invert_op(op: Operation, schema: Schema) -> list[Operation]:
                 raise InvalidOperation(f"cannot undo {describe(op)}: view {view.name} has that "
                                        "SQL already", view=view.name)
             return [ReplaceView(before=view, after=view.model_copy(update={"sql": b.sql}))]
-    raise AssertionError(op)
+        case _:
+            assert_never(op)
 
 
 # --- resolving against the current schema -------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from cinch.errors import NotFound
 from cinch.models.operations import (
@@ -116,6 +116,8 @@ def plan(schema: Schema, op: Operation) -> tuple[Plan, Schema]:
             result.statements.append(create_view_sql(v))
         case DropView(view=v):
             result.statements.append(f"DROP VIEW {quote(v.name)}")
+        case _:
+            assert_never(op)
     return result, after
 
 
@@ -250,6 +252,8 @@ def apply_op(schema: Schema, op: Operation, *, copy: bool = True) -> Schema:
                               for x in s.schema.views]
         case DropView(view=v):
             s.schema.views = [x for x in s.schema.views if x.id != v.id]
+        case _:
+            assert_never(op)
     return s.schema
 
 

@@ -8,6 +8,10 @@ Kept apart from the tenant store (and light to import): a project runs :func:`re
   whose process died names files of an unfinished batch, which are removed (all or none).
 - A template is built as ``template.<pid>.tmp`` and renamed into place; one whose process
   died or failed is removed.
+- A tenant file is written as ``.<tenant>.<random>.tmp`` beside its final name and renamed
+  into place; the name says nothing of its process, so one left for an hour is taken for a
+  crash's and removed (:func:`sweep_temp_tenants`, at most once an hour: it lists every
+  tenant folder).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import contextlib
 import json
 import os
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -120,4 +125,50 @@ def sweep_templates(folder: str | os.PathLike[str]) -> int:
                 if match and not _alive(int(match.group(1))):
                     _unlink_quietly(entry.path)
                     removed += 1
+    return removed
+
+
+SWEEP_AGE = 3600.0  # seconds: a temporary tenant file this old has no live writer
+_SWEPT = ".swept"  # under the store root: touched each time the tenant folders are swept
+
+
+def sweep_temp_files(folder: str | os.PathLike[str], older_than: float = SWEEP_AGE) -> int:
+    """Remove the temporary tenant files (``.<tenant>.<random>.tmp`` and their sidecars) of
+    one folder that are older than ``older_than`` seconds; returns how many."""
+    limit = time.time() - older_than
+    removed = 0
+    try:
+        entries = os.scandir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    with entries:
+        for entry in entries:
+            name = entry.name
+            if not name.startswith(".") or _TMP_SUFFIX not in name:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if entry.stat(follow_symlinks=False).st_mtime < limit:
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
+
+
+def sweep_temp_tenants(root: str | os.PathLike[str], older_than: float = SWEEP_AGE,
+                       every: float = SWEEP_AGE) -> int:
+    """:func:`sweep_temp_files` in every database and branch folder under ``root``, unless
+    that was done less than ``every`` seconds ago; returns how many files were removed."""
+    stamp = Path(root) / _SWEPT
+    try:
+        if time.time() - stamp.stat().st_mtime < every:
+            return 0
+    except FileNotFoundError:
+        if not Path(root).is_dir():
+            return 0
+    removed = 0
+    for db in os.scandir(root):
+        if db.is_dir(follow_symlinks=False) and not db.name.startswith("."):
+            for branch in os.scandir(db.path):
+                if branch.is_dir(follow_symlinks=False):
+                    removed += sweep_temp_files(branch.path, older_than)
+    stamp.touch()
     return removed

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import sqlite3
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -46,7 +45,7 @@ from cinch.stores.ledger import (
     shape_fingerprint,
     unwind_change,
 )
-from cinch.stores.leftovers import record_intent, recover, sweep_templates
+from cinch.stores.leftovers import record_intent, recover, sweep_temp_files, sweep_templates
 from cinch.stores.query import QueryCursor, QueryResult, iter_query, run_batch, run_query
 from cinch.stores.sqlite_conn import (
     CinchConnection,
@@ -705,20 +704,4 @@ class TenantStore:
 
     def sweep_temp_files(self, db: str, branch: str, older_than: float = 3600.0) -> int:
         """Remove temporary files a crashed process left behind; returns how many."""
-        folder = str(self.folder(db, branch))
-        limit = time.time() - older_than
-        removed = 0
-        try:
-            entries = os.scandir(folder)
-        except FileNotFoundError:
-            return 0
-        with entries:
-            for entry in entries:
-                name = entry.name
-                if not name.startswith(_TMP_PREFIX) or _TMP_SUFFIX not in name:
-                    continue
-                with contextlib.suppress(FileNotFoundError):
-                    if entry.stat().st_mtime < limit:
-                        os.unlink(entry.path)
-                        removed += 1
-        return removed
+        return sweep_temp_files(self.folder(db, branch), older_than)

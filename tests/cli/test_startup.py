@@ -22,7 +22,8 @@ import cinch
 ENGINE = ("cinch.engine", "cinch.stores", "cinch.planner", "cinch.models", "cinch.server",
           "pygit2", "fastapi", "uvicorn", "starlette", "yaml")
 # Needed only by the commands that merge, revert, push/pull, snapshot or serve.
-RARE = ("cinch.engine.merge", "cinch.engine.conflicts", "cinch.engine.revert",
+RARE = ("cinch.engine.merge", "cinch.engine.conflict", "cinch.engine.resolutions",
+        "cinch.engine.config_merge", "cinch.engine.revert",
         "cinch.engine.remotes", "cinch.engine.snapshots", "cinch.engine.settings",
         "cinch.planner.invert", "cinch.server", "fastapi", "uvicorn", "starlette", "yaml")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import jsonschema
 import pygit2
 import pytest
 
@@ -298,15 +299,11 @@ def _all_change_files(project: Project) -> dict[str, bytes]:
 def test_every_committed_change_file_is_valid(walk: Walk) -> None:
     files = _all_change_files(walk.project)
     assert len(files) == 8
-    try:
-        import jsonschema
-    except ImportError:
-        jsonschema = None
     schema = json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
     for path, raw in files.items():
         data = json.loads(raw)
-        if jsonschema is not None:
-            jsonschema.validate(data, schema)
+        jsonschema.validate(data, schema)
         change = parse_change(raw, path)
         assert ChangeSet.model_validate_json(raw) == change
         assert change.to_json() == raw, f"{path} is not in the canonical format"

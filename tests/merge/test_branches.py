@@ -98,7 +98,13 @@ def test_a_merged_branch_deletes_without_force(project: cinch.Project) -> None:
     project.database(branch="feature").add_column("users", "nickname:TEXT")
     project.database(branch="main").add_column("users", "city:TEXT")
     merge(project, "feature", "main")
-    delete_branch(project, "feature")
+    folder = project.tenants.store.folder("main", "feature")
+    assert delete_branch(project, "feature")
+    assert project.git.branch_tip("feature") is None and not folder.exists()
+    assert [b.name for b in list_branches(project)] == ["main"]
+    # the merge is what made it deletable: main's history holds the branch's change
+    users = project.database(branch="main").schema().table("users")
+    assert "nickname" in [c.name for c in users.columns]
 
 
 def test_protect_commits_on_the_branch_and_guards_it(project: cinch.Project) -> None:

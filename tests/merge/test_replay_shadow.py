@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import cinch
 from cinch.engine.branches import create_branch
-from cinch.engine.conflicts import _reachable
+from cinch.engine.conflict_rules import _reachable
 from cinch.engine.merge import check_merge
 
 

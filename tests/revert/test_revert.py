@@ -15,12 +15,13 @@ import pytest
 
 import cinch
 from cinch.engine import snapshots
-from cinch.engine.revert import find_change, revert
-from cinch.errors import ConfirmationRequired, InvalidOperation, NotFound
+from cinch.engine.inspect import find_change
+from cinch.engine.revert import revert
+from cinch.errors import ConfirmationRequired, NotFound, UsageError
 from cinch.models.operations import DropColumn
 from cinch.models.schema import Schema
 from cinch.stores import tenantstore as ts
-from tests.conftest import Cli
+from tests.conftest import Cli, assert_refused
 
 
 def _norm(schema: Schema) -> dict[str, Any]:
@@ -131,10 +132,30 @@ def test_revert_refuses_what_no_longer_makes_sense(project: cinch.Project) -> No
 def test_find_change_by_prefix(project: cinch.Project) -> None:
     change = project.database().add_column("users", "nick:TEXT").change
     assert find_change(project, change.id[:12].lower(), "main").id == change.id
-    with pytest.raises(InvalidOperation, match="too short"):
-        find_change(project, change.id[:3], "main")
+    assert find_change(project, f" {change.id} ").id == change.id
+    for short in ("", "   ", change.id[:3]):
+        with pytest.raises(UsageError, match="too short"):
+            find_change(project, short, "main")
     with pytest.raises(NotFound):
         find_change(project, "0" * 26, "main")
+
+
+def test_a_prefix_shared_by_two_changes_is_ambiguous(project: cinch.Project) -> None:
+    # ids begin with their creation time: two changes a moment apart share 6 characters
+    first = project.database().add_column("users", "nick:TEXT").change
+    second = project.database().add_column("users", "city:TEXT").change
+    assert first.id[:6] == second.id[:6]
+    with pytest.raises(UsageError, match="ambiguous"):
+        find_change(project, first.id[:6])
+    with pytest.raises(UsageError, match="too short"):
+        revert(project, "", yes=True)
+
+
+def test_cli_show_and_revert_refuse_an_empty_change_id(make_project: Callable[..., Path],
+                                                       cli: Cli) -> None:
+    root = make_project("users")
+    for args in (["revert", "", "--yes"], ["show", ""]):
+        assert_refused(cli(*args, cwd=root), ["too short"] if args[0] == "revert" else [])
 
 
 def test_revert_after_a_rename_elsewhere(project: cinch.Project) -> None:

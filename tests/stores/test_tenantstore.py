@@ -8,10 +8,12 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+import cinch
 from cinch.errors import AlreadyExists, InvalidName, NotFound, TenantError, UsageError
 from cinch.stores import tenantstore as ts
 
@@ -320,6 +322,30 @@ def test_sweep_temp_files(store: ts.TenantStore, tenant: Path) -> None:
     (folder / ".fresh.cafe.tmp").write_bytes(b"x")
     assert store.sweep_temp_files("main", "main") == 1
     assert sorted(os.listdir(folder))[0] == ".fresh.cafe.tmp"
+
+
+
+def test_opening_a_project_sweeps_what_a_crash_left(make_project: Callable[..., Path]) -> None:
+    """A killed write leaves `.<tenant>.<random>.tmp` files; opening the project removes those
+    an hour old (a younger one may be a live writer's), at most once an hour."""
+    root = make_project("users")
+    with cinch.open(root) as p:
+        p.tenants.create("main", "main", "acme")
+        folder = p.tenants.store.folder("main", "main")
+    old = time.time() - 7200
+    stale = folder / ".acme.0123456789ab.tmp"
+    for path in (stale, Path(f"{stale}-journal")):
+        path.write_bytes(b"half a tenant")
+        os.utime(path, (old, old))
+    live = folder / ".acme.ba9876543210.tmp"
+    live.write_bytes(b"being written")
+    swept = root / ".cinch" / "tenants" / ".swept"
+    os.utime(swept, (old, old))  # the last sweep was two hours ago
+    cinch.open(root).close()
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [live.name]
+    os.utime(live, (old, old))
+    cinch.open(root).close()  # swept within the hour: not again yet
+    assert live.exists()
 
 
 # -- consistency under concurrent writes -------------------------------------------------------

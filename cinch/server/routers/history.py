@@ -94,7 +94,8 @@ def get_change(ctx: Engine, key: ReadKey,
     """One change set (by id or a unique prefix of 6+ characters) with its SQL."""
     branch = ctx.branch_or_current(branch)
     require(key, Scope.read, branch=branch)
-    change, commit = inspect.find_change(ctx.project, change_id, rev=branch)
+    change = inspect.find_change(ctx.project, change_id, rev=branch)
+    commit = inspect.introducing_commit(ctx.project, change, rev=branch)
     require(key, Scope.read, database=change.database)
     return ChangeDetail(
         id=change.id, database=change.database, commit=commit, message=change.message,
