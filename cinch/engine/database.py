@@ -106,8 +106,9 @@ class Database:
             return list(schema.indexes)
         return schema.indexes_of(schema.table(table).id)
 
-    def schema_sql(self) -> str:
-        return schema_sql(self.schema(), self.name)
+    def schema_sql(self, rev: str | None = None) -> str:
+        """The generated ``schema.sql`` at ``rev`` (any git revision; default: the branch tip)."""
+        return schema_sql(self.schema(rev), self.name)
 
     def codegen(self, language: str, *, rev: str | None = None,
                 int_mode: str = "number") -> Generated:

@@ -18,6 +18,15 @@ def _answer(request: Request, response: Response, head: str | None, key: ApiKey)
     response.headers["ETag"] = etag
 
 
+def conditional(request: Request, name: str, key: ApiKey) -> dict[str, str]:
+    """The ETag headers of an answer ``name`` determines (a commit, a head); 304 when the
+    client holds it already."""
+    etag = f'"{name}.{key.id}"'
+    if etag in request.headers.get("if-none-match", ""):
+        raise HTTPException(304, headers={"ETag": etag})
+    return {"ETag": etag}
+
+
 def _database_etag(request: Request, response: Response, t: ReadTarget) -> None:
     _answer(request, response, t.ctx.branch_tip(t.branch), t.key)
 

@@ -83,6 +83,7 @@ export const OPERATIONS = {
   "project-get": "project.get",
   "databases-list": "databases.list",
   "databases-get": "databases.get",
+  "databases-schema-sql": "databases.schemaSql",
   "branches-list": "branches.list",
   "branches-get": "branches.get",
   "branches-create": "branches.create",
@@ -183,6 +184,15 @@ export function buildResources(run: Run, list: List) {
       run(op({
         id: "databases-get", idempotent: true, cacheKey: key("databases-get", db, o.branch),
         run: (fc, i) => fc.GET("/databases/{db}", { params: { path: { db }, query: { branch: o.branch } }, ...i }),
+      }), o),
+    /** The generated `schema.sql` as text, at `rev` (a commit, tag or branch in the history of
+     *  `branch`; default: the branch tip). */
+    schemaSql: (db: string, o: ReadOptions & { rev?: string } = {}) =>
+      run(op<string>({
+        id: "databases-schema-sql", idempotent: true, cacheKey: key("databases-schema-sql", db, o.branch, o.rev),
+        run: (fc, i) => fc.GET("/databases/{db}/schema.sql", {
+          params: { path: { db }, query: { branch: o.branch, rev: o.rev } }, ...i, parseAs: "text",
+        }) as Promise<{ data?: string; response: Response }>,
       }), o),
   };
 
@@ -432,10 +442,11 @@ export function buildResources(run: Run, list: List) {
       }), o),
     open: (body: Schema<"MergeRequestCreate">, o?: CallOptions) =>
       run(op({ id: "merge-requests-open", idempotent: false, run: (fc, i) => fc.POST("/merge-requests", { body, ...i }) }), o),
-    /** The request with its diff, merge check, approvals, `can_merge_now` and `blockers`. */
+    /** The request with its diff, merge check, approvals, `can_merge_now` and `blockers`;
+     *  revalidated with its ETag, so asking again while neither branch moved costs a 304. */
     get: (number: number, o?: CallOptions) =>
       run(op({
-        id: "merge-requests-get", idempotent: true,
+        id: "merge-requests-get", idempotent: true, cacheKey: key("merge-requests-get", number),
         run: (fc, i) => fc.GET("/merge-requests/{number}", { params: { path: { number } }, ...i }),
       }), o),
     approve: (number: number, o?: CallOptions) =>

@@ -29,4 +29,29 @@ describe("schema cache", () => {
     await uncached.tables.list("main", { branch });
     expect(statuses.slice(-2)).toEqual([200, 200]);
   });
+
+  test("schemaSql reads any commit of the branch's history; a merge request revalidates until a branch moves", async () => {
+    const statuses: number[] = [];
+    const admin = client(undefined, { middleware: [{ onResponse: ({ response }) => void statuses.push(response.status) }] });
+    const branch = unique("feature/sql-");
+    await admin.branches.create({ name: branch });
+    await admin.columns.add("main", "users", { name: "nickname" }, { branch });
+    const head = await admin.databases.schemaSql("main", { branch });
+    const before = await admin.databases.schemaSql("main", { branch, rev: `${branch}~1` });
+    expect(head).toContain("nickname");
+    expect(before).not.toContain("nickname");
+    expect(before).toContain("CREATE TABLE");
+    await admin.databases.schemaSql("main", { branch, rev: `${branch}~1` });
+    expect(statuses.slice(-1)).toEqual([304]);
+
+    const mr = await admin.mergeRequests.open({ source: branch, target: "main", title: "nickname" });
+    await admin.mergeRequests.get(mr.number);
+    const unchanged = await admin.mergeRequests.get(mr.number);
+    expect(statuses.slice(-2)).toEqual([200, 304]);
+    await admin.columns.add("main", "users", { name: "nickname2" }, { branch });
+    const moved = await admin.mergeRequests.get(mr.number);
+    expect(statuses.slice(-1)).toEqual([200]);
+    expect(moved.source_head).not.toBe(unchanged.source_head);
+    await admin.mergeRequests.close(mr.number);
+  });
 });

@@ -48,6 +48,7 @@ REQUESTS: dict[str, tuple[dict[str, str], dict[str, str], Any]] = {
     "GET /project": ({}, {}, None),
     "GET /databases": ({}, {}, None),
     "GET /databases/{db}": ({}, {}, None),
+    "GET /databases/{db}/schema.sql": ({}, {"rev": "main"}, None),
     "GET /databases/{db}/tables": ({}, {}, None),
     "POST /databases/{db}/tables": ({}, {}, {"name": "walk_new{key}"}),
     "GET /databases/{db}/tables/{table}": ({}, {}, None),

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
+from cinch.errors import UnknownRevision
 from cinch.server.deps import BranchQuery, Engine, ReadKey, ReadTarget, require
 from cinch.server.errors import ERROR_RESPONSES
-from cinch.server.etag import DatabasesETag, SchemaETag
+from cinch.server.etag import DatabasesETag, SchemaETag, conditional
 from cinch.server.keys import Scope
 
 router = APIRouter(prefix="/databases", tags=["databases"], responses=ERROR_RESPONSES)
@@ -55,3 +59,33 @@ def get_database(t: ReadTarget) -> DatabaseDetail:
                           views=len(schema.views), indexes=len(schema.indexes),
                           changes=len(t.project.history.log(head, db.name)),
                           schema_sql=db.schema_sql())
+
+
+RevQuery = Annotated[str | None, Query(
+    max_length=200, description="A commit (full or short id), tag or branch in the history of "
+                                "`branch`; default: the branch tip", examples=["HEAD~1"])]
+
+
+# response_class=Response (no media type): the errors stay JSON in the OpenAPI document, the
+# answer is text.
+@router.get("/{db}/schema.sql", name="schema-sql", response_class=Response,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                             "headers": {"X-Cinch-Commit": {
+                                 "description": "The commit the schema was read at",
+                                 "schema": {"type": "string"}}}}})
+def get_schema_sql(request: Request, t: ReadTarget, rev: RevQuery = None) -> PlainTextResponse:
+    """The database's generated `schema.sql` at a commit of the branch's history (default: its
+    tip), as text. A commit names its answer for good: its ETag never goes stale."""
+    tip = t.ctx.branch_tip(t.branch) or ""
+    commit = tip
+    if rev is not None:
+        commit = t.project.git.resolve(rev)
+        # Only history the key may read: the commit must be on the branch it was checked for.
+        if not t.project.git.is_ancestor(commit, tip):
+            raise UnknownRevision(f"{rev!r} is not in the history of branch {t.branch!r}",
+                                  rev=rev, branch=t.branch,
+                                  hint="pass ?branch= naming a branch that contains it")
+    headers = conditional(request, commit, t.key)
+    headers["X-Cinch-Commit"] = commit
+    return PlainTextResponse(t.db.schema_sql(commit), headers=headers,
+                             media_type="text/plain; charset=utf-8")

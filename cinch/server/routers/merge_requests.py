@@ -3,10 +3,12 @@ the server's state database; the merge is the engine's."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
+from starlette.requests import Request as HttpRequest
 
 from cinch.engine import inspect
 from cinch.errors import Forbidden
@@ -23,6 +25,7 @@ from cinch.server.deps import (
     require_databases,
 )
 from cinch.server.errors import ERROR_RESPONSES, ErrorInfo
+from cinch.server.etag import conditional
 from cinch.server.keys import ApiKey, Scope
 from cinch.server.models import Page, Request, SchemaDiff, schema_diff
 from cinch.server.state import MergeRequestRow
@@ -234,10 +237,27 @@ def open_merge_request(ctx: Engine, key: WriteKey, body: MergeRequestCreate) -> 
     return _detail(ctx, key, number)
 
 
-@router.get("/{number}", name="get")
+def _detail_etag(request: HttpRequest, response: Response, ctx: Engine, key: ReadKey,
+                 number: Number) -> None:
+    """A request's page is a function of both branch tips and its review row (state,
+    approvals, the approvals its target needs): their digest names it, so a client can ask
+    cheaply whether anything moved (304 when not) instead of fetching the whole check."""
+    mr = ctx.state.merge_request(number)
+    if not _visible(key, mr):
+        return  # the route refuses it
+    parts = [mr.state, mr.updated_at, ctx.branch_tip(mr.source) or "",
+             ctx.branch_tip(mr.target) or "",
+             str(reviews.required_approvals(ctx.project, mr.target)),
+             *(f"{a.approver}@{a.source_head}@{a.created_at}" for a in mr.approvals)]
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+    response.headers.update(conditional(request, digest, key))
+
+
+@router.get("/{number}", name="get", dependencies=[Depends(_detail_etag)])
 def get_merge_request(ctx: Engine, key: ReadKey, number: Number) -> MergeRequestDetail:
     """One merge request: its schema diff (SQL and structured), conflicts, approvals, the
-    tenants it will touch and whether it can be merged now."""
+    tenants it will touch and whether it can be merged now. Its `ETag` changes when either
+    branch moves or the review does (`If-None-Match` answers 304 until then)."""
     return _detail(ctx, key, number)
 
 

@@ -191,6 +191,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/databases/{db}/schema.sql": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Schema-Sql
+         * @description The database's generated `schema.sql` at a commit of the branch's history (default: its
+         *     tip), as text. A commit names its answer for good: its ETag never goes stale.
+         */
+        get: operations["databases-schema-sql"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/databases/{db}/tables": {
         parameters: {
             query?: never;
@@ -563,7 +584,8 @@ export interface paths {
         /**
          * Get
          * @description One merge request: its schema diff (SQL and structured), conflicts, approvals, the
-         *     tenants it will touch and whether it can be merged now.
+         *     tenants it will touch and whether it can be merged now. Its `ETag` changes when either
+         *     branch moves or the review does (`If-None-Match` answers 304 until then).
          */
         get: operations["merge-requests-get"];
         put?: never;
@@ -2983,6 +3005,117 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChangeResultPublic"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key's scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "databases-schema-sql": {
+        parameters: {
+            query?: {
+                /** @description Branch (default: the project's current branch) */
+                branch?: string | null;
+                /** @description A commit (full or short id), tag or branch in the history of `branch`; default: the branch tip */
+                rev?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description Database name */
+                db: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The commit the schema was read at */
+                    "X-Cinch-Commit"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
                 };
             };
             /** @description Bad request */
