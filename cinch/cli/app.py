@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cinch.cli import (
+from cinch.cli import (  # adopt_cmds: imported for `cinch db adopt`, which it registers
+    adopt_cmds,  # noqa: F401
     branch_cmds,
     codegen_cmds,
     config_cmds,

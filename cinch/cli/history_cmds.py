@@ -19,13 +19,41 @@ def init(ctx: typer.Context,
          directory: Annotated[Path, typer.Argument(help="Folder to create the project in")],
          branch: Annotated[str, typer.Option(help="Name of the first branch")] = "main",
          database: Annotated[str, typer.Option("--database", help="First database")] = "main",
+         adopt_from: Annotated[Path | None, typer.Option(
+             "--from", help="Adopt these SQLite files (a file or a folder) as the first "
+             "database's tenants; see cinch db adopt")] = None,
+         pattern: Annotated[str, typer.Option(help="With --from: which files to read")] = "*.db",
+         in_place: Annotated[bool, typer.Option(
+             "--in-place/--copy", help="With --from: link the files where they are")] = False,
+         dry_run: Annotated[bool, typer.Option(
+             "--dry-run", help="With --from: print the plan; create nothing")] = False,
+         repair: Annotated[bool, typer.Option(
+             "--repair", help="With --from: adopt outliers too, repaired to the majority "
+             "schema")] = False,
+         format: FormatOpt = None,
          ) -> None:
     """Create a project: a git repository with cinch.toml, .gitignore and schema/<db>/."""
     from cinch.engine.project import init as init_project
 
     base = state(ctx).directory
+    database = state(ctx).database or database
+    if adopt_from is not None:
+        from cinch.cli.adopt_cmds import show_adoption
+        from cinch.engine.adopt import plan_adoption
+
+        plan, _ = plan_adoption(adopt_from, database=database, pattern=pattern,
+                                mode="in_place" if in_place else "copy", repair=repair)
+        if dry_run:
+            plan.dry_run = True
+            show_adoption(ctx, plan, format)
+            return
     project = init_project((base / directory) if base else directory, branch=branch,
                            database=database)
+    if adopt_from is not None:
+        show_adoption(ctx, project.adopt(adopt_from, database=database, pattern=pattern,
+                                         mode="in_place" if in_place else "copy",
+                                         repair=repair), format)
+        return
     if not state(ctx).quiet:
         output.console.print(f"[green]✓[/green] cinch project created in {project.root} "
                              f"(branch {branch}, database {database})")

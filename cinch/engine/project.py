@@ -162,6 +162,16 @@ class Project:
                 Database(self, name, branch).tenants_follow()
         return self.database(name, branch=branch) if not dry_run else None  # type: ignore[return-value]
 
+    def adopt(self, source: str | os.PathLike[str], *, database: str | None = None,
+              pattern: str = "*.db", mode: str = "copy", dry_run: bool = False,
+              repair: bool = False, create: bool = False) -> Any:
+        """Adopt existing SQLite files as a database's tenants; see :mod:`cinch.engine.adopt`.
+        ``create`` makes ``database`` first (a second database of the project)."""
+        from cinch.engine.adopt import adopt
+
+        return adopt(self, source, database=database, pattern=pattern, mode=mode,  # type: ignore[arg-type]
+                     dry_run=dry_run, repair=repair, create=create)
+
     # --- tenants (local state) ------------------------------------------------------------
 
     @property

@@ -10,7 +10,7 @@ from typing import Annotated, Literal, assert_never
 
 from pydantic import Field
 
-from cinch.models.schema import Column, Index, Model, Name, Table, View
+from cinch.models.schema import Column, Index, Model, Name, SqlObject, Table, View
 
 
 class CreateTable(Model):
@@ -96,9 +96,22 @@ class DropView(Model):
     view: View
 
 
+class CreateObject(Model):
+    """Create something cinch carries as verbatim SQL (a trigger, a virtual table, ...)."""
+
+    op: Literal["create_object"] = "create_object"
+    object: SqlObject
+
+
+class DropObject(Model):
+    op: Literal["drop_object"] = "drop_object"
+    object: SqlObject  # the definition dropped, for revert
+
+
 Operation = Annotated[
     CreateTable | DropTable | RenameTable | CopyTable | AddColumn | DropColumn | RenameColumn
-    | AlterColumn | CreateIndex | DropIndex | CreateView | ReplaceView | DropView,
+    | AlterColumn | CreateIndex | DropIndex | CreateView | ReplaceView | DropView
+    | CreateObject | DropObject,
     Field(discriminator="op"),
 ]
 
@@ -135,5 +148,9 @@ def describe(op: Operation) -> str:
             return f"replace view {v.name}"
         case DropView(view=v):
             return f"drop view {v.name}"
+        case CreateObject(object=o):
+            return f"create {o.type} {o.name}"
+        case DropObject(object=o):
+            return f"drop {o.type} {o.name}"
         case _:
             assert_never(op)

@@ -6,7 +6,7 @@ add, across branches. Names are kept beside ids for readability and re-resolved 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -56,6 +56,16 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, defer_build=True)
 
 
+def _unset(value: object) -> bool:
+    """Fields added for adopted schemas are left out of documents when unused, so change files
+    and ``schema.sql`` of projects made before them read and render byte for byte as before."""
+    return value is None or value is False or value == []
+
+
+def Verbatim(description: str) -> Any:
+    return Field(default=None, exclude_if=_unset, description=description)
+
+
 class ForeignKey(Model):
     """``REFERENCES table(column)``, resolved by id so renames on either side are safe."""
 
@@ -77,9 +87,18 @@ class Column(Model):
     default_expr: DefaultExpr | None = None
     references: ForeignKey | None = None
     auto: AutoKind | None = Field(default=None, description="Maintained by cinch, not the caller")
+    declared: bool = Field(
+        default=False, exclude_if=_unset,
+        description="Adopted as the file declares it: the type is kept as written (any SQLite "
+        "accepts) and the definition may hold what cinch does not model (CHECK, COLLATE, ...)")
+
+    generated: bool = Field(default=False, exclude_if=_unset,
+                            description="Computed by SQLite (GENERATED ALWAYS AS): never copied")
 
     @model_validator(mode="after")
     def _check(self) -> Column:
+        if self.declared:
+            return self
         self.type = _valid_type(self.type, strict=self.type.upper() == "ANY")
         if self.default is not None and self.default_expr is not None:
             raise ValueError("a column has either a default value or a default expression")
@@ -95,6 +114,9 @@ class Table(Model):
     name: Name
     columns: list[Column]
     strict: bool = False
+    ddl: str | None = Verbatim(
+        "An adopted table's CREATE TABLE statement as SQLite holds it (any key, CHECK, COLLATE, "
+        "generated columns, WITHOUT ROWID): rendered as is, kept current through every change")
 
     @model_validator(mode="after")
     def _unique_columns(self) -> Table:
@@ -104,7 +126,7 @@ class Table(Model):
             if key in seen:
                 raise ValueError(f"duplicate column {column.name!r}")
             seen.add(key)
-            if self.strict:
+            if self.strict and not column.declared:
                 _valid_type(column.type, strict=True)
         return self
 
@@ -132,12 +154,29 @@ class Index(Model):
     column_ids: list[str] = Field(min_length=1)
     columns: list[Name] = Field(min_length=1)
     unique: bool = False
+    ddl: str | None = Verbatim("An adopted index's CREATE INDEX statement as SQLite holds it")
 
 
 class View(Model):
     id: str
     name: Name
     sql: str = Field(min_length=1, max_length=100_000)
+    ddl: str | None = Verbatim("An adopted view's CREATE VIEW statement as SQLite holds it")
+
+
+SqlObjectKind = Literal["table", "index", "view", "trigger"]
+
+
+class SqlObject(Model):
+    """Something cinch does not model (a trigger, a virtual table, a partial or expression
+    index), carried as its verbatim SQL: created after the tables it needs, re-created when a
+    rebuild of its table drops it."""
+
+    id: str
+    type: SqlObjectKind
+    name: str = Field(min_length=1, max_length=1000)
+    table: str = Field(min_length=1, max_length=1000, description="The table it belongs to")
+    sql: str = Field(min_length=1, max_length=1_000_000)
 
 
 class Schema(Model):
@@ -146,6 +185,18 @@ class Schema(Model):
     tables: list[Table] = []
     indexes: list[Index] = []
     views: list[View] = []
+    objects: list[SqlObject] = Field(default=[], exclude_if=_unset)
+
+    @property
+    def verbatim(self) -> bool:
+        """Whether anything in the schema is held as SQLite's own text (an adopted schema)."""
+        return bool(self.objects) or any(t.ddl for t in self.tables) or \
+            any(i.ddl for i in self.indexes) or any(v.ddl for v in self.views)
+
+    def find_object(self, name_or_id: str) -> SqlObject | None:
+        key = name_or_id.lower()
+        return next((o for o in self.objects if o.id == name_or_id or o.name.lower() == key),
+                    None)
 
     def table(self, name_or_id: str) -> Table:
         found = self.find_table(name_or_id)
@@ -177,7 +228,8 @@ class Schema(Model):
             return "view"
         if any(i.name.lower() == key for i in self.indexes):
             return "index"
-        return None
+        found = next((o for o in self.objects if o.name.lower() == key), None)
+        return found.type if found else None
 
     def indexes_of(self, table_id: str) -> list[Index]:
         return [i for i in self.indexes if i.table_id == table_id]

@@ -334,7 +334,7 @@ def replace_view(schema: Schema, name: str, sql: str) -> list[Operation]:
         body = shadow.check_select(sql)
     if body == view.sql:
         raise InvalidOperation(f"view {view.name} already has that SQL")
-    return [ReplaceView(before=view, after=view.model_copy(update={"sql": body}))]
+    return [ReplaceView(before=view, after=view.model_copy(update={"sql": body, "ddl": None}))]
 
 
 def drop_view(schema: Schema, name: str, *, cascade: bool = False) -> list[Operation]:

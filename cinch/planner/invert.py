@@ -18,10 +18,12 @@ from cinch.models.operations import (
     AlterColumn,
     CopyTable,
     CreateIndex,
+    CreateObject,
     CreateTable,
     CreateView,
     DropColumn,
     DropIndex,
+    DropObject,
     DropTable,
     DropView,
     Operation,
@@ -111,6 +113,14 @@ def invert_op(op: Operation, schema: Schema) -> list[Operation]:
                 raise InvalidOperation(f"cannot undo {describe(op)}: view {view.name} has that "
                                        "SQL already", view=view.name)
             return [ReplaceView(before=view, after=view.model_copy(update={"sql": b.sql}))]
+        case CreateObject(object=o):
+            found = next((x for x in schema.objects if x.id == o.id), None)
+            if found is None:
+                raise _gone(o.type, o.name, op)
+            return [DropObject(object=found)]
+        case DropObject(object=o):
+            _name_free(schema, o.name, op)
+            return [CreateObject(object=o.model_copy(deep=True))]
         case _:
             assert_never(op)
 

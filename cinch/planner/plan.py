@@ -20,10 +20,12 @@ from cinch.models.operations import (
     AlterColumn,
     CopyTable,
     CreateIndex,
+    CreateObject,
     CreateTable,
     CreateView,
     DropColumn,
     DropIndex,
+    DropObject,
     DropTable,
     DropView,
     Operation,
@@ -33,7 +35,9 @@ from cinch.models.operations import (
 )
 from cinch.models.schema import Column, Index, Schema, Table
 from cinch.names import quote
+from cinch.planner import ddl
 from cinch.planner.sqlgen import (
+    column_sql,
     create_index_sql,
     create_table_sql,
     create_view_sql,
@@ -58,7 +62,14 @@ class Plan:
 
 def plan(schema: Schema, op: Operation) -> tuple[Plan, Schema]:
     """Statements for ``op`` against ``schema``, and the schema after it."""
-    after = apply_op(schema, op)
+    after = _apply_model(schema, op, copy=True)
+    result = _statements(schema, op, after)
+    if _rewrites_text(schema, op):
+        after = _refresh_text(schema, after, result.statements)
+    return result, after
+
+
+def _statements(schema: Schema, op: Operation, after: Schema) -> Plan:
     result = Plan()
     match op:
         case CreateTable(table=t):
@@ -73,7 +84,7 @@ def plan(schema: Schema, op: Operation) -> tuple[Plan, Schema]:
             _add_trigger(result, t)
             if data:
                 src = schema.table(sid)
-                cols = ", ".join(quote(c.name) for c in src.columns)
+                cols = ", ".join(quote(c.name) for c in src.columns if not c.generated)
                 result.statements.append(
                     f"INSERT INTO {quote(t.name)} ({cols}) SELECT {cols} FROM {quote(src.name)}")
         case AddColumn(table_id=tid, column=c):
@@ -116,6 +127,11 @@ def plan(schema: Schema, op: Operation) -> tuple[Plan, Schema]:
             result.statements.append(create_view_sql(v))
         case DropView(view=v):
             result.statements.append(f"DROP VIEW {quote(v.name)}")
+        case CreateObject(object=o):
+            result.statements.append(o.sql)
+        case DropObject(object=o):
+            kind = "TABLE" if o.type == "table" else o.type.upper()
+            result.statements.append(f"DROP {kind} {quote(o.name)}")
         case _:
             assert_never(op)
     return result, after
@@ -202,15 +218,64 @@ def apply_op(schema: Schema, op: Operation, *, copy: bool = True) -> Schema:
     planning a long log costs what the changes touch, not the schema's size per operation.
     ``copy=False`` changes ``schema`` in place (replaying a history from scratch).
     """
+    if not _rewrites_text(schema, op):
+        return _apply_model(schema, op, copy=copy)
+    before = schema.model_copy(deep=True) if not copy else schema
+    after = _apply_model(schema, op, copy=copy)
+    return _refresh_text(before, after, _statements(before, op, after).statements)
+
+
+def _rewrites_text(schema: Schema, op: Operation) -> bool:
+    """Whether ``op`` changes the SQL text SQLite holds for objects kept verbatim."""
+    return schema.verbatim and isinstance(
+        op, RenameTable | RenameColumn | AddColumn | DropColumn | AlterColumn)
+
+
+def _refresh_text(before: Schema, after: Schema, statements: list[str]) -> Schema:
+    """Take the text of every verbatim object from SQLite after running ``statements`` on
+    ``before``: a rename rewrites every trigger, index and foreign key naming what it renames,
+    and the model keeps matching what the tenants hold."""
+    from cinch.planner.shadow import Shadow  # local: shadow imports sqlgen, not plan
+
+    with Shadow(before) as shadow:
+        shadow.conn.execute("PRAGMA foreign_keys=OFF")
+        shadow.run(statements)
+        held = {name.lower(): sql for name, sql in shadow.conn.execute(
+            "SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL")}
+    s = _Writable(after, copy=True)
+    for table in after.tables:
+        if table.ddl is not None and held.get(table.name.lower(), table.ddl) != table.ddl:
+            s.table(table.id).ddl = held[table.name.lower()]
+    for index in after.indexes:
+        if index.ddl is not None and held.get(index.name.lower(), index.ddl) != index.ddl:
+            s.index(index.id).ddl = held[index.name.lower()]
+    for view in after.views:
+        if view.ddl is not None and held.get(view.name.lower(), view.ddl) != view.ddl:
+            s._own(s.schema.views, view.id).ddl = held[view.name.lower()]
+    s.schema.objects = [
+        o if held.get(o.name.lower(), o.sql) == o.sql else o.model_copy(
+            update={"sql": held[o.name.lower()]})
+        for o in after.objects if o.name.lower() in held]
+    return s.schema
+
+
+def _apply_model(schema: Schema, op: Operation, *, copy: bool) -> Schema:
     s = _Writable(schema, copy)
     match op:
         case CreateTable(table=t) | CopyTable(table=t):
             s.schema.tables.append(t.model_copy(deep=True))
         case DropTable(table=t):
+            name = s.schema.table(t.id).name.lower()
             s.schema.tables = [x for x in s.schema.tables if x.id != t.id]
             s.schema.indexes = [i for i in s.schema.indexes if i.table_id != t.id]
+            # SQLite drops a table's triggers and indexes with it
+            s.schema.objects = [o for o in s.schema.objects
+                                if o.type == "table" or o.table.lower() != name]
         case RenameTable(table_id=tid, new=new):
             bodies = _renamed_view_bodies(s.schema, op)
+            old_name = s.schema.table(tid).name.lower()
+            s.schema.objects = [o.model_copy(update={"table": new})
+                                if o.table.lower() == old_name else o for o in s.schema.objects]
             s.table(tid).name = new
             for index in s.schema.indexes_of(tid):
                 s.index(index.id).table = new
@@ -220,11 +285,16 @@ def apply_op(schema: Schema, op: Operation, *, copy: bool = True) -> Schema:
                         column.references.table = new
             s.set_view_bodies(bodies)
         case AddColumn(table_id=tid, column=c):
-            s.table(tid).columns.append(c.model_copy(deep=True))
+            table = s.table(tid)
+            old = table.model_copy(deep=True)
+            table.columns.append(c.model_copy(deep=True))
+            _rewrite_ddl(old, table)
         case DropColumn(table_id=tid, column=c):
             table = s.table(tid)
+            old = table.model_copy(deep=True)
             table.columns = [x for x in table.columns if x.id != c.id]
             s.schema.indexes = [i for i in s.schema.indexes if c.id not in i.column_ids]
+            _rewrite_ddl(old, table)
         case RenameColumn(table_id=tid, column_id=cid, new=new):
             bodies = _renamed_view_bodies(s.schema, op)
             s.table(tid).column(cid).name = new
@@ -240,7 +310,9 @@ def apply_op(schema: Schema, op: Operation, *, copy: bool = True) -> Schema:
             s.set_view_bodies(bodies)
         case AlterColumn(table_id=tid, after=a):
             table = s.table(tid)
+            old = table.model_copy(deep=True)
             table.columns = [a.model_copy(deep=True) if c.id == a.id else c for c in table.columns]
+            _rewrite_ddl(old, table)
         case CreateIndex(index=i):
             s.schema.indexes.append(i.model_copy(deep=True))
         case DropIndex(index=i):
@@ -252,9 +324,20 @@ def apply_op(schema: Schema, op: Operation, *, copy: bool = True) -> Schema:
                               for x in s.schema.views]
         case DropView(view=v):
             s.schema.views = [x for x in s.schema.views if x.id != v.id]
+        case CreateObject(object=o):
+            s.schema.objects.append(o.model_copy(deep=True))
+        case DropObject(object=o):
+            s.schema.objects = [x for x in s.schema.objects if x.id != o.id]
         case _:
             assert_never(op)
     return s.schema
+
+
+def _rewrite_ddl(before: Table, after: Table) -> None:
+    """An adopted table's text with its columns as they are now (see ``cinch.planner.ddl``);
+    where a plain ALTER did the change, the text SQLite writes replaces this one."""
+    if before.ddl is not None:
+        after.ddl = ddl.rewrite(before, after, column_sql)
 
 
 class _Writable:
@@ -264,6 +347,7 @@ class _Writable:
         self.copy = copy
         self.schema = Schema.model_construct(
             tables=list(schema.tables), indexes=list(schema.indexes), views=list(schema.views),
+            objects=list(schema.objects),
         ) if copy else schema
         self._owned: set[int] = set()
 
@@ -371,7 +455,7 @@ def _rebuild(result: Plan, before: Schema, after: Schema, table_id: str,
              skip_index_of: str | None = None) -> None:
     old, new = before.table(table_id), after.table(table_id)
     tmp = f"_cinch_new_{new.name}"[:63]
-    kept = [c for c in new.columns if old.find_column(c.id) is not None]
+    kept = [c for c in new.columns if old.find_column(c.id) is not None and not c.generated]
     src = ", ".join(quote(old.column(c.id).name) for c in kept)
     dst = ", ".join(quote(c.name) for c in kept)
     views = _views_reading(before, old.name)
@@ -384,6 +468,9 @@ def _rebuild(result: Plan, before: Schema, after: Schema, table_id: str,
     result.statements.append(f"DROP TABLE {quote(old.name)}")
     result.statements.append(f"ALTER TABLE {quote(tmp)} RENAME TO {quote(new.name)}")
     result.statements += [create_index_sql(i) for i in after.indexes_of(table_id)]
+    # triggers and partial or expression indexes went with the old table
+    result.statements += [o.sql for o in after.objects
+                          if o.type in ("index", "trigger") and o.table.lower() == new.name.lower()]
     _add_trigger(result, new)
     result.statements += [create_view_sql(v) for v in after.views if v.name in views]
 

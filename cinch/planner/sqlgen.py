@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from cinch.models.schema import Column, DefaultValue, Index, Schema, Table, View
 from cinch.names import quote, quote_literal
+
+# The head of a CREATE TABLE statement up to its name, as SQLite accepts it.
+_TABLE_HEAD = re.compile(
+    r'\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?'
+    r'(?:"(?:[^"]|"")+"|\[[^\]]+\]|`(?:[^`]|``)+`|\'(?:[^\']|\'\')+\'|[^\s(]+)\s*', re.I)
 
 NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 # RFC 4122 version-4 UUID from SQLite built-ins, so any writer (not just cinch) gets one.
@@ -53,6 +60,12 @@ def column_sql(column: Column) -> str:
 
 
 def create_table_sql(table: Table, name: str | None = None) -> str:
+    if table.ddl is not None:
+        if name is None:
+            return table.ddl
+        head = _TABLE_HEAD.match(table.ddl)
+        assert head is not None, table.ddl  # SQLite's own text of a CREATE TABLE
+        return f"CREATE TABLE {quote(name)} " + table.ddl[head.end():]
     body = ",\n  ".join(column_sql(c) for c in table.columns)
     strict = " STRICT" if table.strict else ""
     return f"CREATE TABLE {quote(name or table.name)} (\n  {body}\n){strict}"
@@ -77,12 +90,16 @@ def touch_trigger_sql(table: Table) -> str | None:
 
 
 def create_index_sql(index: Index) -> str:
+    if index.ddl is not None:
+        return index.ddl
     unique = "UNIQUE " if index.unique else ""
     cols = ", ".join(quote(c) for c in index.columns)
     return f"CREATE {unique}INDEX {quote(index.name)} ON {quote(index.table)} ({cols})"
 
 
 def create_view_sql(view: View) -> str:
+    if view.ddl is not None:
+        return view.ddl
     return f"CREATE VIEW {quote(view.name)} AS {view.sql}"
 
 
@@ -94,8 +111,13 @@ def schema_statements(schema: Schema) -> list[str]:
         trigger = touch_trigger_sql(table)
         if trigger:
             out.append(trigger)
+    # Verbatim objects go after what they may need: virtual tables after the tables, partial
+    # and expression indexes after the indexes, triggers (which may name views) last.
+    out.extend(o.sql for o in schema.objects if o.type == "table")
     out.extend(create_index_sql(i) for i in schema.indexes)
+    out.extend(o.sql for o in schema.objects if o.type == "index")
     out.extend(create_view_sql(v) for v in schema.views)
+    out.extend(o.sql for o in schema.objects if o.type in ("view", "trigger"))
     return out
 
 

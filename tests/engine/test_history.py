@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_SCHEMA = ROOT / "cinch" / "schemas" / "changeset.schema.json"
 OP_KINDS = {"create_table", "drop_table", "rename_table", "copy_table", "add_column",
             "drop_column", "rename_column", "alter_column", "create_index", "drop_index",
-            "create_view", "replace_view", "drop_view"}
+            "create_view", "replace_view", "drop_view", "create_object", "drop_object"}
 
 
 @dataclass

@@ -1,0 +1,117 @@
+"""Edit an adopted table's own CREATE TABLE text, one column definition at a time.
+
+An adopted table is held as SQLite's text of it, so everything cinch does not model (composite
+keys, CHECK, COLLATE, generated columns, WITHOUT ROWID, foreign-key actions) survives a rebuild.
+A rebuild that adds, drops or alters a column changes only that column's definition; the rest
+of the text is kept as written. Splitting needs only SQLite's lexical rules (quotes, comments,
+parentheses), not a grammar: the body of a CREATE TABLE is a comma-separated list.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from cinch.models.schema import Column, Table
+
+_CONSTRAINTS = ("constraint", "primary", "unique", "check", "foreign")
+
+
+def _scan(text: str, start: int) -> list[tuple[int, str]]:
+    """(position, character) of every character outside quotes and comments from ``start``."""
+    out: list[tuple[int, str]] = []
+    i, n = start, len(text)
+    closers = {'"': '"', "'": "'", "`": "`", "[": "]"}
+    while i < n:
+        ch = text[i]
+        if ch in closers:
+            end = text.find(closers[ch], i + 1)
+            while end != -1 and ch != "[" and text[end + 1:end + 2] == closers[ch]:
+                end = text.find(closers[ch], end + 2)  # a doubled quote is part of the name
+            i = n if end == -1 else end + 1
+            continue
+        if text.startswith("--", i):
+            end = text.find("\n", i)
+            i = n if end == -1 else end + 1
+            continue
+        if text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end == -1 else end + 2
+            continue
+        out.append((i, ch))
+        i += 1
+    return out
+
+
+def split(ddl: str) -> tuple[str, list[str], str]:
+    """``CREATE TABLE x (`` , the definitions between the outer parentheses, ``) ...``."""
+    chars = _scan(ddl, 0)
+    depth, open_at, commas, close_at = 0, -1, [], -1
+    for pos, ch in chars:
+        if ch == "(":
+            depth += 1
+            if depth == 1 and open_at < 0:
+                open_at = pos
+        elif ch == ")":
+            depth -= 1
+            if depth == 0 and open_at >= 0:
+                close_at = pos
+                break
+        elif ch == "," and depth == 1:
+            commas.append(pos)
+    if open_at < 0 or close_at < 0:
+        raise ValueError("not a CREATE TABLE with a column list")
+    bounds = [open_at, *commas, close_at]
+    parts = [ddl[a + 1:b] for a, b in itertools.pairwise(bounds)]
+    return ddl[:open_at + 1], parts, ddl[close_at:]
+
+
+def _first_name(part: str) -> str:
+    text = part.strip()
+    if text[:1] in "\"`[":
+        close = {"[": "]"}.get(text[0], text[0])
+        end = 1
+        while True:
+            end = text.find(close, end)
+            if end == -1:
+                return text[1:]
+            if close != "]" and text[end + 1:end + 2] == close:
+                end += 2
+                continue
+            inner = text[1:end]
+            return inner.replace(close * 2, close) if close != "]" else inner
+    word = ""
+    for ch in text:
+        if ch.isspace() or ch in "(,":
+            break
+        word += ch
+    return word
+
+
+def column_name(part: str) -> str | None:
+    """The column a definition declares, or None for a table constraint."""
+    name = _first_name(part)
+    return None if name.lower() in _CONSTRAINTS else name
+
+
+def rewrite(before: Table, after: Table, render: Callable[[Column], str]) -> str:
+    """``before.ddl`` with the column definitions of ``after``: kept as written where the
+    column is unchanged, rendered by ``render`` where it is new or altered, left out where
+    dropped; new columns go after the last column, before the table constraints."""
+    assert before.ddl is not None
+    head, parts, tail = split(before.ddl)
+    by_name = {}
+    for i, part in enumerate(parts):
+        name = column_name(part)
+        if name is not None:
+            by_name[name.lower()] = i
+    columns: list[str] = []
+    for column in after.columns:
+        old = before.find_column(column.id)
+        if old is not None and old == column and old.name.lower() in by_name:
+            columns.append(parts[by_name[old.name.lower()]])
+        else:
+            columns.append(" " + render(column))
+    constraints = [p for p in parts if column_name(p) is None]
+    body = ",".join(columns + constraints)
+    return head + body + tail
