@@ -481,11 +481,16 @@ class Tenants:
         if not self._exists(db, branch, MAIN_TENANT):
             self.store.create_from_template(self.template(db, branch), db, branch, MAIN_TENANT)
 
+    # Creating, copying, renaming and deleting tenants take the project lock here, in the
+    # engine, so every caller (CLI, HTTP, a Python script) is serialised with schema changes.
+
     def create(self, db: str, branch: str, name: str) -> Path:
         check_tenant_name(name)
-        if self._exists(db, branch, name):
-            raise AlreadyExists(f"tenant {name!r} already exists on {db}@{branch}", tenant=name)
-        return self.store.create_from_template(self.template(db, branch), db, branch, name)
+        with self.project.lock():
+            if self._exists(db, branch, name):
+                raise AlreadyExists(f"tenant {name!r} already exists on {db}@{branch}",
+                                    tenant=name)
+            return self.store.create_from_template(self.template(db, branch), db, branch, name)
 
     def create_many(self, db: str, branch: str, names: list[str]) -> list[Path]:
         """Create many tenants at once (all or none): one template, file copies in parallel."""
@@ -493,10 +498,13 @@ class Tenants:
             raise UsageError("a tenant name is given twice", names=names[:20])
         for name in names:
             check_tenant_name(name)
-            if self._exists(db, branch, name):
-                raise AlreadyExists(f"tenant {name!r} already exists on {db}@{branch}",
-                                    tenant=name)
-        return self.store.create_many_from_template(self.template(db, branch), db, branch, names)
+        with self.project.lock():
+            for name in names:
+                if self._exists(db, branch, name):
+                    raise AlreadyExists(f"tenant {name!r} already exists on {db}@{branch}",
+                                        tenant=name)
+            return self.store.create_many_from_template(self.template(db, branch), db, branch,
+                                                        names)
 
     def path(self, db: str, branch: str, name: str, *, create_main: bool = True) -> Path:
         """The tenant's file, copied from the parent branch first if it is still lazy."""
@@ -514,6 +522,10 @@ class Tenants:
 
     def delete(self, db: str, branch: str, name: str) -> None:
         check_tenant_name(name)
+        with self.project.lock():
+            self._delete(db, branch, name)
+
+    def _delete(self, db: str, branch: str, name: str) -> None:
         if not self._exists(db, branch, name):
             raise NotFound(f"no tenant named {name!r} on {db}@{branch}", tenant=name)
         self.before_write(db, branch, name)
@@ -526,27 +538,34 @@ class Tenants:
             self.store.delete(db, branch, name)
 
     def rename(self, db: str, branch: str, old: str, new: str) -> None:
-        self.path(db, branch, old)
-        check_tenant_name(new)
-        if self._exists(db, branch, new):
-            raise AlreadyExists(f"tenant {new!r} already exists", tenant=new)
-        self.before_write(db, branch, old)
-        self._close_handles(db, branch, old)
-        self.store.rename(db, branch, old, new)
+        with self.project.lock():
+            self.path(db, branch, old)
+            check_tenant_name(new)
+            if self._exists(db, branch, new):
+                raise AlreadyExists(f"tenant {new!r} already exists", tenant=new)
+            self.before_write(db, branch, old)
+            self._close_handles(db, branch, old)
+            self.store.rename(db, branch, old, new)
 
     def copy(self, db: str, branch: str, src: str, dst: str) -> None:
-        self.path(db, branch, src)
-        check_tenant_name(dst)
-        if self._exists(db, branch, dst):
-            raise AlreadyExists(f"tenant {dst!r} already exists", tenant=dst)
-        self.store.copy(db, branch, src, dst)
+        with self.project.lock():
+            self.path(db, branch, src)
+            check_tenant_name(dst)
+            if self._exists(db, branch, dst):
+                raise AlreadyExists(f"tenant {dst!r} already exists", tenant=dst)
+            self.store.copy(db, branch, src, dst)
 
-    def delete_branch(self, db: str, branch: str) -> None:
-        """Remove a branch's tenants; branches forked from it take their copies first."""
+    def release_children(self, db: str, branch: str) -> None:
+        """Branches forked from this one take their copies of its tenants now: before the
+        branch goes, while its head (which a copy of a lazy tenant is moved to) still exists."""
         for child in self._children(db, branch):
             fork = self._fork(db, child)
             for name in sorted(fork.pending if fork else ()):
                 self._materialize(db, child, name)
+
+    def delete_branch(self, db: str, branch: str) -> None:
+        """Remove a branch's tenants; branches forked from it take their copies first."""
+        self.release_children(db, branch)
         self._close_handles(db, branch)
         self.pool.close_under(self.store.folder(db, branch))
         self.store.delete_branch(db, branch)
