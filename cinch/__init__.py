@@ -4,38 +4,87 @@
     project = cinch.init("acme")          # or cinch.open("acme")
     db = project.database()               # "main"
     db.create_table("users", ["name:TEXT", "email:TEXT:unique"])
-    project.tenant("main").insert("users", {"name": "Ann"})
+    db.tenants.create("globex")
+    db.tenants.get("globex").insert("users", {"name": "Ann"})
+    project.switch("feature", create=True)
+    project.merge("feature", "main")
+
+Every face (the CLI, the HTTP server, the git hooks) goes through this API; README.md has
+the whole tour.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cinch.errors import CinchError
 
 __version__ = "0.1.0"
-__all__ = ["ChangeResult", "CinchError", "Database", "Project", "Tenant", "init", "open"]
+__all__ = [
+    "BranchInfo", "ChangeResult", "ChangeSet", "CinchError", "Column", "ColumnSpec",
+    "DataWatch", "Database", "DefaultExpr", "DefaultValue", "Index", "LogItem", "MergeReport",
+    "MergeResult", "Project", "QueryResult", "RevertResult", "Schema", "SyncResult", "Table",
+    "TagInfo", "Tenant", "TenantCollection", "TenantInfo", "View", "clone", "describe", "init",
+    "open",
+]
 
 # The engine's public names, imported on first use (PEP 562): importing any cinch module
 # imports this package first, and the engine is too heavy to load for every `cinch` command.
+# The data types of the layers below (schema objects, column specs, query results) are
+# re-exported here so that no face needs to import those layers.
 _ENGINE_EXPORTS: dict[str, tuple[str, str]] = {
+    "BranchInfo": ("cinch.engine.branches", "BranchInfo"),
     "ChangeResult": ("cinch.engine.database", "ChangeResult"),
+    "ChangeSet": ("cinch.models.changeset", "ChangeSet"),
+    "Column": ("cinch.models.schema", "Column"),
+    "ColumnSpec": ("cinch.planner.columns", "ColumnSpec"),
+    "DataWatch": ("cinch.engine.tenant", "DataWatch"),
     "Database": ("cinch.engine.database", "Database"),
+    "DefaultExpr": ("cinch.models.schema", "DefaultExpr"),
+    "DefaultValue": ("cinch.models.schema", "DefaultValue"),
+    "Index": ("cinch.models.schema", "Index"),
+    "LogItem": ("cinch.engine.inspect", "LogItem"),
+    "MergeReport": ("cinch.engine.merge", "MergeReport"),
+    "MergeResult": ("cinch.engine.merge", "MergeResult"),
     "Project": ("cinch.engine.project", "Project"),
+    "QueryResult": ("cinch.stores.query", "QueryResult"),
+    "RevertResult": ("cinch.engine.revert", "RevertResult"),
+    "Schema": ("cinch.models.schema", "Schema"),
+    "SyncResult": ("cinch.engine.remotes", "SyncResult"),
+    "Table": ("cinch.models.schema", "Table"),
+    "TagInfo": ("cinch.engine.tags", "TagInfo"),
     "Tenant": ("cinch.engine.tenant", "Tenant"),
+    "TenantCollection": ("cinch.engine.tenant_collection", "TenantCollection"),
+    "TenantInfo": ("cinch.engine.tenants", "TenantInfo"),
+    "View": ("cinch.models.schema", "View"),
+    "clone": ("cinch.engine.remotes", "clone"),
+    "describe": ("cinch.models.operations", "describe"),
     "init": ("cinch.engine.project", "init"),
     "open": ("cinch.engine.project", "open_project"),
 }
 
 if TYPE_CHECKING:
+    from cinch.engine.branches import BranchInfo
     from cinch.engine.database import ChangeResult, Database
+    from cinch.engine.inspect import LogItem
+    from cinch.engine.merge import MergeReport, MergeResult
     from cinch.engine.project import Project, init
     from cinch.engine.project import open_project as open
-    from cinch.engine.tenant import Tenant
+    from cinch.engine.remotes import SyncResult, clone
+    from cinch.engine.revert import RevertResult
+    from cinch.engine.tags import TagInfo
+    from cinch.engine.tenant import DataWatch, Tenant
+    from cinch.engine.tenant_collection import TenantCollection
+    from cinch.engine.tenants import TenantInfo
+    from cinch.models.changeset import ChangeSet
+    from cinch.models.operations import describe
+    from cinch.models.schema import Column, DefaultExpr, DefaultValue, Index, Schema, Table, View
+    from cinch.planner.columns import ColumnSpec
+    from cinch.stores.query import QueryResult
 else:  # a module __getattr__ seen by type checkers would hide misspelt names from them
 
-    def __getattr__(name: str) -> Any:
+    def __getattr__(name: str) -> object:
         try:
             module, attribute = _ENGINE_EXPORTS[name]
         except KeyError:

@@ -14,7 +14,7 @@ from cinch.cli.context import CascadeOpt, DryRunOpt, FormatOpt, MessageOpt, fmt,
 from cinch.errors import UsageError
 
 if TYPE_CHECKING:
-    from cinch.models.schema import Table
+    from cinch import Table
 
 db_app = typer.Typer(help="Databases of the project (each a schema of its own).")
 table_app = typer.Typer(help="Create, drop, rename, copy and inspect tables.")
@@ -183,10 +183,7 @@ def column_alter(
     if unique is not None:
         changes["unique"] = unique
     if default is not None:
-        from cinch.planner.columns import parse_default
-
-        value, expr = parse_default(default)
-        changes["default_expr" if expr else "default"] = expr or value
+        changes["default_text"] = default
     if references is not None:
         changes["references"] = None if references.lower() == "none" else references
     if not changes:

@@ -145,6 +145,8 @@ def delete_branch(project: Project, name: str, *, force: bool = False) -> str:
                 hint=f"merge it first (cinch merge {name}), or delete anyway: "
                      f"cinch branch -D {name}", branch=name)
         databases = project.databases(name)
+        for db in databases:
+            project.tenants.release_children(db, name)
         project.git.delete_branch(name)
         # After the ref: a crash leaves stray files, never a lost branch.
         _remove_tenants(project, name, databases)

@@ -17,7 +17,7 @@ from cinch.models.ids import ulid
 from cinch.models.operations import Operation, describe
 from cinch.models.schema import Index, Schema, Table, View
 from cinch.planner import build
-from cinch.planner.columns import ColumnSpec, parse_column_spec
+from cinch.planner.columns import ColumnSpec, parse_column_spec, parse_default
 from cinch.planner.plan import Plan, plan_many
 from cinch.planner.sqlgen import schema_sql
 from cinch.stores.gitstore import now_utc
@@ -25,6 +25,7 @@ from cinch.stores.gitstore import now_utc
 if TYPE_CHECKING:
     from cinch.engine.codegen import Generated
     from cinch.engine.project import Project
+    from cinch.engine.tenant_collection import TenantCollection
 
 TRAILER_CHANGE = "Cinch-Change"
 TRAILER_DATABASE = "Cinch-Database"
@@ -60,6 +61,8 @@ def _specs(columns: list[str | ColumnSpec]) -> list[ColumnSpec]:
 
 
 class Database:
+    """A database of a project on a branch: get one with ``project.database(name)``."""
+
     def __init__(self, project: Project, name: str, branch: str) -> None:
         self.project = project
         self.name = name
@@ -67,6 +70,13 @@ class Database:
 
     def __repr__(self) -> str:
         return f"<cinch.Database {self.name}@{self.branch}>"
+
+    @property
+    def tenants(self) -> TenantCollection:
+        """This database's tenants on this branch: create, get, list, copy, rename, delete."""
+        from cinch.engine.tenant_collection import TenantCollection
+
+        return TenantCollection(self)
 
     # --- reading --------------------------------------------------------------------------
 
@@ -224,7 +234,14 @@ class Database:
         return self.change(ops, message, dry_run=dry_run)
 
     def alter_column(self, table: str, column: str, *, message: str | None = None,
-                     dry_run: bool = False, **changes: Any) -> ChangeResult:
+                     dry_run: bool = False, default_text: str | None = None,
+                     **changes: Any) -> ChangeResult:
+        """Change a column (``type``, ``not_null``, ``unique``, ``default``, ``default_expr``,
+        ``references``); a table rebuild that keeps the rows. ``default_text``: a default as
+        typed on a command line (``42``, ``'text'``, ``CURRENT_TIMESTAMP``, ``null``)."""
+        if default_text is not None:
+            value, expr = parse_default(default_text)
+            changes["default_expr" if expr else "default"] = expr or value
         ops = build.alter_column(self.schema(), table, column, **changes)
         return self.change(ops, message, dry_run=dry_run)
 

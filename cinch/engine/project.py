@@ -7,7 +7,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cinch.engine.config import CONFIG_FILE, Config, parse_config
 from cinch.engine.history import History, schema_file
@@ -19,7 +19,17 @@ from cinch.stores import leftovers
 from cinch.stores.gitstore import GitStore
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from cinch.engine.branches import BranchInfo
     from cinch.engine.database import Database
+    from cinch.engine.inspect import LogItem
+    from cinch.engine.merge import MergeReport, MergeResult
+    from cinch.engine.remotes import SyncResult
+    from cinch.engine.revert import RevertResult
+    from cinch.engine.tags import TagInfo
+    from cinch.engine.tenant import Tenant
+    from cinch.engine.tenants import Tenants
 
 STATE_DIR = ".cinch"
 GITIGNORE = b"# cinch local state: tenant databases, caches, server state. Never committed.\n.cinch/\n"
@@ -64,11 +74,11 @@ class Project:
         leftovers.recover(self.state_dir / "tenants")
         leftovers.sweep_templates(self.state_dir / "templates")
         leftovers.sweep_temp_tenants(self.state_dir / "tenants")
-        self._tenants: Any = None
+        self._tenants: Tenants | None = None
         self._locks: dict[str, FileLock] = {}
         self._databases_at: dict[str | None, tuple[str, ...]] = {}
         # Called as progress(done, total) while tenants are brought along (a face sets it).
-        self.progress: Any = None
+        self.progress: Callable[[int, int], None] | None = None
 
     def __repr__(self) -> str:
         return f"<cinch.Project {self.root}>"
@@ -106,8 +116,10 @@ class Project:
         return Author(user, f"{user}@localhost")
 
     @contextmanager
-    def lock(self, name: str = "project"):
-        """Serialise writers of this project across processes."""
+    def lock(self, name: str = "project") -> Iterator[None]:
+        """Serialise writers of this project across processes (re-entrant in a thread). The
+        engine takes it itself wherever it writes; a caller needs it only to make several
+        calls one step nobody else can come between."""
         if name not in self._locks:
             lock_dir = self.state_dir / "locks"
             lock_dir.mkdir(exist_ok=True)
@@ -175,8 +187,9 @@ class Project:
     # --- tenants (local state) ------------------------------------------------------------
 
     @property
-    def tenants(self) -> Any:
-        """The tenant engine (created lazily: many commands never touch tenants)."""
+    def tenants(self) -> Tenants:
+        """The tenant engine of every database and branch (created lazily: many commands
+        never touch tenants). ``project.database(name).tenants`` is the collection to use."""
         if self._tenants is None:
             from cinch.engine.tenants import Tenants
 
@@ -184,21 +197,188 @@ class Project:
         return self._tenants
 
     def tenant(self, name: str = "main", *, database: str | None = None,
-               branch: str | None = None) -> Any:
+               branch: str | None = None) -> Tenant:
         """A tenant of (database, branch) to query and write; see :class:`cinch.Tenant`."""
-        from cinch.engine.tenant import Tenant
-
-        db = self.database(database, branch=branch)
-        return Tenant(self, db.name, db.branch, name)
+        return self.database(database, branch=branch).tenants.get(name)
 
     def sync(self, *, database: str | None = None, branch: str | None = None,
-             progress: Any = None) -> dict[str, Any]:
-        """Bring every tenant of the branch (every database, or one) to the branch head."""
+             progress: Callable[[int, int], None] | None = None) -> dict[str, dict[str, object]]:
+        """Bring every tenant of the branch (every database, or one) to the branch head; per
+        database, what moved (``tenants``, ``updated``, ``failed``, ``drifted``). Safe to run
+        again: it finishes what a killed command left."""
         branch = branch or self.current_branch
         names = [self.database(database, branch=branch).name] if database else \
             self.databases(branch)
         with self.lock():
             return {db: self.tenants.follow(db, branch, progress=progress) for db in names}
+
+    # --- branches -------------------------------------------------------------------------
+
+    def branches(self) -> list[BranchInfo]:
+        """Every branch with its head, whether it is current or protected, and how far it is
+        ahead of and behind the default branch."""
+        from cinch.engine import branches
+
+        return branches.list_branches(self)
+
+    def branch(self, name: str) -> BranchInfo:
+        """One branch; :class:`~cinch.errors.NotFound` if there is none."""
+        from cinch.engine import branches
+
+        return branches.info(self, name)
+
+    def create_branch(self, name: str, start: str | None = None, *,
+                      empty: bool = False) -> BranchInfo:
+        """A new branch at ``start`` (a branch or any revision; default: the current branch).
+        Its tenants are forked from the start branch's, copied on first use (``empty``: the
+        schema only, no rows)."""
+        from cinch.engine import branches
+
+        return branches.create_branch(self, name, start=start, empty=empty)
+
+    def delete_branch(self, name: str, force: bool = False) -> str:
+        """Delete a branch and its tenants; returns the commit it pointed at. Refused for the
+        current branch, a protected one, and (unless ``force``) an unmerged one."""
+        from cinch.engine import branches
+
+        return branches.delete_branch(self, name, force=force)
+
+    def switch(self, name: str, create: bool = False, *,
+               start: str | None = None) -> BranchInfo:
+        """Check out ``name`` (``create``: make it first, from ``start`` or the current
+        branch); edits to files the switch would change refuse it."""
+        from cinch.engine import branches
+
+        return branches.switch(self, name, create=create, start=start)
+
+    def protect(self, name: str, on: bool = True) -> bool:
+        """Protect (or, ``on=False``, unprotect) a branch: it then changes only by merge.
+        Whether anything changed."""
+        from cinch.engine import branches
+
+        return branches.protect(self, name, on)
+
+    # --- merging and reverting ----------------------------------------------------------
+
+    def check_merge(self, source: str, target: str | None = None) -> MergeReport:
+        """What merging ``source`` into ``target`` (the current branch) would do, and every
+        conflict; writes nothing."""
+        from cinch.engine import merge
+
+        return merge.check_merge(self, source, target or self.current_branch)
+
+    def merge(self, source: str, target: str | None = None, dry_run: bool = False, *,
+              message: str | None = None) -> MergeResult:
+        """Merge ``source`` into ``target`` (the current branch) and bring the target's
+        tenants along, or raise :class:`~cinch.errors.MergeConflict` and change nothing."""
+        from cinch.engine import merge
+
+        return merge.merge(self, source, target, message=message, dry_run=dry_run)
+
+    def abort_merge(self) -> list[str]:
+        """Clear a merge plain git left in progress; the paths put back to HEAD."""
+        from cinch.engine import merge
+
+        return merge.abort(self)
+
+    def revert(self, change_id: str, *, branch: str | None = None,
+               database: str | None = None, yes: bool = False, message: str | None = None,
+               dry_run: bool = False, restore: bool = True) -> RevertResult:
+        """Commit a change set that undoes ``change_id`` (an id or a 6+ character prefix).
+        :class:`~cinch.errors.ConfirmationRequired` unless ``yes`` when data is dropped or
+        was dropped; rows come back from snapshots unless ``restore=False``."""
+        from cinch.engine import revert
+
+        return revert.revert(self, change_id, branch=branch, database=database, yes=yes,
+                             message=message, dry_run=dry_run, restore=restore)
+
+    # --- reading the history ------------------------------------------------------------
+
+    def log(self, n: int | None = None, database: str | None = None, *,
+            rev: str | None = None, changes_only: bool = False) -> list[LogItem]:
+        """Commits reachable from ``rev`` (the current branch), newest first, at most ``n``,
+        each with the change sets it added (of ``database``, or of every database)."""
+        from cinch.engine import inspect
+
+        return inspect.log(self, rev, db=database, limit=n, changes_only=changes_only)
+
+    def show(self, what: str) -> dict[str, object]:
+        """A change set (by id or 6+ character prefix) or a commit (any revision)."""
+        from cinch.engine import inspect
+
+        return inspect.show(self, what)
+
+    def diff(self, a: str, b: str, *, database: str | None = None) -> dict[str, object]:
+        """What changed in the schema between two revisions, per database: change sets,
+        structured diff, SQL and a schema.sql patch."""
+        from cinch.engine import inspect
+
+        return inspect.diff(self, a, b, database)
+
+    def status(self, *, tenants: bool = True) -> dict[str, object]:
+        """The current branch, its head, each database's size and tenants' state, uncommitted
+        paths and missing git hooks."""
+        from cinch.engine import inspect
+
+        return inspect.status(self, tenants=tenants)
+
+    # --- remotes and tags ---------------------------------------------------------------
+
+    def push(self, remote: str | None = None, branch: str | None = None, *,
+             force: bool = False) -> SyncResult:
+        """Push ``branch`` (the current one) to ``remote`` (origin); a non-fast-forward is
+        refused unless ``force``. Tenant data never leaves the machine."""
+        from cinch.engine import remotes
+
+        return remotes.push(self, remote, branch, force=force)
+
+    def pull(self, remote: str | None = None, branch: str | None = None) -> SyncResult:
+        """Fetch, then fast-forward ``branch`` (or merge, semantically, if both moved), then
+        bring its tenants to the new head."""
+        from cinch.engine import remotes
+
+        return remotes.pull(self, remote, branch)
+
+    def remotes(self) -> list[dict[str, str]]:
+        """``{"name", "url"}`` of every remote."""
+        from cinch.engine import remotes
+
+        return remotes.list_remotes(self)
+
+    def add_remote(self, name: str, url: str) -> None:
+        from cinch.engine import remotes
+
+        remotes.add_remote(self, name, url)
+
+    def remove_remote(self, name: str) -> None:
+        from cinch.engine import remotes
+
+        remotes.remove_remote(self, name)
+
+    def tag(self, name: str, rev: str | None = None, *,
+            message: str | None = None) -> TagInfo:
+        """Name a schema version: a git tag at ``rev`` (HEAD), annotated if ``message``."""
+        from cinch.engine import tags
+
+        return tags.create_tag(self, name, rev, message)
+
+    def tags(self) -> list[TagInfo]:
+        from cinch.engine import tags
+
+        return tags.list_tags(self)
+
+    def delete_tag(self, name: str) -> None:
+        from cinch.engine import tags
+
+        tags.delete_tag(self, name)
+
+    # --- git hooks ----------------------------------------------------------------------
+
+    def install_hooks(self) -> list[str]:
+        """Write cinch's git hooks and register the schema.sql merge driver."""
+        from cinch.engine.hooks import install_hooks
+
+        return install_hooks(self)
 
     def close(self) -> None:
         if self._tenants is not None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cinch.errors import InvalidOperation, NotFound, QueryError
+from cinch.errors import InvalidOperation, NotFound, QueryError, QueryRefused
 from cinch.names import quote
 from cinch.stores import tenantstore as ts
+from cinch.stores.query import BatchItem
 
 if TYPE_CHECKING:
     from cinch.engine.project import Project
@@ -115,6 +116,87 @@ class Tenant:
         finally:
             self._pool.release(conn)
 
+    def read_within(self, sql: str, params: Params = (), *, steps: int,
+                    max_rows: int | None = None) -> ts.QueryResult | None:
+        """A read-only query on a pooled connection if it finishes within about ``steps``
+        SQLite VM steps, else None (nothing is lost: run it again with :meth:`read`). For a
+        caller that must not block long, such as the server's event loop."""
+        every = 1_000
+        budget = max(1, steps // every)
+        calls = 0
+
+        def progress() -> int:
+            nonlocal calls
+            calls += 1
+            return 1 if calls > budget else 0
+
+        conn = self._pool.acquire(self._key, True)
+        try:
+            conn.set_progress_handler(progress, every)
+            try:
+                return ts.run_query(conn, sql, params, read_only=True, max_rows=max_rows)
+            except (QueryError, QueryRefused):
+                if calls > budget:
+                    return None
+                raise
+            finally:
+                conn.set_progress_handler(None, 0)
+        finally:
+            self._pool.release(conn)
+
+    @contextmanager
+    def cursor(self, sql: str, params: Params = (), *,
+               timeout: float | None = None) -> Iterator[ts.QueryCursor]:
+        """A read-only query's rows fetched as they are wanted (``fetchmany``), on a pooled
+        connection held until the block ends."""
+        with self._pool.connection(self.path, read_only=True) as conn, \
+                ts.QueryCursor(conn, sql, params, read_only=True, timeout=timeout) as cursor:
+            yield cursor
+
+    def executemany(self, sql: str, seq_of_params: Iterable[Params], *,
+                    timeout: float | None = None) -> int:
+        """Run one statement once per parameter set, all in one transaction (all or none);
+        the rows changed in total."""
+        items: list[BatchItem] = [(sql, params) for params in seq_of_params]
+        return sum(r.rowcount for r in self.batch(items, timeout=timeout))
+
+    def batch(self, statements: Sequence[BatchItem], *, read_only: bool = False,
+              max_rows: int | None = None,
+              timeout: float | None = None) -> list[ts.QueryResult]:
+        """Several statements (``sql`` or ``(sql, params)``) in one transaction: all of them
+        or none. A failing statement raises with its position in ``details["index"]``;
+        ``timeout`` bounds the whole batch."""
+        if self._conn is not None:  # inside transaction(): already atomic
+            return [ts.run_query(self._conn, *((item, ()) if isinstance(item, str) else item),
+                                 read_only=read_only, max_rows=max_rows, timeout=timeout)
+                    for item in statements]
+        tenants = self.project.tenants
+        if read_only:
+            with tenants.pool.connection(self.path, read_only=True) as conn:
+                return ts.run_batch(conn, statements, read_only=True, max_rows=max_rows,
+                                    timeout=timeout)
+        tenants.before_write(self.database, self.branch, self.name)
+        return self.write_batch(statements, max_rows=max_rows, timeout=timeout)
+
+    def write_batch(self, statements: Sequence[BatchItem], *, max_rows: int | None = None,
+                    timeout: float | None = None) -> list[ts.QueryResult]:
+        """:meth:`batch` that may write, for a caller that already made forked branches take
+        their copy (see :meth:`write`)."""
+        tenants = self.project.tenants
+        with tenants.writing(self.database, self.branch), tenants.pool.connection(
+                self.path) as conn:
+            return ts.run_batch(conn, statements, read_only=False, max_rows=max_rows,
+                                timeout=timeout)
+
+    def prepare_write(self) -> None:
+        """Make branches forked from this tenant's branch take their copy of it first (copy
+        before write), for :meth:`write` and :meth:`write_batch`."""
+        self.project.tenants.before_write(self.database, self.branch, self.name)
+
+    def watch(self) -> DataWatch:
+        """A connection of its own that tells when the tenant's data changes."""
+        return DataWatch(self.path)
+
     def rows(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         """A SELECT's rows as dicts (column -> value)."""
         result = self.query(sql, params, read_only=self._conn is None)
@@ -214,3 +296,18 @@ class Tenant:
             finally:
                 self._conn = None
                 self._tables.clear()
+
+
+class DataWatch:
+    """A read connection of its own to one tenant file: :meth:`version` changes whenever any
+    connection commits a change to the file (SQLite's ``data_version``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = ts.connect(path, read_only=True, create=False)
+
+    def version(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def close(self) -> None:
+        self._conn.close()

@@ -515,13 +515,18 @@ class Tenants:
         if not self._exists(db, branch, MAIN_TENANT):
             self.create(db, branch, MAIN_TENANT)
 
+    # Creating, copying, renaming and deleting tenants take the project lock here, in the
+    # engine, so every caller (CLI, HTTP, a Python script) is serialised with schema changes.
+
     def create(self, db: str, branch: str, name: str) -> Path:
         check_tenant_name(name)
-        if self._exists(db, branch, name):
-            raise AlreadyExists(f"tenant {name!r} already exists on {db}@{branch}", tenant=name)
-        template = self.template(db, branch)
-        with self.catalog.changing(db, branch, [self._at_head(db, branch, name)]):
-            return self.store.create_from_template(template, db, branch, name)
+        with self.project.lock():
+            if self._exists(db, branch, name):
+                raise AlreadyExists(f"tenant {name!r} already exists on {db}@{branch}",
+                                    tenant=name)
+            template = self.template(db, branch)
+            with self.catalog.changing(db, branch, [self._at_head(db, branch, name)]):
+                return self.store.create_from_template(template, db, branch, name)
 
     def _at_head(self, db: str, branch: str, name: str) -> tenant_catalog.Record:
         return tenant_catalog.at_head(self, db, self._head(branch), name)
@@ -532,13 +537,15 @@ class Tenants:
             raise UsageError("a tenant name is given twice", names=names[:20])
         for name in names:
             check_tenant_name(name)
-            if self._exists(db, branch, name):
-                raise AlreadyExists(f"tenant {name!r} already exists on {db}@{branch}",
-                                    tenant=name)
-        template = self.template(db, branch)
-        records = tenant_catalog.at_head_many(self, db, self._head(branch), names)
-        with self.catalog.changing(db, branch, records):
-            return self.store.create_many_from_template(template, db, branch, names)
+        with self.project.lock():
+            for name in names:
+                if self._exists(db, branch, name):
+                    raise AlreadyExists(f"tenant {name!r} already exists on {db}@{branch}",
+                                        tenant=name)
+            template = self.template(db, branch)
+            records = tenant_catalog.at_head_many(self, db, self._head(branch), names)
+            with self.catalog.changing(db, branch, records):
+                return self.store.create_many_from_template(template, db, branch, names)
 
     def path(self, db: str, branch: str, name: str, *, create_main: bool = True) -> Path:
         """The tenant's file, copied from the parent branch first if it is still lazy."""
@@ -556,6 +563,10 @@ class Tenants:
 
     def delete(self, db: str, branch: str, name: str) -> None:
         check_tenant_name(name)
+        with self.project.lock():
+            self._delete(db, branch, name)
+
+    def _delete(self, db: str, branch: str, name: str) -> None:
         if not self._exists(db, branch, name):
             raise NotFound(f"no tenant named {name!r} on {db}@{branch}", tenant=name)
         self.before_write(db, branch, name)
@@ -569,31 +580,38 @@ class Tenants:
                 self.store.delete(db, branch, name)
 
     def rename(self, db: str, branch: str, old: str, new: str) -> None:
-        self.path(db, branch, old)
-        check_tenant_name(new)
-        if self._exists(db, branch, new):
-            raise AlreadyExists(f"tenant {new!r} already exists", tenant=new)
-        self.before_write(db, branch, old)
-        self._close_handles(db, branch, old)
-        record = tenant_catalog.renamed(self, db, branch, old, new)
-        with self.catalog.changing(db, branch, [record], gone=[old]):
-            self.store.rename(db, branch, old, new)
+        with self.project.lock():
+            self.path(db, branch, old)
+            check_tenant_name(new)
+            if self._exists(db, branch, new):
+                raise AlreadyExists(f"tenant {new!r} already exists", tenant=new)
+            self.before_write(db, branch, old)
+            self._close_handles(db, branch, old)
+            record = tenant_catalog.renamed(self, db, branch, old, new)
+            with self.catalog.changing(db, branch, [record], gone=[old]):
+                self.store.rename(db, branch, old, new)
 
     def copy(self, db: str, branch: str, src: str, dst: str) -> None:
-        self.path(db, branch, src)
-        check_tenant_name(dst)
-        if self._exists(db, branch, dst):
-            raise AlreadyExists(f"tenant {dst!r} already exists", tenant=dst)
-        record = tenant_catalog.renamed(self, db, branch, src, dst)
-        with self.catalog.changing(db, branch, [record]):
-            self.store.copy(db, branch, src, dst)
+        with self.project.lock():
+            self.path(db, branch, src)
+            check_tenant_name(dst)
+            if self._exists(db, branch, dst):
+                raise AlreadyExists(f"tenant {dst!r} already exists", tenant=dst)
+            record = tenant_catalog.renamed(self, db, branch, src, dst)
+            with self.catalog.changing(db, branch, [record]):
+                self.store.copy(db, branch, src, dst)
 
-    def delete_branch(self, db: str, branch: str) -> None:
-        """Remove a branch's tenants; branches forked from it take their copies first."""
+    def release_children(self, db: str, branch: str) -> None:
+        """Branches forked from this one take their copies of its tenants now: before the
+        branch goes, while its head (which a copy of a lazy tenant is moved to) still exists."""
         for child in self._children(db, branch):
             fork = self._fork(db, child)
             for name in sorted(fork.pending if fork else ()):
                 self._materialize(db, child, name)
+
+    def delete_branch(self, db: str, branch: str) -> None:
+        """Remove a branch's tenants; branches forked from it take their copies first."""
+        self.release_children(db, branch)
         self._close_handles(db, branch)
         self.pool.close_under(self.store.folder(db, branch))
         self.catalog.forget_branch(db, branch)

@@ -1,0 +1,101 @@
+"""``Database.tenants``: the tenants of one database on one branch, as a collection.
+
+A thin face over the tenant engine (``cinch.engine.tenants``): every method names the tenants
+by name only, and the engine takes the project lock for what changes files.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from cinch.engine.tenant import Tenant
+from cinch.engine.tenants import TenantInfo
+from cinch.errors import UsageError
+
+if TYPE_CHECKING:
+    from cinch.engine.database import Database
+
+
+class TenantCollection:
+    """The tenants of ``database`` on its branch. Iterating gives their names (sorted);
+    :meth:`get` gives a :class:`~cinch.Tenant` to query and write.
+
+    >>> db.tenants.create("acme", "globex")
+    >>> [t.name for t in db.tenants.list(limit=10)]
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._engine = database.project.tenants
+
+    def __repr__(self) -> str:
+        return f"<cinch.TenantCollection of {self.database.name}@{self.database.branch}>"
+
+    @property
+    def _where(self) -> tuple[str, str]:
+        return self.database.name, self.database.branch
+
+    def names(self) -> list[str]:
+        """Every tenant's name, sorted (``main`` always exists)."""
+        return self._engine.names(*self._where)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self.names()
+
+    def create(self, *names: str) -> list[Tenant]:
+        """Create tenants at the branch's schema (file copies of the branch template), all
+        of them or none; :class:`~cinch.errors.AlreadyExists` if one exists already."""
+        if not names:
+            raise UsageError("name at least one tenant to create")
+        self._engine.create_many(*self._where, list(names))
+        return [self.get(name) for name in names]
+
+    def create_many(self, names: list[str]) -> list[Tenant]:
+        """``create(*names)`` for a list."""
+        return self.create(*names)
+
+    def get(self, name: str) -> Tenant:
+        """The tenant ``name``; :class:`~cinch.errors.NotFound` if there is none. A tenant of
+        a new branch not copied from its parent yet is copied now."""
+        db, branch = self._where
+        return Tenant(self.database.project, db, branch, name)
+
+    def info(self, name: str) -> TenantInfo:
+        """One tenant's size and schema state; looking never copies a lazy tenant."""
+        return self._engine.info(*self._where, name)
+
+    def list(self, limit: int | None = None, after: str | None = None) -> builtins.list[TenantInfo]:
+        """Tenants sorted by name with their size and schema state (up to date, behind,
+        drifted, not copied yet): the first ``limit`` after the name ``after``."""
+        names = [n for n in self.names() if after is None or n > after]
+        if limit is not None:
+            if limit < 0:
+                raise UsageError(f"limit must be 0 or more, not {limit}", limit=limit)
+            names = names[:limit]
+        return self._engine.infos(*self._where, names)
+
+    def copy(self, source: str, target: str) -> Tenant:
+        """Copy a tenant, schema and rows, under a new name."""
+        self._engine.copy(*self._where, source, target)
+        return self.get(target)
+
+    def rename(self, old: str, new: str) -> Tenant:
+        """Rename a tenant (its file moves; branches forked from this one keep theirs)."""
+        self._engine.rename(*self._where, old, new)
+        return self.get(new)
+
+    def delete(self, name: str) -> None:
+        """Delete a tenant and its data (branches forked from this one keep their copy)."""
+        self._engine.delete(*self._where, name)
+
+    def summary(self) -> dict[str, int]:
+        """How many tenants are up to date, behind, drifted, not copied yet."""
+        return self._engine.summary(*self._where)
