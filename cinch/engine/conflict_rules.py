@@ -29,10 +29,12 @@ from cinch.models.operations import (
     AlterColumn,
     CopyTable,
     CreateIndex,
+    CreateObject,
     CreateTable,
     CreateView,
     DropColumn,
     DropIndex,
+    DropObject,
     DropTable,
     DropView,
     Operation,
@@ -266,6 +268,8 @@ def _op_ids(op: Operation) -> set[str]:
             return {i.id}
         case CreateView(view=v) | ReplaceView(after=v) | DropView(view=v):
             return {v.id}
+        case CreateObject(object=o) | DropObject(object=o):
+            return {o.id}
         case _:
             assert_never(op)
 
