@@ -35,6 +35,8 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
     ("tenantstore", "bench_tenantstore.py", [], ["--tenants", "500", "--queries", "2000",
                                                   "--runs", "1"]),
     ("http", "bench_http.py", [], ["--seconds", "2", "--rows", "2000"]),
+    ("parallel", "bench_parallel.py", ["--tenants", "1000", "--tenants", "10000"],
+     ["--tenants", "200", "--rounds", "1"]),
     ("vs_cinchdb", "bench_vs_cinchdb.py", ["--tenants", "1000"], ["--tenants", "100"]),
 ]
 

@@ -1,0 +1,96 @@
+"""Parallel apply: one add-column change set across N tenants with 1, 2 and 4 workers, beside
+the serial sqlite3 floor (open, ALTER in a transaction, close; file by file), in one run.
+
+Each round applies one change set per worker count and the floor once more, in turn, so load
+on a shared machine falls on all of them alike; the best of the rounds is printed.
+Target: <= 0.7x the serial floor on 2 cores at 10,000 tenants.
+
+    python bench/bench_parallel.py [--tenants 1000 --tenants 10000] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import cinch
+from cinch.engine.parallel import cores
+
+WORKERS = (1, 2, 4)
+
+
+def floor(files: list[Path], column: str) -> float:
+    start = time.perf_counter()
+    for path in files:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(f"ALTER TABLE users ADD COLUMN {column} INTEGER")
+        conn.execute("COMMIT")
+        conn.close()
+    return time.perf_counter() - start
+
+
+def run(n: int, rounds: int, work: Path) -> None:
+    project = cinch.init(work / f"p{n}")
+    db = project.database()
+    db.create_table("users", ["name:TEXT", "email:TEXT"])
+    names = [f"t{i:05d}" for i in range(n - 1)]
+    for chunk in range(0, len(names), 1000):
+        project.tenants.create_many("main", "main", names[chunk:chunk + 1000])
+    files = [project.tenants.path("main", "main", name) for name in ["main", *names]]
+    for path in files:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.executemany("INSERT INTO users (name, email) VALUES (?, ?)",
+                         [(f"u{i}", f"u{i}@x") for i in range(10)])
+        conn.close()
+    copies = work / f"floor{n}"
+    copies.mkdir()
+    floor_files = [copies / p.name for p in files]
+    for src, dst in zip(files, floor_files, strict=True):
+        shutil.copyfile(src, dst)
+    best: dict[str, float] = {}
+    for r in range(rounds):
+        for workers in WORKERS:
+            project.tenants.pool.close_all()  # every apply opens its files, as the floor does
+            project.tenants.apply_workers = workers
+            start = time.perf_counter()
+            db.add_column("users", f"c{r}w{workers}:INTEGER")
+            took = time.perf_counter() - start
+            best[str(workers)] = min(best.get(str(workers), took), took)
+        took = floor(floor_files, f"c{r}")
+        best["floor"] = min(best.get("floor", took), took)
+    project.close()
+    print(f"\n{n:,} tenants ({cores()} cores usable, load {os.getloadavg()[0]:.1f}), best of "
+          f"{rounds}: serial floor {best['floor']:.2f} s")
+    for workers in WORKERS:
+        print(f"  {workers} worker(s): {best[str(workers)]:.2f} s = "
+              f"{best[str(workers)] / best['floor']:.2f}x the floor", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tenants", type=int, action="append")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="cinch-parallel-"))
+    try:
+        for n in args.tenants or [1000]:
+            run(n, args.rounds, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
