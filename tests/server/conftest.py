@@ -123,8 +123,21 @@ class RealServer:
 
 
 def start_server(root: Path, *extra: str) -> RealServer:
-    """``cinch serve`` in a subprocess; returns once /health answers."""
-    port = free_port()
+    """``cinch serve`` in a subprocess; returns once /health answers. A port taken between
+    choosing it and binding it (another test worker) means another port, not a failure."""
+    for _ in range(4):
+        try:
+            return _start_server_on(free_port(), root, *extra)
+        except PortTaken:
+            continue
+    raise AssertionError("cinch serve found no free port in four tries")
+
+
+class PortTaken(Exception):
+    pass
+
+
+def _start_server_on(port: int, root: Path, *extra: str) -> RealServer:
     process = subprocess.Popen(
         [*CINCH_COMMAND, "-C", str(root), "serve", "--port", str(port), "--log-level",
          "warning", *extra], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -133,7 +146,10 @@ def start_server(root: Path, *extra: str) -> RealServer:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"cinch serve exited: {process.stderr.read().decode()}")  # type: ignore[union-attr]
+            message = process.stderr.read().decode()  # type: ignore[union-attr]
+            if "address already in use" in message.lower():
+                raise PortTaken(message)
+            raise AssertionError(f"cinch serve exited: {message}")
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                 return RealServer(url, root, process)

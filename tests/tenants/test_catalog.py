@@ -99,10 +99,11 @@ def test_list_pages_walk_every_tenant_once(project: cinch.Project) -> None:
             break
     assert [i.name for i in seen] == sorted([*names, "main"])
     assert {i.state for i in seen} == {"up to date"}
+    assert seen == project.tenants.infos("main", "main")  # what opening every file says
     # A tenant removed behind cinch's back leaves the listing (and the catalog) once read.
     os.unlink(project.tenants.store.path("main", "main", "p000"))
     page, _ = project.tenants.page("main", "main", limit=3)
-    assert [i.name for i in page] == ["main", "p001"]
+    assert [i.name for i in page] == ["main", "p001", "p002"]
     assert "p000" not in _catalog_states(project, "main", "main")
 
 
