@@ -38,6 +38,7 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
     ("parallel", "bench_parallel.py", ["--tenants", "1000", "--tenants", "10000"],
      ["--tenants", "200", "--rounds", "1"]),
     ("vs_cinchdb", "bench_vs_cinchdb.py", ["--tenants", "1000"], ["--tenants", "100"]),
+    ("cli_start", "bench_cli_start.py", [], ["--runs", "3"]),
 ]
 
 

@@ -1,6 +1,7 @@
 """The ``cinch`` command: verbs that mirror git, plus the schema and tenant nouns."""
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -142,6 +143,9 @@ def _tidy_help(command: Any) -> Any:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; render every error as one `error:` line with its exit code."""
     args = sys.argv[1:] if argv is None else argv
+    # cinch uses no pydantic plugin; looking for some scans every installed package's metadata
+    # on the first model, at each start.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     if not args:  # `cinch` alone is a request for help, not a mistake
         args = ["--help"]
     try:

@@ -6,7 +6,6 @@ import re
 import tomllib
 from typing import Annotated, Any
 
-import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cinch.errors import ConfigError, InvalidName
@@ -149,6 +148,8 @@ class Config(BaseModel):
         if self.codegen == CodegenConfig():
             del data["codegen"]  # an optional section: not written until used
         header = "# cinch project settings (committed). See docs/config.md.\n"
+        import tomli_w  # only here: most commands read cinch.toml and never write it
+
         return (header + tomli_w.dumps(data)).encode()
 
 

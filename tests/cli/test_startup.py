@@ -82,6 +82,36 @@ def test_a_command_loads_only_what_it_uses(args: list[str],
     assert among(loaded_by(_PROBE, "-f", "json", *args, cwd=root), ("rich",)) == []
 
 
+# The third-party packages each everyday command may import (bench/bench_cli_start.py times
+# them): the CLI library always; the models' validation and git for a command that opens the
+# project; rich for a table on the screen. A web framework, YAML, templates, SQL parsing or a
+# server is the sign of an import at a module's top that belongs inside the command using it.
+CLI_LIBRARY = {"typer", "shellingham", "annotated_doc"}
+PROJECT = CLI_LIBRARY | {"pydantic", "pydantic_core", "annotated_types", "typing_extensions",
+                         "typing_inspection", "pygit2"}
+MAY_IMPORT: dict[str, set[str]] = {
+    "--help": CLI_LIBRARY,
+    "status": PROJECT | {"rich"},
+    "table list": PROJECT | {"rich"},
+    "-f json status": PROJECT,
+    "-f json table list": PROJECT,
+}
+
+
+def third_party(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules if m.split(".")[0] not in sys.stdlib_module_names
+            and not m.startswith(("_", "cinch"))}
+
+
+@pytest.mark.parametrize("command", MAY_IMPORT)
+def test_everyday_commands_import_only_their_list(command: str,
+                                                  make_project: Callable[..., Path]) -> None:
+    root = make_project("users")
+    loaded = third_party(loaded_by(_PROBE, *command.split(), cwd=root))
+    assert loaded <= MAY_IMPORT[command], sorted(loaded - MAY_IMPORT[command])
+    assert "typer" in loaded  # the probe ran the command (and would list what it imported)
+
+
 def _callbacks(app: typer.Typer) -> Iterator[Callable[..., object]]:
     if app.registered_callback and app.registered_callback.callback:
         yield app.registered_callback.callback
