@@ -3,7 +3,7 @@ import type { SqlValue } from "@/lib/types";
 
 const LONG = 200;
 
-function Cell({ value, type }: { value: SqlValue; type: string | undefined }) {
+export function Cell({ value, type }: { value: SqlValue; type: string | undefined }) {
   if (value === null || value === undefined) return <td className="cell-null">NULL</td>;
   if (type === "blob") return <td className="muted" title="base64">blob ({String(value).length * 3 / 4 | 0} bytes)</td>;
   if (typeof value === "number" || typeof value === "bigint") return <td className="cell-num">{String(value)}</td>;

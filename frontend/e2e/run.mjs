@@ -264,6 +264,70 @@ try {
     await shot("merge-requests");
   });
 
+  await scenario("scrolling the data grid loads more rows than one page, sorted", async () => {
+    await api(server.url, keys.admin, "POST", "/databases/main/tenants", { name: "bulk" });
+    await api(server.url, keys.admin, "POST", "/databases/main/tenants/bulk/query", {
+      sql: "INSERT INTO users(name, email, age) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250) "
+        + "SELECT 'u' || i, 'u' || i || '@bulk', i FROM n",
+    });
+    await as(keys.admin);
+    await page.goto(`${server.url}/data/?db=main&branch=main&tenant=bulk&table=users&sort=age&dir=desc`);
+    const grid = page.getByTestId("data-grid");
+    await grid.getByRole("cell", { name: "u250", exact: true }).waitFor();
+    const count = page.getByTestId("data-count");
+    assert.match(await count.innerText(), /^100 row\(s\) loaded · scroll for more/);
+    assert.match((await grid.locator("tbody tr[data-row]").allInnerTexts())[0], /u250/);
+    const box = page.getByTestId("data-grid-scroll");
+    // Scroll to the bottom until the server's cursor runs out: every page arrives as it scrolls.
+    for (let i = 0; i < 20 && !/all rows/.test(await count.innerText()); i++) {
+      await box.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+      await page.waitForTimeout(150);
+    }
+    assert.match(await count.innerText(), /^250 row\(s\) loaded · all rows/);
+    await box.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    await grid.getByRole("cell", { name: "u1", exact: true }).waitFor();
+    // Virtualised: only the rows in view (and a margin) are in the page.
+    const rendered = await grid.locator("tbody tr[data-row]").count();
+    assert.ok(rendered > 0 && rendered < 100, `${rendered} rows rendered`);
+    await shot("data-scrolled");
+  });
+
+  await scenario("the schema.sql of an older commit, from the history page, differs from the head", async () => {
+    await as(keys.admin);
+    const log = await api(server.url, keys.admin, "GET", "/history?branch=main&changes_only=true&limit=100");
+    const orders = log.items.find((item) => /orders/.test(item.summary));
+    assert.ok(orders, "the commit that created orders");
+    await page.goto(`${server.url}/graph/?db=main&branch=main`);
+    await page.getByTestId("graph").locator(`a[href*="rev=${orders.commit}"]`).click();
+    await page.getByTestId("schema-rev").getByText(orders.commit.slice(0, 12)).waitFor();
+    const old = await page.getByTestId("schema-sql").innerText();
+    assert.match(old, /CREATE TABLE "orders"/);
+    assert.doesNotMatch(old, /"phone"|CREATE VIEW/);
+    await shot("schema-at-commit");
+    await page.getByRole("link", { name: /Back to the head of main/ }).click();
+    await page.getByTestId("schema-sql").getByText(/"phone" TEXT/).waitFor();
+    assert.notEqual(await page.getByTestId("schema-sql").innerText(), old);
+  });
+
+  await scenario("a merge request page updates when its source branch moves", async () => {
+    await api(server.url, keys.write, "POST", "/branches", { name: "feature/moving" });
+    await api(server.url, keys.write, "POST", "/databases/main/tables/orders/columns?branch=feature%2Fmoving", { name: "note", type: "TEXT" });
+    const mr = await api(server.url, keys.write, "POST", "/merge-requests", { source: "feature/moving", target: "main", title: "orders.note" });
+    await as(keys.admin);
+    const path = `/merge-requests/${mr.number}`;
+    const unchanged = page.waitForResponse((r) => new URL(r.url()).pathname === path && r.status() === 304);
+    await page.goto(`${server.url}/review/?n=${mr.number}`);
+    const diff = page.getByTestId("sql-diff");
+    await diff.getByText(/ADD COLUMN "note"/).waitFor();
+    // While nothing moves, the page only revalidates: 304, no body, no re-check.
+    await unchanged;
+    assert.doesNotMatch(await diff.innerText(), /"gift"/);
+    await api(server.url, keys.write, "POST", "/databases/main/tables/orders/columns?branch=feature%2Fmoving", { name: "gift", type: "INTEGER" });
+    await diff.getByText(/ADD COLUMN "gift" INTEGER/).waitFor();
+    await api(server.url, keys.write, "POST", `${path}/close`);
+    await page.getByTestId("mr-title").getByText("closed").waitFor();
+  });
+
   await scenario("keys: an admin lists and creates keys, the secret shown once", async () => {
     await as(keys.admin);
     await nav("Keys").click();

@@ -1,6 +1,6 @@
 "use client";
-import { useEffect, useState, type FormEvent } from "react";
-import { Grid } from "@/components/Grid";
+import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
+import { VirtualGrid } from "@/components/VirtualGrid";
 import { Shell, usePlace } from "@/components/Shell";
 import { Empty, ErrorBox, Loading } from "@/components/Status";
 import type { QueryResult, SqlValue } from "@/lib/types";
@@ -14,8 +14,70 @@ export default function DataPage() {
   );
 }
 
-const PAGE = 50;
+// Rows per request: the grid asks for the next page (the server's cursor) as it scrolls.
+const PAGE = 100;
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+interface Rows {
+  columns: string[];
+  rows: SqlValue[][];
+  types: (string | undefined)[][];
+  next: string | null;
+}
+
+/** Pages of one read-only query, appended as `more` is called: `load(cursor)` fetches a page.
+ *  A change of `deps` starts again from the first page; an answer for older deps is dropped. */
+function usePagedRows(load: (cursor: string | undefined) => Promise<QueryResult | null>, deps: readonly unknown[]) {
+  const [data, setData] = useState<Rows | null>(null);
+  const [error, setError] = useState<unknown>(undefined);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [tick, setTick] = useState(0);
+  const generation = useRef(0);
+  const loader = useRef(load);
+  loader.current = load;
+  const busy = useRef(false);
+
+  const fetchPage = useCallback(async (cursor: string | undefined, append: boolean) => {
+    const mine = generation.current;
+    busy.current = true;
+    if (append) setLoadingMore(true);
+    try {
+      const page = await loader.current(cursor);
+      if (mine !== generation.current) return;
+      setError(undefined);
+      if (!page) return setData(null);
+      setData((prev) => ({
+        columns: page.columns,
+        rows: append && prev ? [...prev.rows, ...page.rows] : page.rows,
+        types: append && prev ? [...prev.types, ...(page.types ?? [])] : page.types ?? [],
+        next: page.next_cursor ?? null,
+      }));
+    } catch (err) {
+      if (mine === generation.current) setError(err);
+    } finally {
+      if (mine === generation.current) {
+        busy.current = false;
+        setLoadingMore(false);
+      }
+    }
+  }, []);
+
+  useEffect(() => {
+    generation.current += 1;
+    busy.current = false;
+    setData(null);
+    setLoadingMore(false);
+    void fetchPage(undefined, false);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the caller names what to reload on
+  }, [...deps, tick, fetchPage]);
+
+  const next = data?.next ?? null;
+  const more = useCallback(() => {
+    if (next && !busy.current) void fetchPage(next, true);
+  }, [next, fetchPage]);
+  const reload = useCallback(() => setTick((n) => n + 1), []);
+  return { data, error, loadingMore, more: next ? more : undefined, reload };
+}
 
 /** The SELECT of one page: sorting and filtering are SQL, the paging is the server's cursor. */
 function pageSql(table: string, sort: string | null, desc: boolean, filterColumn: string | null, filter: string) {
@@ -40,19 +102,15 @@ function DataBrowser() {
   const desc = param("dir") === "desc";
   const filterColumn = param("fcol");
   const filter = param("f") ?? "";
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [live, setLive] = useState(false);
   const [liveRows, setLiveRows] = useState<QueryResult | null>(null);
   const [liveError, setLiveError] = useState<unknown>(undefined);
-  const cursor = cursors[cursors.length - 1];
   const { sql, params } = table ? pageSql(table, sort, desc, filterColumn, filter) : { sql: "", params: [] };
 
-  useEffect(() => setCursors([undefined]), [db, branch, chosenTenant, table, sort, desc, filterColumn, filter]);
-
-  const rows = useLoad(async () => {
+  const rows = usePagedRows(async (cursor) => {
     if (!table || !chosenTenant) return null;
     return client.tenants.query(db, chosenTenant, sql, params, { branch, readOnly: true, limit: PAGE, cursor });
-  }, [client, db, branch, chosenTenant, table, sort, desc, filterColumn, filter, cursor]);
+  }, [client, db, branch, chosenTenant, table, sort, desc, filterColumn, filter]);
 
   useEffect(() => {
     if (!live || !table || !chosenTenant) return;
@@ -71,7 +129,9 @@ function DataBrowser() {
   if (tenants.data.length === 0) return <Empty>No tenants on {branch}.</Empty>;
   if (tables.data.length === 0) return <Empty>No tables in {db} on {branch}.</Empty>;
   const columns = tables.data.find((t) => t.name === table)?.columns.map((c) => c.name) ?? [];
-  const shown = live ? liveRows : rows.data;
+  const shown: Rows | null = live
+    ? liveRows && { columns: liveRows.columns, rows: liveRows.rows, types: liveRows.types ?? [], next: null }
+    : rows.data;
 
   return (
     <>
@@ -111,9 +171,10 @@ function DataBrowser() {
         </label>
       </div>
       <ErrorBox error={live ? liveError : rows.error} />
-      {!shown ? <Loading /> : (
+      {!shown ? (!(live ? liveError : rows.error) && <Loading />) : (
         <>
-          <Grid columns={shown.columns} rows={shown.rows} types={shown.types} testId="data-grid"
+          <VirtualGrid columns={shown.columns} rows={shown.rows} types={shown.types} testId="data-grid"
+            onMore={live ? undefined : rows.more} loadingMore={!live && rows.loadingMore}
             onEdit={canWrite && !live && shown.columns.includes("id") ? setEditing : undefined} />
           {editing !== null && shown.rows[editing] && table && chosenTenant && (
             <RowEditor key={`${table}-${editing}-${String(shown.rows[editing]?.[shown.columns.indexOf("id")])}`}
@@ -121,12 +182,9 @@ function DataBrowser() {
               onDone={() => { setEditing(null); rows.reload(); }} />
           )}
           {!live && (
-            <div className="row">
-              <button type="button" className="secondary" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>Previous</button>
-              <span className="muted">page {cursors.length} · {shown.rows.length} row(s)</span>
-              <button type="button" className="secondary" disabled={!shown.next_cursor}
-                onClick={() => setCursors([...cursors, shown.next_cursor ?? undefined])}>Next</button>
-            </div>
+            <p className="muted" data-testid="data-count">
+              {shown.rows.length} row(s) loaded{shown.next ? " · scroll for more" : " · all rows"}
+            </p>
           )}
           {live && <p className="muted" role="status">Live: updates as the tenant changes (first {PAGE} rows).</p>}
         </>

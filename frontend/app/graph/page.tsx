@@ -1,4 +1,5 @@
 "use client";
+import Link from "next/link";
 import { useState, type FormEvent, type ReactNode } from "react";
 import { Patch } from "@/components/Patch";
 import { Shell, usePlace } from "@/components/Shell";
@@ -6,6 +7,7 @@ import { Badge, Empty, ErrorBox, Loading } from "@/components/Status";
 import { layout, mergeLogs, type GraphRow } from "@/lib/graph";
 import { mayWrite } from "@/lib/session";
 import type { ChangeDetail, SchemaDiff } from "@/lib/types";
+import { PAGES } from "@/lib/urls";
 import { useLoad } from "@/lib/useLoad";
 
 export default function GraphPage() {
@@ -47,18 +49,24 @@ function Lanes({ row, width }: { row: GraphRow; width: number }) {
 }
 
 function Graph() {
-  const { client, branches, session, go } = usePlace();
+  const { client, branches, branch, session, go, link } = usePlace();
   const names = branches.map((b) => b.name).join(" ");
+  // Each commit also names a branch whose history holds it (the one in the address first):
+  // the schema of a commit is read through a branch the key may read.
   const logs = useLoad(async () => {
-    if (!names) return [];
-    const all = await Promise.all(names.split(" ").map(async (b) => (await client.history.log({ branch: b, limit: 100 }).page()).items));
-    return layout(mergeLogs(all));
-  }, [client, names]);
+    if (!names) return { rows: [], held: new Map<string, string>() };
+    const order = [...new Set([branch, ...names.split(" ")])].filter((b) => names.split(" ").includes(b));
+    const all = await Promise.all(order.map(async (b) => (await client.history.log({ branch: b, limit: 100 }).page()).items));
+    const held = new Map<string, string>();
+    all.forEach((items, i) => items.forEach((item) => { if (!held.has(item.commit)) held.set(item.commit, order[i] ?? branch); }));
+    return { rows: layout(mergeLogs(all)), held };
+  }, [client, names, branch]);
+  const held = logs.data?.held;
   const [change, setChange] = useState<ChangeDetail | null>(null);
   const [changeError, setChangeError] = useState<unknown>(undefined);
   const tips = new Map<string, string[]>();
   for (const b of branches) tips.set(b.head, [...(tips.get(b.head) ?? []), b.name]);
-  const width = Math.max(1, ...(logs.data ?? []).map((r) => Math.max(r.before.length, r.after.length, r.lane + 1))) * LANE;
+  const width = Math.max(1, ...(logs.data?.rows ?? []).map((r) => Math.max(r.before.length, r.after.length, r.lane + 1))) * LANE;
 
   async function show(id: string, branch: string) {
     setChangeError(undefined);
@@ -74,9 +82,9 @@ function Graph() {
       <BranchForms />
       <h2>Commits of every branch</h2>
       <ErrorBox error={logs.error} />
-      {logs.loading && !logs.data ? <Loading /> : !logs.data?.length ? <Empty>No commits.</Empty> : (
+      {logs.loading && !logs.data ? <Loading /> : !logs.data?.rows.length ? <Empty>No commits.</Empty> : (
         <div className="graph card" data-testid="graph">
-          {logs.data.map((row) => (
+          {logs.data.rows.map((row) => (
             <div className="graph-row" key={row.item.commit}>
               <Lanes row={row} width={width} />
               <span className="mono">{row.item.commit.slice(0, 8)}</span>&nbsp;
@@ -86,6 +94,12 @@ function Graph() {
                 </button>
               ))}
               &nbsp;{row.item.summary}&nbsp;<span className="muted">{row.item.author} · {new Date(row.item.time).toLocaleString()}</span>
+              {held?.has(row.item.commit) && (
+                <Link className="mono" title="schema.sql at this commit" data-testid="commit-schema"
+                  href={link(PAGES.schema, { rev: row.item.commit }, { branch: held?.get(row.item.commit) })}>
+                  schema.sql
+                </Link>
+              )}&nbsp;
               {row.item.changes.map((c) => (
                 <button type="button" className="link mono" key={c.id} title="Show its SQL"
                   onClick={() => void show(c.id, tips.get(row.item.commit)?.[0] ?? session.project.current_branch)}>

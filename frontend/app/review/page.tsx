@@ -17,8 +17,10 @@ export default function ReviewPage() {
   );
 }
 
-// An open request re-checks itself on the server when either branch moved; polling shows it.
-const REFRESH_MS = 5000;
+// An open request re-checks itself on the server when either branch moved. The page asks
+// whether anything did with the request's ETag (both branch tips and the review): a 304 with
+// no body and no re-check while nothing moved, the new request as soon as something did.
+const REVALIDATE_MS = 2000;
 
 function Review() {
   const { client, param, link } = usePlace();
@@ -29,9 +31,25 @@ function Review() {
   const open = request.data?.state === "open";
   useEffect(() => {
     if (!open) return;
-    const timer = window.setInterval(reload, REFRESH_MS);
-    return () => window.clearInterval(timer);
-  }, [open, reload]);
+    let busy = false;
+    const revalidate = async () => {
+      if (busy || document.visibilityState === "hidden") return;
+      busy = true;
+      try {
+        const { response } = await client.raw.mergeRequests.get(number);
+        if (response?.status === 200) reload();
+      } finally {
+        busy = false;
+      }
+    };
+    const timer = window.setInterval(() => void revalidate(), REVALIDATE_MS);
+    const onVisible = () => void revalidate();
+    document.addEventListener("visibilitychange", onVisible);
+    return () => {
+      window.clearInterval(timer);
+      document.removeEventListener("visibilitychange", onVisible);
+    };
+  }, [open, reload, client, number]);
 
   if (!Number.isInteger(number) || number < 1) return <Empty>No merge request number in the address (?n=).</Empty>;
   if (request.error && !request.data) return <ErrorBox error={request.error} />;

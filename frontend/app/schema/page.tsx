@@ -35,6 +35,7 @@ function SchemaBrowser() {
   }, [client, db, branch]);
   const selected = param("table");
   const view = param("view");
+  const rev = param("rev");
   const isProtected = branches.find((b) => b.name === branch)?.protected ?? false;
 
   if (schema.error) return <ErrorBox error={schema.error} />;
@@ -79,7 +80,7 @@ function SchemaBrowser() {
             <h2>Tables and foreign keys of {db} on {branch}</h2>
             <ErDiagram tables={tables} />
           </>
-        ) : (
+        ) : rev ? <SchemaAt rev={rev} /> : (
           <>
             <h2>schema.sql of {db} on {branch}</h2>
             <pre data-testid="schema-sql">{detail.schema_sql}</pre>
@@ -94,6 +95,20 @@ function SchemaBrowser() {
         )}
       </section>
     </div>
+  );
+}
+
+/** The schema.sql of one commit of the branch's history (linked from the history page). */
+function SchemaAt({ rev }: { rev: string }) {
+  const { client, db, branch, link } = usePlace();
+  const sql = useLoad(() => client.databases.schemaSql(db, { branch, rev }), [client, db, branch, rev]);
+  return (
+    <>
+      <h2>schema.sql of {db} at <code data-testid="schema-rev">{rev.slice(0, 12)}</code> <span className="muted">(history of {branch})</span></h2>
+      <p><Link href={link(PAGES.schema, { rev: null })}>Back to the head of {branch}</Link></p>
+      <ErrorBox error={sql.error} />
+      {sql.data === undefined ? (!sql.error && <Loading what="Loading schema.sql" />) : <pre data-testid="schema-sql">{sql.data}</pre>}
+    </>
   );
 }
 
