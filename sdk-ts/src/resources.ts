@@ -18,6 +18,8 @@ export type View = Schema<"ViewPublic">;
 export type Index = Schema<"IndexPublic">;
 export type Database = Schema<"DatabasePublic">;
 export type DatabaseDetail = Schema<"DatabaseDetail">;
+export type Adoption = Schema<"AdoptionPublic">;
+export type AdoptionCreate = Schema<"AdoptionCreate">;
 export type ChangeResult = Schema<"ChangeResultPublic">;
 export type MergeRequest = Schema<"MergeRequestPublic">;
 export type MergeRequestDetail = Schema<"MergeRequestDetail">;
@@ -83,6 +85,7 @@ export const OPERATIONS = {
   "project-get": "project.get",
   "databases-list": "databases.list",
   "databases-get": "databases.get",
+  "databases-adopt": "databases.adopt",
   "branches-list": "branches.list",
   "branches-get": "branches.get",
   "branches-create": "branches.create",
@@ -183,6 +186,13 @@ export function buildResources(run: Run, list: List) {
       run(op({
         id: "databases-get", idempotent: true, cacheKey: key("databases-get", db, o.branch),
         run: (fc, i) => fc.GET("/databases/{db}", { params: { path: { db }, query: { branch: o.branch } }, ...i }),
+      }), o),
+    /** Adopt existing SQLite files of the server's machine as a new database, one tenant per
+     * file (admin); `dry_run: true` returns the plan only. */
+    adopt: (body: AdoptionCreate, o?: CallOptions) =>
+      run(op({
+        id: "databases-adopt", idempotent: false,
+        run: (fc, i) => fc.POST("/databases/adopt", { body, ...i }),
       }), o),
   };
 

@@ -48,6 +48,8 @@ REQUESTS: dict[str, tuple[dict[str, str], dict[str, str], Any]] = {
     "GET /project": ({}, {}, None),
     "GET /databases": ({}, {}, None),
     "GET /databases/{db}": ({}, {}, None),
+    "POST /databases/adopt": ({}, {}, {"path": "/nonexistent/walk{key}", "database": "walk{key}",
+                                       "dry_run": True}),
     "GET /databases/{db}/tables": ({}, {}, None),
     "POST /databases/{db}/tables": ({}, {}, {"name": "walk_new{key}"}),
     "GET /databases/{db}/tables/{table}": ({}, {}, None),
