@@ -222,7 +222,12 @@ def apply_op(schema: Schema, op: Operation, *, copy: bool = True) -> Schema:
         return _apply_model(schema, op, copy=copy)
     before = schema.model_copy(deep=True) if not copy else schema
     after = _apply_model(schema, op, copy=copy)
-    return _refresh_text(before, after, _statements(before, op, after).statements)
+    result = _refresh_text(before, after, _statements(before, op, after).statements)
+    if not copy:  # in place, as the caller asked
+        schema.tables, schema.indexes = result.tables, result.indexes
+        schema.views, schema.objects = result.views, result.objects
+        return schema
+    return result
 
 
 def _rewrites_text(schema: Schema, op: Operation) -> bool:

@@ -18,6 +18,8 @@ export type View = Schema<"ViewPublic">;
 export type Index = Schema<"IndexPublic">;
 export type Database = Schema<"DatabasePublic">;
 export type DatabaseDetail = Schema<"DatabaseDetail">;
+export type Adoption = Schema<"AdoptionPublic">;
+export type AdoptionCreate = Schema<"AdoptionCreate">;
 export type ChangeResult = Schema<"ChangeResultPublic">;
 export type MergeRequest = Schema<"MergeRequestPublic">;
 export type MergeRequestDetail = Schema<"MergeRequestDetail">;
@@ -84,6 +86,7 @@ export const OPERATIONS = {
   "databases-list": "databases.list",
   "databases-get": "databases.get",
   "databases-schema-sql": "databases.schemaSql",
+  "databases-adopt": "databases.adopt",
   "branches-list": "branches.list",
   "branches-get": "branches.get",
   "branches-create": "branches.create",
@@ -193,6 +196,13 @@ export function buildResources(run: Run, list: List) {
         run: (fc, i) => fc.GET("/databases/{db}/schema.sql", {
           params: { path: { db }, query: { branch: o.branch, rev: o.rev } }, ...i, parseAs: "text",
         }) as Promise<{ data?: string; response: Response }>,
+      }), o),
+    /** Adopt existing SQLite files of the server's machine as a new database, one tenant per
+     * file (admin); `dry_run: true` returns the plan only. */
+    adopt: (body: AdoptionCreate, o?: CallOptions) =>
+      run(op({
+        id: "databases-adopt", idempotent: false,
+        run: (fc, i) => fc.POST("/databases/adopt", { body, ...i }),
       }), o),
   };
 

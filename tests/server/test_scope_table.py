@@ -49,6 +49,8 @@ REQUESTS: dict[str, tuple[dict[str, str], dict[str, str], Any]] = {
     "GET /databases": ({}, {}, None),
     "GET /databases/{db}": ({}, {}, None),
     "GET /databases/{db}/schema.sql": ({}, {"rev": "main"}, None),
+    "POST /databases/adopt": ({}, {}, {"path": "/nonexistent/walk{key}", "database": "walk{key}",
+                                       "dry_run": True}),
     "GET /databases/{db}/tables": ({}, {}, None),
     "POST /databases/{db}/tables": ({}, {}, {"name": "walk_new{key}"}),
     "GET /databases/{db}/tables/{table}": ({}, {}, None),

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from cinch.errors import UnknownRevision
-from cinch.server.deps import BranchQuery, Engine, ReadKey, ReadTarget, require
+from cinch.server.deps import AdminKey, BranchQuery, Engine, ReadKey, ReadTarget, require
 from cinch.server.errors import ERROR_RESPONSES
 from cinch.server.etag import DatabasesETag, SchemaETag, conditional
 from cinch.server.keys import Scope
+from cinch.server.models import Request as Body
 
 router = APIRouter(prefix="/databases", tags=["databases"], responses=ERROR_RESPONSES)
 
@@ -89,3 +90,48 @@ def get_schema_sql(request: Request, t: ReadTarget, rev: RevQuery = None) -> Pla
     headers["X-Cinch-Commit"] = commit
     return PlainTextResponse(t.db.schema_sql(commit), headers=headers,
                              media_type="text/plain; charset=utf-8")
+class AdoptionCreate(Body):
+    path: str = Field(min_length=1, max_length=4096, description="A SQLite file or a folder of "
+                      "them, on the server's machine")
+    database: str = Field(min_length=1, max_length=63, description="The new database")
+    pattern: str = Field(default="*.db", max_length=200, description="Which files of the folder")
+    mode: Literal["copy", "in_place"] = Field(default="copy", description="Copy the files into "
+                                              "the tenant folder, or link them where they are")
+    repair: bool = Field(default=False, description="Also adopt files whose schema differs, "
+                         "planned to the majority schema (rows kept)")
+    dry_run: bool = Field(default=False, description="Only the plan; change nothing")
+
+
+class AdoptedFilePublic(BaseModel):
+    path: str
+    tenant: str
+    fingerprint: str
+    status: Literal["adopt", "outlier", "repair", "refused"]
+    difference: list[str]
+    adopted: bool
+
+
+class AdoptionPublic(BaseModel):
+    database: str
+    source: str
+    mode: str
+    fingerprint: str = Field(description="The majority schema's fingerprint")
+    operations: list[str]
+    files: list[AdoptedFilePublic]
+    adopted: int
+    change: str | None
+    commit: str | None
+    dry_run: bool
+
+
+@router.post("/adopt", name="adopt", status_code=200)
+def adopt_database(ctx: Engine, key: AdminKey, body: AdoptionCreate) -> AdoptionPublic:
+    """Adopt existing SQLite files as a new database (one tenant per file), on the current
+    branch: the majority schema becomes its first change set. An admin operation (it reads
+    files of the server's machine)."""
+    require(key, Scope.admin, database=body.database, branch=ctx.current_branch(),
+            action="adopting files")
+    plan: Any = ctx.project.adopt(body.path, database=body.database, pattern=body.pattern,
+                                  mode=body.mode, dry_run=body.dry_run, repair=body.repair,
+                                  create=True)
+    return AdoptionPublic(**plan.to_dict())
