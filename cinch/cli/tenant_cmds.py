@@ -23,8 +23,7 @@ def tenant_create(ctx: typer.Context, names: list[str], branch: BranchOpt = None
     """Create tenants at the branch's schema (a file copy: no replay)."""
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    with st.project().lock():
-        st.project().tenants.create_many(db.name, db.branch, names)
+    db.tenants.create(*names)
     if not st.quiet:
         output.console.print(f"[green]✓[/green] {len(names)} tenant(s) created on "
                              f"{db.name}@{db.branch}")
@@ -35,7 +34,7 @@ def tenant_list(ctx: typer.Context, branch: BranchOpt = None, format: FormatOpt 
     """Tenants with their size and schema state (up to date / behind / drifted)."""
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    rows = [t.to_dict() for t in st.project().tenants.infos(db.name, db.branch)]
+    rows = [t.to_dict() for t in db.tenants.list()]
     output.emit(rows, fmt(ctx, format), columns=["name", "size", "applied", "state", "detail"])
 
 
@@ -44,8 +43,7 @@ def tenant_copy(ctx: typer.Context, source: str, target: str, branch: BranchOpt 
     """Copy a tenant, schema and data."""
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    with st.project().lock():
-        st.project().tenants.copy(db.name, db.branch, source, target)
+    db.tenants.copy(source, target)
     if not st.quiet:
         output.console.print(f"[green]✓[/green] tenant {source} copied to {target}")
 
@@ -55,8 +53,7 @@ def tenant_rename(ctx: typer.Context, old: str, new: str, branch: BranchOpt = No
     """Rename a tenant."""
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    with st.project().lock():
-        st.project().tenants.rename(db.name, db.branch, old, new)
+    db.tenants.rename(old, new)
     if not st.quiet:
         output.console.print(f"[green]✓[/green] tenant {old} renamed to {new}")
 
@@ -68,15 +65,14 @@ def tenant_delete(ctx: typer.Context, name: str, branch: BranchOpt = None,
     """Delete a tenant and its data (asks first unless --yes)."""
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    st.project().tenants.path(db.name, db.branch, name, create_main=False)
+    db.tenants.info(name)  # NotFound before asking anything
     if not yes:
         if not typer.get_text_stream("stdin").isatty():
             raise ConfirmationRequired(
                 f"deleting tenant {name!r} destroys its data; pass --yes to confirm")
         typer.confirm(f"Delete tenant {name!r} of {db.name}@{db.branch} and all its data?",
                       abort=True)
-    with st.project().lock():
-        st.project().tenants.delete(db.name, db.branch, name)
+    db.tenants.delete(name)
     if not st.quiet:
         output.console.print(f"[green]✓[/green] tenant {name} deleted")
 
@@ -93,7 +89,7 @@ def query(ctx: typer.Context, sql: str,
     """Run one SQL statement on a tenant, parameters bound (never formatted into the SQL)."""
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    result = st.project().tenant(tenant, database=db.name, branch=db.branch).query(
+    result = db.tenants.get(tenant).query(
         sql, list(param or []), read_only=read_only, timeout=timeout)
     chosen = fmt(ctx, format)
     if not result.columns:
@@ -129,7 +125,6 @@ def tenant_repair(
             "--accept-loss", help="Repair even where data is lost (named in the plan)")] = False,
         format: FormatOpt = None) -> None:
     """Bring a drifted tenant from the schema it has to the branch head's (data kept)."""
-    from cinch.engine import repair
     from cinch.errors import UsageError
 
     if (name is None) == (not all_):
@@ -137,14 +132,11 @@ def tenant_repair(
                          hint="cinch tenant repair acme --dry-run, or cinch tenant repair --all")
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    project = st.project()
     if all_:
-        plans = repair.repair_all(project, db.name, db.branch, dry_run=dry_run,
-                                  accept_loss=accept_loss)
+        plans = db.tenants.repair_all(dry_run=dry_run, accept_loss=accept_loss)
     else:
         assert name is not None
-        plans = [repair.repair(project, db.name, db.branch, name, dry_run=dry_run,
-                               accept_loss=accept_loss)]
+        plans = [db.tenants.repair(name, dry_run=dry_run, accept_loss=accept_loss)]
     chosen = fmt(ctx, format)
     if chosen is not Format.table:
         output.emit([p.to_dict() for p in plans], chosen)

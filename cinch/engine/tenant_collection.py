@@ -16,6 +16,7 @@ from cinch.errors import UsageError
 
 if TYPE_CHECKING:
     from cinch.engine.database import Database
+    from cinch.engine.repair import RepairPlan
 
 
 class TenantCollection:
@@ -49,6 +50,11 @@ class TenantCollection:
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self.names()
+
+    def ready(self, name: str) -> bool:
+        """Whether ``name`` has a file of its own here now, so :meth:`get` creates and copies
+        nothing (False for a tenant of a new branch not copied yet, and for none at all)."""
+        return self._engine.store.exists(*self._where, name)
 
     def create(self, *names: str) -> list[Tenant]:
         """Create tenants at the branch's schema (file copies of the branch template), all
@@ -95,6 +101,23 @@ class TenantCollection:
     def delete(self, name: str) -> None:
         """Delete a tenant and its data (branches forked from this one keep their copy)."""
         self._engine.delete(*self._where, name)
+
+    def repair(self, name: str, *, dry_run: bool = False,
+               accept_loss: bool = False) -> RepairPlan:
+        """Bring a drifted tenant from the schema it has to the branch head's, rows kept;
+        refused where data would be lost unless ``accept_loss``."""
+        from cinch.engine import repair
+
+        return repair.repair(self.database.project, *self._where, name, dry_run=dry_run,
+                             accept_loss=accept_loss)
+
+    def repair_all(self, *, dry_run: bool = False,
+                   accept_loss: bool = False) -> builtins.list[RepairPlan]:
+        """:meth:`repair` for every drifted tenant."""
+        from cinch.engine import repair
+
+        return repair.repair_all(self.database.project, *self._where, dry_run=dry_run,
+                                 accept_loss=accept_loss)
 
     def summary(self) -> dict[str, int]:
         """How many tenants are up to date, behind, drifted, not copied yet."""

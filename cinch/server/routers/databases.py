@@ -33,7 +33,7 @@ def list_databases(ctx: Engine, key: ReadKey, branch: BranchQuery = None) -> lis
     branch = ctx.branch_or_current(branch)
     require(key, Scope.read, branch=branch)
     project = ctx.project
-    head = project.git.branch_tip(branch) or ""
+    head = project.tip(branch) or ""
     out = []
     for name in project.databases(branch):
         if not key.covers_database(name):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from cinch.engine.tenants import TenantInfo, TenantState
+from cinch import TenantInfo, TenantState
 from cinch.server.deps import (
     CursorQuery,
     LimitQuery,
@@ -53,7 +53,7 @@ def _public(info: TenantInfo) -> TenantPublic:
 
 
 def _info(t: Target, name: str) -> TenantPublic:
-    return _public(t.project.tenants.info(t.name, t.branch, name))
+    return _public(t.db.tenants.info(name))
 
 
 @router.get("", name="list")
@@ -61,7 +61,7 @@ def list_tenants(t: ReadTarget, limit: LimitQuery = 100,
                  cursor: CursorQuery = None) -> TenantPage:
     """Tenants with their size and schema state (up to date, behind, drifted, not copied yet);
     a key limited to tenants sees only those."""
-    infos = [_public(i) for i in t.project.tenants.infos(t.name, t.branch)
+    infos = [_public(i) for i in t.db.tenants.list()
              if t.key.covers_tenant(i.name)]
     items, next_cursor = page_slice(infos, limit, cursor)
     return TenantPage(items=items, next_cursor=next_cursor)
@@ -76,22 +76,19 @@ def get_tenant(t: ReadTarget, tenant: TenantPath) -> TenantPublic:
 @router.post("", name="create", status_code=201)
 def create_tenant(t: WriteTarget, body: TenantCreate) -> TenantPublic:
     """Create a tenant at the branch's schema (a file copy of the branch template)."""
-    with t.project.lock():
-        t.project.tenants.create(t.name, t.branch, body.name)
+    t.db.tenants.create(body.name)
     return _info(t, body.name)
 
 
 @router.post("/{tenant}/copy", name="copy", status_code=201)
 def copy_tenant(t: WriteTarget, tenant: TenantPath, body: TenantCopy) -> TenantPublic:
     """Copy a tenant, schema and data."""
-    with t.project.lock():
-        t.project.tenants.copy(t.name, t.branch, tenant, body.name)
+    t.db.tenants.copy(tenant, body.name)
     return _info(t, body.name)
 
 
 @router.delete("/{tenant}", name="delete", status_code=204)
 def delete_tenant(t: WriteTarget, tenant: TenantPath) -> Response:
     """Delete a tenant and its data."""
-    with t.project.lock():
-        t.project.tenants.delete(t.name, t.branch, tenant)
+    t.db.tenants.delete(tenant)
     return Response(status_code=204)
