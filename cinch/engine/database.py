@@ -173,7 +173,7 @@ class Database:
             result.tenants = tenants.follow(self.name, self.branch)
             return result
 
-    def tenants_follow(self) -> dict[str, Any]:
+    def tenants_follow(self) -> dict[str, object]:
         return self.project.tenants.follow(self.name, self.branch)
 
     # --- schema commands (thin: build validated operations, then change) -----------------
@@ -220,7 +220,7 @@ class Database:
 
     def alter_column(self, table: str, column: str, *, message: str | None = None,
                      dry_run: bool = False, default_text: str | None = None,
-                     **changes: Any) -> ChangeResult:
+                     **changes: str | int | float | bool | None) -> ChangeResult:
         """Change a column (``type``, ``not_null``, ``unique``, ``default``, ``default_expr``,
         ``references``); a table rebuild that keeps the rows. ``default_text``: a default as
         typed on a command line (``42``, ``'text'``, ``CURRENT_TIMESTAMP``, ``null``)."""
