@@ -33,10 +33,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 OWN = {"cli": ("cinch.cli", "cinch.server"),  # `cinch serve` starts the server face
        "server": ("cinch.server",), "git_hooks": ("git_hooks",), "demo": ()}
-# Engine modules of one command each that a face still calls directly (their verbs are not
-# methods of the objects yet): `cinch config`, `cinch export migrations`, `cinch import`.
-FACE_ENGINE = {"cli": ("cinch.engine.settings", "cinch.engine.export",
-                       "cinch.engine.importsql")}
+# The one engine module a face still calls directly: `cinch config` (its verbs and value
+# formatting are not methods of the objects yet).
+FACE_ENGINE = {"cli": ("cinch.engine.settings",)}
 GIT_BINDINGS = "pygit2"
 
 

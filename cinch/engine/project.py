@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from cinch.engine.checks import Problem
     from cinch.engine.codegen import Generated
     from cinch.engine.database import Database
+    from cinch.engine.export import Export
+    from cinch.engine.importsql import ImportedFile
     from cinch.engine.inspect import LogItem
     from cinch.engine.merge import MergeReport, MergeResult
     from cinch.engine.remotes import SyncResult
@@ -394,6 +396,23 @@ class Project:
 
         return generate(self, language, database=database, rev=rev, branch=branch,
                         int_mode=int_mode)
+
+    def export_migrations(self, *, database: str | None = None, rev: str | None = None,
+                          branch: str | None = None, format: str = "sql") -> Export:
+        """``database``'s change log at ``rev`` (default: the branch tip) as numbered up (and,
+        where an inverse exists, down) migration files; ``.write(folder)`` writes them."""
+        from cinch.engine.export import migrations
+
+        return migrations(self, database=database, rev=rev, branch=branch, format=format)
+
+    def import_migrations(self, folder: str | os.PathLike[str], *,
+                          database: str | None = None,
+                          dry_run: bool = False) -> list[ImportedFile]:
+        """One change set per plain-SQL migration file of ``folder`` (name order), on the
+        current branch; every file is checked before anything is committed."""
+        from cinch.engine.importsql import import_migrations
+
+        return import_migrations(self, folder, database=database, dry_run=dry_run)
 
     # --- git hooks ----------------------------------------------------------------------
 
