@@ -82,7 +82,7 @@ def run(root: Path) -> None:
     project.database(branch="left").add_column("users", "score:INTEGER")
     project.database(branch="right").add_column("users", "score:TEXT")
     project.merge("left", "main")
-    head = project.git.branch_tip("main")
+    head = project.tip("main")
     try:
         project.merge("right", "main")
     except MergeConflict as exc:
@@ -91,12 +91,12 @@ def run(root: Path) -> None:
             console.print(f"    {conflict.get('kind')}: {conflict.get('object')}")
             for way in conflict.get("resolutions", [])[:2]:
                 console.print(f"      way out: {way}")
-    assert project.git.branch_tip("main") == head, "a refused merge changes nothing"
+    assert project.tip("main") == head, "a refused merge changes nothing"
     console.print("  main is unchanged; every tenant untouched")
 
     step("Plain git sees it all: git log")
-    for info in list(project.git.walk(project.git.branch_tip("main")))[:8]:
-        console.print(f"  {info.short} {info.summary}")
+    for info in project.log(8, rev="main", changes_only=False):
+        console.print(f"  {info.commit[:10]} {info.summary}")
     project.close()
     cli = Path(sys.executable).parent / "cinch"
     console.print(f"\n[green]Done.[/green] The project is in {root} — try "

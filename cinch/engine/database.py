@@ -95,6 +95,11 @@ class Database:
         commit = self.project.git.resolve(rev) if rev else self.head
         return self.project.history.changes(commit, self.name)
 
+    def change_count(self, rev: str | None = None) -> int:
+        """How many change sets the database's log holds at ``rev`` (default: the tip)."""
+        commit = self.project.git.resolve(rev) if rev else self.head
+        return len(self.project.history.log(commit, self.name))
+
     def tables(self) -> list[Table]:
         return list(self.schema().tables)
 

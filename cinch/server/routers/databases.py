@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from cinch import Database
 from cinch.server.deps import BranchQuery, Engine, ReadKey, ReadTarget, require
 from cinch.server.errors import ERROR_RESPONSES
 from cinch.server.etag import DatabasesETag, SchemaETag
@@ -38,10 +39,11 @@ def list_databases(ctx: Engine, key: ReadKey, branch: BranchQuery = None) -> lis
     for name in project.databases(branch):
         if not key.covers_database(name):
             continue
-        schema = project.history.schema(head, name)
+        db = Database(project, name, branch)
+        schema = db.schema(head)
         out.append(DatabasePublic(name=name, branch=branch, head=head, tables=len(schema.tables),
                                   views=len(schema.views), indexes=len(schema.indexes),
-                                  changes=len(project.history.log(head, name))))
+                                  changes=db.change_count(head)))
     return out
 
 
@@ -50,8 +52,8 @@ def get_database(t: ReadTarget) -> DatabaseDetail:
     """One database: counts and its whole schema as SQL."""
     db = t.db
     head = db.head
-    schema = t.project.history.schema(head, db.name)
+    schema = db.schema(head)
     return DatabaseDetail(name=db.name, branch=db.branch, head=head, tables=len(schema.tables),
                           views=len(schema.views), indexes=len(schema.indexes),
-                          changes=len(t.project.history.log(head, db.name)),
+                          changes=db.change_count(head),
                           schema_sql=db.schema_sql())
