@@ -23,10 +23,11 @@ from cinch.errors import CinchError
 __version__ = "0.1.0"
 __all__ = [
     "BranchInfo", "ChangeResult", "ChangeSet", "CinchError", "Column", "ColumnSpec",
-    "DataWatch", "Database", "DefaultExpr", "DefaultValue", "Index", "LogItem", "MergeReport",
+    "DataWatch", "Database", "DefaultExpr", "DefaultValue", "Index", "LimitsConfig", "LogItem",
+    "MergeReport",
     "MergeResult", "Project", "QueryResult", "RevertResult", "Schema", "SyncResult", "Table",
-    "TagInfo", "Tenant", "TenantCollection", "TenantInfo", "View", "clone", "describe", "init",
-    "open",
+    "TagInfo", "Tenant", "TenantCollection", "TenantInfo", "TenantState", "View", "check_receive", "clone",
+    "describe", "init", "init_hub", "open",
 ]
 
 # The engine's public names, imported on first use (PEP 562): importing any cinch module
@@ -44,6 +45,7 @@ _ENGINE_EXPORTS: dict[str, tuple[str, str]] = {
     "DefaultExpr": ("cinch.models.schema", "DefaultExpr"),
     "DefaultValue": ("cinch.models.schema", "DefaultValue"),
     "Index": ("cinch.models.schema", "Index"),
+    "LimitsConfig": ("cinch.engine.config", "LimitsConfig"),
     "LogItem": ("cinch.engine.inspect", "LogItem"),
     "MergeReport": ("cinch.engine.merge", "MergeReport"),
     "MergeResult": ("cinch.engine.merge", "MergeResult"),
@@ -57,16 +59,21 @@ _ENGINE_EXPORTS: dict[str, tuple[str, str]] = {
     "Tenant": ("cinch.engine.tenant", "Tenant"),
     "TenantCollection": ("cinch.engine.tenant_collection", "TenantCollection"),
     "TenantInfo": ("cinch.engine.tenants", "TenantInfo"),
+    "TenantState": ("cinch.engine.tenants", "TenantState"),
     "View": ("cinch.models.schema", "View"),
+    "check_receive": ("cinch.engine.hub", "check_receive"),
     "clone": ("cinch.engine.remotes", "clone"),
     "describe": ("cinch.models.operations", "describe"),
     "init": ("cinch.engine.project", "init"),
+    "init_hub": ("cinch.engine.hub", "init_hub"),
     "open": ("cinch.engine.project", "open_project"),
 }
 
 if TYPE_CHECKING:
     from cinch.engine.branches import BranchInfo
+    from cinch.engine.config import LimitsConfig
     from cinch.engine.database import ChangeResult, Database
+    from cinch.engine.hub import check_receive, init_hub
     from cinch.engine.inspect import LogItem
     from cinch.engine.merge import MergeReport, MergeResult
     from cinch.engine.project import Project, init
@@ -76,7 +83,7 @@ if TYPE_CHECKING:
     from cinch.engine.tags import TagInfo
     from cinch.engine.tenant import DataWatch, Tenant
     from cinch.engine.tenant_collection import TenantCollection
-    from cinch.engine.tenants import TenantInfo
+    from cinch.engine.tenants import TenantInfo, TenantState
     from cinch.models.changeset import ChangeSet
     from cinch.models.operations import describe
     from cinch.models.schema import Column, DefaultExpr, DefaultValue, Index, Schema, Table, View

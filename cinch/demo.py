@@ -28,7 +28,7 @@ def step(text: str) -> None:
 
 def show_tenants(project: cinch.Project, branch: str) -> None:
     table = Table("tenant", "state", "change sets", "users", "columns of users")
-    for info in project.tenants.infos("main", branch):
+    for info in project.database(branch=branch).tenants.list():
         tenant = project.tenant(info.name, branch=branch)
         count = tenant.rows("SELECT count(*) AS n FROM users")[0]["n"]
         cols = [r["name"] for r in tenant.rows("SELECT name FROM pragma_table_info('users')")]
@@ -37,15 +37,12 @@ def show_tenants(project: cinch.Project, branch: str) -> None:
 
 
 def run(root: Path, *, kept: bool = True) -> None:
-    from cinch.engine.branches import create_branch, switch
-    from cinch.engine.merge import merge
-
     step(f"cinch init {root.name}: a git repository of schema change sets")
     project = cinch.init(root)
     db = project.database()
     db.create_table("users", ["name:TEXT:not-null:default=''", "email:TEXT:unique",
                               "age:INTEGER:not-null:default=0"], message="Create users")
-    project.tenants.create_many("main", "main", TENANTS)
+    project.database().tenants.create(*TENANTS)
     for n, name in enumerate(TENANTS):
         tenant = project.tenant(name)
         for i in range(3):
@@ -55,7 +52,7 @@ def run(root: Path, *, kept: bool = True) -> None:
     show_tenants(project, "main")
 
     step("cinch switch -c feature/billing: a real git branch; its tenants fork lazily")
-    create_branch(project, "feature/billing", switch=True)
+    project.switch("feature/billing", create=True)
     feature = project.database(branch="feature/billing")
     feature.add_column("users", "plan:TEXT:not-null:default=free", message="Plans for users")
     feature.create_table("invoices", ["user_id:TEXT:references=users.id",
@@ -68,40 +65,38 @@ def run(root: Path, *, kept: bool = True) -> None:
             console.print(f"    [dim]{sql.splitlines()[0]}[/dim]")
 
     step("cinch diff main feature/billing: what the merge would do to the schema")
-    from cinch.engine.inspect import diff
-
-    for entry in diff(project, "main", "feature/billing")["databases"][0]["diff"]:
+    for entry in project.diff("main", "feature/billing")["databases"][0]["diff"]:
         console.print(f"  {entry['kind']:<16} {entry['object']}")
 
     step("cinch merge feature/billing --into main: checked on meaning, applied to every tenant")
-    switch(project, "main")
-    result = merge(project, "feature/billing", "main")
+    project.switch("main")
+    result = project.merge("feature/billing", "main")
     console.print(f"  merged: commit {str(result.to_dict().get('commit'))[:10]}")
     show_tenants(project, "main")
     rows = project.tenant("acme").rows("SELECT name, plan FROM users ORDER BY name")
     console.print(f"  acme's rows kept, with the new column: {rows}")
 
     step("A conflicting pair of branches: both add users.score with different types")
-    create_branch(project, "left")
-    create_branch(project, "right")
+    project.create_branch("left")
+    project.create_branch("right")
     project.database(branch="left").add_column("users", "score:INTEGER")
     project.database(branch="right").add_column("users", "score:TEXT")
-    merge(project, "left", "main")
-    head = project.git.branch_tip("main")
+    project.merge("left", "main")
+    head = project.tip("main")
     try:
-        merge(project, "right", "main")
+        project.merge("right", "main")
     except MergeConflict as exc:
         console.print(f"  [red]refused[/red]: {exc.message}")
         for conflict in exc.details.get("conflicts", [])[:3]:
             console.print(f"    {conflict.get('kind')}: {conflict.get('object')}")
             for way in conflict.get("resolutions", [])[:2]:
                 console.print(f"      way out: {way}")
-    assert project.git.branch_tip("main") == head, "a refused merge changes nothing"
+    assert project.tip("main") == head, "a refused merge changes nothing"
     console.print("  main is unchanged; every tenant untouched")
 
     step("Plain git sees it all: git log")
-    for info in list(project.git.walk(project.git.branch_tip("main")))[:8]:
-        console.print(f"  {info.short} {info.summary}")
+    for info in project.log(8, rev="main", changes_only=False):
+        console.print(f"  {info.commit[:10]} {info.summary}")
     project.close()
     cli = Path(sys.executable).parent / "cinch"
     if kept:

@@ -23,15 +23,14 @@ import os
 import sys
 from pathlib import Path
 
+import cinch  # its engine is imported on first use: a hook must start fast
 from cinch.errors import CinchError
 
 ZERO = "0" * 40
 
 
-def _project():  # imported lazily: a hook must start fast
-    from cinch.engine.project import open_project
-
-    return open_project(Path(os.environ.get("GIT_WORK_TREE") or os.getcwd()))
+def _project() -> cinch.Project:
+    return cinch.open(Path(os.environ.get("GIT_WORK_TREE") or os.getcwd()))
 
 
 def _say(text: str) -> None:
@@ -52,11 +51,9 @@ def _report(problems: list, what: str) -> int:
 
 
 def _check_commit(hook: str) -> int:
-    from cinch.engine.staged import check_pending
-
     project = _project()
     try:
-        return _report(check_pending(project, hook=hook), "commit")
+        return _report(project.check_commit(hook), "commit")
     finally:
         project.close()
 
@@ -161,12 +158,10 @@ def reference_transaction(args: list[str]) -> int:
     deleted = [ref.removeprefix("refs/heads/") for _old, new, ref, *_ in updates if new == ZERO]
     if not deleted:
         return 0
-    from cinch.engine.branches import forget_tenants
-
     project = _project()
     try:
         for branch in deleted:
-            if forget_tenants(project, branch):
+            if project.forget_branch(branch):
                 _say(f"branch {branch} deleted: its local tenants were removed")
     finally:
         project.close()
@@ -176,8 +171,6 @@ def reference_transaction(args: list[str]) -> int:
 def _fast_forwards(updates: list[list[str]]) -> int:
     """A merge or pull moving a branch forward without a merge commit runs no commit hook:
     check it here, before git moves the ref, and put the work tree back if it is refused."""
-    from cinch.engine.checks import check_fast_forward
-
     project = _project()
     try:
         git = project.git
@@ -185,10 +178,8 @@ def _fast_forwards(updates: list[list[str]]) -> int:
             if ZERO in (old, new) or not git.is_ancestor(old, new) or old == new:
                 continue
             branch = ref.removeprefix("refs/heads/")
-            problems = check_fast_forward(project, branch, old, new)
+            problems = project.check_fast_forward(branch, old, new)
             if problems:
-                if not git.repo.head_is_detached and git.repo.head.shorthand == branch:
-                    git.sync_workdir(new, old)  # git updated the files before the ref
                 return _report(problems, f"fast-forward of {branch}")
         return 0
     finally:
@@ -200,33 +191,27 @@ def post_commit(args: list[str]) -> int:
 
 
 def pre_push(args: list[str]) -> int:
-    from cinch.engine.checks import check_push
-
     remote = args[0] if args else "origin"
     project = _project()
     try:
         problems = []
         for _local_ref, local, remote_ref, remote_sha, *_ in _updates():
             if local != ZERO and remote_ref.startswith("refs/heads/"):
-                problems += check_push(project, remote, remote_ref.removeprefix("refs/heads/"),
-                                       remote_sha, local)
+                problems += project.check_push(remote, remote_ref.removeprefix("refs/heads/"),
+                                               remote_sha, local)
         return _report(problems, "push")
     finally:
         project.close()
 
 
 def pre_receive(args: list[str]) -> int:
-    from cinch.engine.hub import check_receive
-
-    return _report(check_receive(Path(os.environ.get("GIT_DIR") or os.getcwd()),
+    return _report(cinch.check_receive(Path(os.environ.get("GIT_DIR") or os.getcwd()),
                                  [tuple(u[:3]) for u in _updates()]), "push")
 
 
 def merge_driver(args: list[str]) -> int:
-    from cinch.engine.staged import merge_driver_text
-
     _base, ours, _theirs, path = args[:4]
-    text = merge_driver_text(_project(), path)
+    text = _project().generated_file(path)
     if text is None:
         _say(f"{path} is generated from the change sets and git cannot tell which ones this "
              "commit holds: resolve the other files, then run `cinch hooks resolve` (it "

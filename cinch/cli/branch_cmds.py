@@ -14,9 +14,11 @@ from cinch.cli.output import Format
 from cinch.errors import MergeConflict, UsageError
 
 if TYPE_CHECKING:
-    from cinch.engine.merge import MergeResult
+    from cinch import MergeResult
 
 NameArg = Annotated[str | None, typer.Argument(help="Branch name")]
+# Branches are compared with this one in listings (ahead/behind).
+DEFAULT_BRANCH = "main"
 StartArg = Annotated[str | None, typer.Argument(help="Start point (default: the current branch)")]
 
 
@@ -31,29 +33,27 @@ def branch(
     format: FormatOpt = None,
 ) -> None:
     """List branches, or create, delete, protect one (like git branch)."""
-    from cinch.engine import branches as engine
-
     st = state(ctx)
     project = st.project()
     if protect or unprotect:
         target = protect or unprotect or ""
-        changed = engine.protect(project, target, on=bool(protect))
+        changed = project.protect(target, on=bool(protect))
         _say(ctx, f"branch {target} {'protected' if protect else 'unprotected'}"
              + ("" if changed else " already"))
     elif delete or force_delete:
-        was = engine.delete_branch(project, _need(name), force=force_delete)
+        was = project.delete_branch(_need(name), force=force_delete)
         _say(ctx, f"deleted branch {name} (was {was[:10]}) and its tenants")
     elif name:
-        info = engine.create_branch(project, name, start=start, empty=empty)
+        info = project.create_branch(name, start, empty=empty)
         _say(ctx, f"branch {name} created at {info.head[:10]}" + (" (empty tenants)" if empty else ""))
     else:
-        rows = [b.to_dict() for b in engine.list_branches(project)]
+        rows = [b.to_dict() for b in project.branches()]
         chosen = fmt(ctx, format)
         if chosen is not Format.table:
             output.emit(rows, chosen)
             return
         for b in rows:
-            vs = "" if b["ahead"] is None or b["name"] == engine.DEFAULT_BRANCH else \
+            vs = "" if b["ahead"] is None or b["name"] == DEFAULT_BRANCH else \
                 f" [dim](ahead {b['ahead']}, behind {b['behind']})[/dim]"
             mark = "[green]*[/green]" if b["current"] else " "
             lock = " [yellow](protected)[/yellow]" if b["protected"] else ""
@@ -67,11 +67,9 @@ def switch(
     create: Annotated[bool, typer.Option("--create", "-c", "-b", help="Create it first")] = False,
 ) -> None:
     """Switch the work tree to a branch (`-c` creates it first, from START or the current one)."""
-    from cinch.engine import branches as engine
-
     if start and not create:
         raise UsageError("a start point only makes sense with -c (create)")
-    info = engine.switch(state(ctx).project(), name, create=create, start=start)
+    info = state(ctx).project().switch(name, create, start=start)
     _say(ctx, f"switched to {'a new ' if create else ''}branch {name} at {info.head[:10]}")
 
 
@@ -87,15 +85,13 @@ def merge(
     format: FormatOpt = None,
 ) -> None:
     """Merge a branch: semantic conflict check, commit, then every tenant of the target follows."""
-    from cinch.engine import merge as merging
-
     project, chosen = state(ctx).project(), fmt(ctx, format)
     if abort:
-        paths = merging.abort(project)
+        paths = project.abort_merge()
         _say(ctx, f"merge aborted; {len(paths)} path(s) back to HEAD")
         return
     try:
-        result = merging.merge(project, _need(source), into, message=message, dry_run=dry_run)
+        result = project.merge(_need(source), into, dry_run, message=message)
     except MergeConflict as exc:
         if chosen is not Format.table:
             output.emit({"merged": False, **exc.details}, chosen)

@@ -11,7 +11,7 @@ from cinch.cli.context import fmt, state
 from cinch.cli.output import Format
 
 if TYPE_CHECKING:
-    from cinch.engine.database import ChangeResult
+    from cinch import ChangeResult
 
 
 def report(ctx: typer.Context, result: ChangeResult, format: Format | None = None) -> None:

@@ -39,11 +39,9 @@ def codegen(
         "--int-mode", help="TypeScript: integers as number, bigint or string")] = IntMode.number,
 ) -> None:
     """Typed models and query builders generated from the change sets (never a tenant file)."""
-    from cinch.engine.codegen import generate
-
     st = state(ctx)
-    generated = generate(st.project(), language.value, database=database or st.database,
-                         rev=rev, branch=branch, int_mode=int_mode.value)
+    generated = st.project().codegen(language.value, database=database or st.database,
+                                     rev=rev, branch=branch, int_mode=int_mode.value)
     base = st.directory
     target = base / out if base and not out.is_absolute() else out
     if check:

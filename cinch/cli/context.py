@@ -12,8 +12,7 @@ from cinch.cli.output import Format
 from cinch.cli.progress import LazyBar
 
 if TYPE_CHECKING:
-    from cinch.engine.database import Database
-    from cinch.engine.project import Project
+    from cinch import Database, Project
 
 
 @dataclass
@@ -28,9 +27,9 @@ class State:
         if self._project is None:
             # Imported here, as in every command module: the engine is heavy to import, and
             # `cinch --help` (or a command's own --help) never opens a project.
-            from cinch.engine.project import open_project
+            import cinch
 
-            self._project = open_project(self.directory)
+            self._project = cinch.open(self.directory)
             if not self.quiet:
                 self._project.progress = LazyBar("applying to tenants")
         return self._project

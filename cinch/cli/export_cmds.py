@@ -37,11 +37,9 @@ def export_migrations(
     """Numbered up (and, where an inverse exists, down) SQL files, one pair per change set.
 
     A summary in JSON with the global option: cinch -f json export migrations ..."""
-    from cinch.engine.export import migrations
-
     st = state(ctx)
-    export = migrations(st.project(), database=database or st.database, rev=rev,
-                        branch=branch, format=kind.value)
+    export = st.project().export_migrations(database=database or st.database, rev=rev,
+                                            branch=branch, format=kind.value)
     base = st.directory
     target = base / out if base and not out.is_absolute() else out
     export.write(target)
@@ -75,13 +73,11 @@ def import_migrations(
 
     Only statements cinch models are taken (CREATE/DROP TABLE, INDEX, VIEW; ALTER TABLE
     RENAME, RENAME COLUMN, ADD COLUMN, DROP COLUMN); anything else refuses the whole import."""
-    from cinch.engine.importsql import import_migrations as run_import
-
     st = state(ctx)
     base = st.directory
     source = base / folder if base and not folder.is_absolute() else folder
-    imported = run_import(st.project(), source, database=database or st.database,
-                          dry_run=dry_run)
+    imported = st.project().import_migrations(source, database=database or st.database,
+                                              dry_run=dry_run)
     if st.format is not Format.table:
         output.emit([i.to_dict() for i in imported], st.format)
         return

@@ -33,7 +33,7 @@ def init(ctx: typer.Context,
          format: FormatOpt = None,
          ) -> None:
     """Create a project: a git repository with cinch.toml, .gitignore and schema/<db>/."""
-    from cinch.engine.project import init as init_project
+    from cinch import init as init_project
 
     base = state(ctx).directory
     database = state(ctx).database or database
@@ -61,9 +61,7 @@ def init(ctx: typer.Context,
 
 def status(ctx: typer.Context, format: FormatOpt = None) -> None:
     """The current branch, its databases and whether every tenant is at the head."""
-    from cinch.engine import inspect
-
-    data = inspect.status(state(ctx).project())
+    data = state(ctx).project().status()
     chosen = fmt(ctx, format)
     if chosen is not Format.table:
         output.emit(data, chosen)
@@ -102,11 +100,8 @@ def log(ctx: typer.Context,
         graph: Annotated[bool, typer.Option("--graph", help="Show merge structure")] = False,
         format: FormatOpt = None) -> None:
     """Change sets in the history of a branch, newest first."""
-    from cinch.engine import inspect
-
     st = state(ctx)
-    items = inspect.log(st.project(), rev, db=st.database, limit=limit,
-                        changes_only=not all_commits)
+    items = st.project().log(limit, st.database, rev=rev, changes_only=not all_commits)
     chosen = fmt(ctx, format)
     if chosen is not Format.table:
         output.emit([i.to_dict() for i in items], chosen)
@@ -130,9 +125,7 @@ def show(ctx: typer.Context,
          what: Annotated[str, typer.Argument(help="A change id (or prefix) or a revision")],
          format: FormatOpt = None) -> None:
     """One change set or commit, with the SQL it runs."""
-    from cinch.engine import inspect
-
-    data = inspect.show(state(ctx).project(), what)
+    data = state(ctx).project().show(what)
     chosen = fmt(ctx, format)
     if chosen is not Format.table:
         output.emit(data, chosen)
@@ -157,10 +150,8 @@ def diff(ctx: typer.Context,
          structured: Annotated[bool, typer.Option("--structured", help="Objects, not SQL")] = False,
          format: FormatOpt = None) -> None:
     """How the schema differs between two revisions: a schema.sql patch, or --structured."""
-    from cinch.engine import inspect
-
     st = state(ctx)
-    data = inspect.diff(st.project(), a, b or "HEAD", st.database)
+    data = st.project().diff(a, b or "HEAD", database=st.database)
     chosen = fmt(ctx, format)
     if chosen is not Format.table:
         output.emit(data, chosen)

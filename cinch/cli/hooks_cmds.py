@@ -17,9 +17,7 @@ hooks_app = typer.Typer(help="The git hooks that keep tenants in step with plain
 @hooks_app.command("install")
 def hooks_install(ctx: typer.Context) -> None:
     """Install (or re-install) cinch's git hooks and the schema.sql merge driver."""
-    from cinch.engine.hooks import install_hooks
-
-    installed = install_hooks(state(ctx).project())
+    installed = state(ctx).project().install_hooks()
     if not state(ctx).quiet:
         output.console.print(f"[green]✓[/green] hooks installed: {', '.join(installed)}")
 
@@ -28,9 +26,7 @@ def hooks_install(ctx: typer.Context) -> None:
 def hooks_resolve(ctx: typer.Context) -> None:
     """Write and stage schema/<db>/schema.sql for the change files staged now (after a merge,
     cherry-pick, revert or rebase stopped on it); then continue with git."""
-    from cinch.engine.staged import resolve_generated
-
-    written = resolve_generated(state(ctx).project())
+    written = state(ctx).project().resolve_generated()
     if not state(ctx).quiet:
         output.console.print(f"[green]✓[/green] regenerated and staged: {', '.join(written)}")
 
@@ -42,7 +38,7 @@ hub_app = typer.Typer(help="A shared bare repository that accepts only what cinc
 def hub_init(path: Annotated[Path, typer.Argument(help="Folder of the bare repository")],
              ctx: typer.Context) -> None:
     """Create a bare repository whose pre-receive hook refuses pushes cinch would not make."""
-    from cinch.engine.hub import init_hub
+    from cinch import init_hub
 
     root = init_hub(path)
     if not state(ctx).quiet:

@@ -16,7 +16,7 @@ from cinch.cli.output import Format
 from cinch.errors import ConfirmationRequired
 
 if TYPE_CHECKING:
-    from cinch.engine.remotes import SyncResult
+    from cinch import SyncResult
 
 remote_app = typer.Typer(help="Other copies of the project's history to push to and pull from.")
 RemoteArg = Annotated[str | None, typer.Argument(help="Remote (default: origin)")]
@@ -32,18 +32,16 @@ def revert(ctx: typer.Context,
            message: MessageOpt = None, dry_run: DryRunOpt = False, branch: BranchOpt = None,
            format: FormatOpt = None) -> None:
     """Commit a new change set that undoes CHANGE (history is never rewritten)."""
-    from cinch.engine.revert import revert as revert_change
-
     st = state(ctx)
     kwargs = dict(branch=branch, database=st.database, message=message, dry_run=dry_run,
                   restore=not no_restore)
     try:
-        result = revert_change(st.project(), change, yes=yes, **kwargs)
+        result = st.project().revert(change, yes=yes, **kwargs)
     except ConfirmationRequired as exc:
         if not typer.get_text_stream("stdin").isatty():
             raise
         typer.confirm(f"{exc.message}. Revert?", abort=True)
-        result = revert_change(st.project(), change, yes=True, **kwargs)
+        result = st.project().revert(change, yes=True, **kwargs)
     if fmt(ctx, format) is not Format.table:
         output.emit(result.to_dict(), fmt(ctx, format))
         return
@@ -64,19 +62,17 @@ def tag(ctx: typer.Context,
         delete: Annotated[bool, typer.Option("--delete", "-d", help="Delete the tag")] = False,
         format: FormatOpt = None) -> None:
     """Name a schema version (a git tag); with no name, list the tags."""
-    from cinch.engine import tags
-
     st = state(ctx)
     project = st.project()
     if name is None:
-        rows = [t.to_dict() for t in tags.list_tags(project)]
+        rows = [t.to_dict() for t in project.tags()]
         output.emit(rows, fmt(ctx, format), columns=["name", "commit", "message"])
     elif delete:
-        tags.delete_tag(project, name)
+        project.delete_tag(name)
         if not st.quiet:
             output.console.print(f"[green]✓[/green] tag {name} deleted")
     else:
-        info = tags.create_tag(project, name, rev, message)
+        info = project.tag(name, rev, message=message)
         if not st.quiet:
             output.console.print(f"[green]✓[/green] tag {info.name} at {info.commit[:10]}")
 
@@ -86,10 +82,8 @@ def remote_add(ctx: typer.Context, name: str,
                url: Annotated[str, typer.Argument(help="URL or path of a git repository")],
                ) -> None:
     """Add a remote (a bare repository on disk is enough)."""
-    from cinch.engine import remotes
-
     st = state(ctx)
-    remotes.add_remote(st.project(), name, url)
+    st.project().add_remote(name, url)
     if not st.quiet:
         output.console.print(f"[green]✓[/green] remote {name} added")
 
@@ -97,19 +91,15 @@ def remote_add(ctx: typer.Context, name: str,
 @remote_app.command("list")
 def remote_list(ctx: typer.Context, format: FormatOpt = None) -> None:
     """List remotes."""
-    from cinch.engine import remotes
-
-    output.emit(remotes.list_remotes(state(ctx).project()), fmt(ctx, format),
+    output.emit(state(ctx).project().remotes(), fmt(ctx, format),
                 columns=["name", "url"])
 
 
 @remote_app.command("remove")
 def remote_remove(ctx: typer.Context, name: str) -> None:
     """Remove a remote (the remote repository itself is untouched)."""
-    from cinch.engine import remotes
-
     st = state(ctx)
-    remotes.remove_remote(st.project(), name)
+    st.project().remove_remote(name)
     if not st.quiet:
         output.console.print(f"[green]✓[/green] remote {name} removed")
 
@@ -129,17 +119,13 @@ def push(ctx: typer.Context, remote: RemoteArg = None, branch: BranchArg = None,
                                              "even if it is not a fast-forward")] = False,
          format: FormatOpt = None) -> None:
     """Push a branch's schema history to a remote (tenant data never leaves)."""
-    from cinch.engine import remotes
-
-    _sync_report(ctx, remotes.push(state(ctx).project(), remote, branch, force=force), format)
+    _sync_report(ctx, state(ctx).project().push(remote, branch, force=force), format)
 
 
 def pull(ctx: typer.Context, remote: RemoteArg = None, branch: BranchArg = None,
          format: FormatOpt = None) -> None:
     """Fetch and fast-forward (or merge) a branch, then bring its tenants to the new head."""
-    from cinch.engine import remotes
-
-    _sync_report(ctx, remotes.pull(state(ctx).project(), remote, branch), format)
+    _sync_report(ctx, state(ctx).project().pull(remote, branch), format)
 
 
 def clone(ctx: typer.Context,
@@ -147,11 +133,11 @@ def clone(ctx: typer.Context,
           directory: Annotated[Path | None, typer.Argument(help="Folder to create")] = None,
           ) -> None:
     """Copy a project: same history, hooks installed, empty tenants at its schema."""
-    from cinch.engine import remotes
+    import cinch
 
     base = state(ctx).directory
     target = directory if directory is None or base is None else base / directory
-    project = remotes.clone(url, target)
+    project = cinch.clone(url, target)
     try:
         if not state(ctx).quiet:
             output.console.print(f"[green]✓[/green] cloned into {project.root} (branch "

@@ -24,8 +24,7 @@ def tenant_create(ctx: typer.Context, names: list[str], branch: BranchOpt = None
     """Create tenants at the branch's schema (a file copy: no replay)."""
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    with st.project().lock():
-        st.project().tenants.create_many(db.name, db.branch, names)
+    db.tenants.create(*names)
     if not st.quiet:
         output.console.print(f"[green]✓[/green] {len(names)} tenant(s) created on "
                              f"{db.name}@{db.branch}")
@@ -42,12 +41,7 @@ def tenant_list(ctx: typer.Context, branch: BranchOpt = None, format: FormatOpt 
     """Tenants with their size and schema state (up to date / behind / drifted)."""
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    tenants = st.project().tenants
-    if limit is None and after is None:
-        infos = tenants.infos(db.name, db.branch)
-    else:
-        infos, _ = tenants.page(db.name, db.branch, after=after, limit=limit or 100)
-    rows = [t.to_dict() for t in infos]
+    rows = [t.to_dict() for t in db.tenants.list(limit=limit, after=after)]
     output.emit(rows, fmt(ctx, format), columns=["name", "size", "applied", "state", "detail"])
 
 
@@ -56,8 +50,7 @@ def tenant_copy(ctx: typer.Context, source: str, target: str, branch: BranchOpt 
     """Copy a tenant, schema and data."""
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    with st.project().lock():
-        st.project().tenants.copy(db.name, db.branch, source, target)
+    db.tenants.copy(source, target)
     if not st.quiet:
         output.console.print(f"[green]✓[/green] tenant {source} copied to {target}")
 
@@ -67,8 +60,7 @@ def tenant_rename(ctx: typer.Context, old: str, new: str, branch: BranchOpt = No
     """Rename a tenant."""
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    with st.project().lock():
-        st.project().tenants.rename(db.name, db.branch, old, new)
+    db.tenants.rename(old, new)
     if not st.quiet:
         output.console.print(f"[green]✓[/green] tenant {old} renamed to {new}")
 
@@ -80,15 +72,14 @@ def tenant_delete(ctx: typer.Context, name: str, branch: BranchOpt = None,
     """Delete a tenant and its data (asks first unless --yes)."""
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    st.project().tenants.path(db.name, db.branch, name, create_main=False)
+    db.tenants.info(name)  # NotFound before asking anything
     if not yes:
         if not typer.get_text_stream("stdin").isatty():
             raise ConfirmationRequired(
                 f"deleting tenant {name!r} destroys its data; pass --yes to confirm")
         typer.confirm(f"Delete tenant {name!r} of {db.name}@{db.branch} and all its data?",
                       abort=True)
-    with st.project().lock():
-        st.project().tenants.delete(db.name, db.branch, name)
+    db.tenants.delete(name)
     if not st.quiet:
         output.console.print(f"[green]✓[/green] tenant {name} deleted")
 
@@ -168,7 +159,7 @@ def _run_one(ctx: typer.Context, sql: str, param: list[str] | None, tenant: str,
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
     try:
-        result = st.project().tenant(tenant, database=db.name, branch=db.branch).query(
+        result = db.tenants.get(tenant).query(
             sql, list(param or []), read_only=read_only, timeout=timeout)
     except QueryRefused as exc:
         if "exactly one SQL statement" in exc.message:
@@ -245,7 +236,6 @@ def tenant_repair(
             "--accept-loss", help="Repair even where data is lost (named in the plan)")] = False,
         format: FormatOpt = None) -> None:
     """Bring a drifted tenant from the schema it has to the branch head's (data kept)."""
-    from cinch.engine import repair
     from cinch.errors import UsageError
 
     if (name is None) == (not all_):
@@ -253,14 +243,11 @@ def tenant_repair(
                          hint="cinch tenant repair acme --dry-run, or cinch tenant repair --all")
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    project = st.project()
     if all_:
-        plans = repair.repair_all(project, db.name, db.branch, dry_run=dry_run,
-                                  accept_loss=accept_loss)
+        plans = db.tenants.repair_all(dry_run=dry_run, accept_loss=accept_loss)
     else:
         assert name is not None
-        plans = [repair.repair(project, db.name, db.branch, name, dry_run=dry_run,
-                               accept_loss=accept_loss)]
+        plans = [db.tenants.repair(name, dry_run=dry_run, accept_loss=accept_loss)]
     chosen = fmt(ctx, format)
     if chosen is not Format.table:
         output.emit([p.to_dict() for p in plans], chosen)

@@ -7,6 +7,7 @@ the ref, then its tenants. Protection lives in the branch's own committed ``cinc
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -151,6 +152,51 @@ def delete_branch(project: Project, name: str, *, force: bool = False) -> str:
         # After the ref: a crash leaves stray files, never a lost branch.
         _remove_tenants(project, name, databases)
         return tip
+
+
+def adopt_current(project: Project) -> list[tuple[str, str, int]]:
+    """The current branch, made with plain git (``git checkout -b``), gets its parent's
+    tenants as ``cinch branch`` would have given them: ``(database, parent, tenants)`` for
+    each database forked; nothing when cinch knows the branch already or finds no parent."""
+    branch = current_or_none(project)
+    if branch is None:
+        return []
+    tenants = project.tenants
+    out = []
+    with project.lock():
+        for db in project.databases(branch):
+            if tenants.known_branch(db, branch):
+                continue
+            parent = _parent_of(project, branch)
+            if parent is None:
+                continue
+            out.append((db, parent, tenants.fork(db, parent, branch)))
+    return out
+
+
+def _previous_branch(project: Project) -> str | None:
+    """The branch HEAD left, from the reflog ('checkout: moving from A to B')."""
+    match = re.match(r"checkout: moving from (\S+) to (\S+)", project.git.last_head_move() or "")
+    if not match or project.git.branch_tip(match.group(1)) is None:
+        return None
+    return match.group(1)
+
+
+def _parent_of(project: Project, branch: str) -> str | None:
+    """The branch a plain-git branch was made from: one whose tip is the new head (the
+    branch just left first), else one whose tip is an ancestor of it."""
+    head = project.git.branch_tip(branch)
+    previous = _previous_branch(project)
+    others = [b for b in project.git.branches() if b not in (branch, previous)]
+    candidates = [b for b in [previous, *others] if b]
+    for name in candidates:
+        if project.git.branch_tip(name) == head:
+            return name
+    for name in candidates:
+        tip = project.git.branch_tip(name)
+        if tip and head and project.git.is_ancestor(tip, head):
+            return name
+    return None
 
 
 def forget_tenants(project: Project, name: str) -> list[str]:

@@ -29,8 +29,6 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-import pygit2
-
 from cinch.engine.config import CONFIG_FILE, Config, parse_config
 from cinch.engine.history import History, changes_dir, schema_file
 from cinch.errors import ApplyRefused, CinchError, CommitRefused, CorruptChangeFile
@@ -315,9 +313,7 @@ def _data_checks(repo: Repo, branch: str, tip: str | None, plans: dict[str, Plan
 def candidate(git: GitStore, tree: str, parents: list[str]) -> str:
     """A commit object for a tree that is about to be committed, so the checks read it as they
     read any commit. It is written to the object store only (no ref names it)."""
-    sig = pygit2.Signature("cinch check", "check@localhost", 0, 0)
-    return str(git.repo.create_commit(None, sig, sig, "candidate", pygit2.Oid(hex=tree),
-                                      [pygit2.Oid(hex=p) for p in parents]))
+    return git.dangling_commit(tree, parents, "candidate")
 
 
 def candidate_key(tree: str, parents: Iterable[str]) -> str:
@@ -329,12 +325,7 @@ def candidate_key(tree: str, parents: Iterable[str]) -> str:
 
 def new_commits(git: GitStore, new: str, known: Iterable[str]) -> list[str]:
     """Commits reachable from ``new`` and from none of ``known``, parents first."""
-    walker = git.repo.walk(pygit2.Oid(hex=new),
-                           pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-    for commit in known:
-        if commit and commit != ZERO and git.repo.get(commit) is not None:
-            walker.hide(pygit2.Oid(hex=commit))
-    return [str(c.id) for c in walker]
+    return git.commits_between(new, [c for c in known if c != ZERO])
 
 
 def check_update(repo: Repo, branch: str, old: str | None, new: str,
@@ -367,14 +358,7 @@ def _first_parent_line(git: GitStore, new: str, old: str | None) -> list[str]:
 
 def remote_tips(git: GitStore, remote: str) -> list[str]:
     """The commits a remote is known to hold (its remote-tracking branches)."""
-    out = []
-    for name in git.repo.references:
-        if name.startswith(f"refs/remotes/{remote}/"):
-            try:
-                out.append(str(git.repo.references[name].peel(pygit2.Commit).id))
-            except (pygit2.GitError, ValueError, KeyError):
-                continue
-    return out
+    return list(git.ref_tips(f"refs/remotes/{remote}/").values())
 
 
 def check_push(project: Project, remote: str, branch: str, old: str | None,
@@ -382,7 +366,7 @@ def check_push(project: Project, remote: str, branch: str, old: str | None,
     """Problems with pushing ``new`` to ``remote``'s ``branch`` (whose tip is ``old``): the
     commits the remote does not hold yet are checked as the hooks would have checked them."""
     git = project.git
-    if old in (None, ZERO) or git.repo.get(old) is None:
+    if old in (None, ZERO) or not git.has_object(old):
         old = None
     return check_update(Repo.of(project), branch, old, new, remote_tips(git, remote))
 

@@ -95,6 +95,11 @@ class Database:
         commit = self.project.git.resolve(rev) if rev else self.head
         return self.project.history.changes(commit, self.name)
 
+    def change_count(self, rev: str | None = None) -> int:
+        """How many change sets the database's log holds at ``rev`` (default: the tip)."""
+        commit = self.project.git.resolve(rev) if rev else self.head
+        return len(self.project.history.log(commit, self.name))
+
     def tables(self) -> list[Table]:
         return list(self.schema().tables)
 
@@ -188,7 +193,7 @@ class Database:
                 hint=f"see them with `git diff {path}`; drop them with "
                      f"`git checkout -- {path}`")
 
-    def tenants_follow(self) -> dict[str, Any]:
+    def tenants_follow(self) -> dict[str, object]:
         return self.project.tenants.follow(self.name, self.branch)
 
     # --- schema commands (thin: build validated operations, then change) -----------------
@@ -235,7 +240,7 @@ class Database:
 
     def alter_column(self, table: str, column: str, *, message: str | None = None,
                      dry_run: bool = False, default_text: str | None = None,
-                     **changes: Any) -> ChangeResult:
+                     **changes: str | int | float | bool | None) -> ChangeResult:
         """Change a column (``type``, ``not_null``, ``unique``, ``default``, ``default_expr``,
         ``references``); a table rebuild that keeps the rows. ``default_text``: a default as
         typed on a command line (``42``, ``'text'``, ``CURRENT_TIMESTAMP``, ``null``)."""

@@ -6,7 +6,6 @@ import os
 import stat
 import sys
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -33,7 +32,7 @@ def hook_script(name: str, python: str) -> str:
 def missing(project: Project) -> list[str]:
     """What of cinch's git setup this clone lacks (a plain `git clone` has none of it): hook
     names, and ``merge driver``."""
-    hooks_dir = Path(project.git.repo.path) / "hooks"
+    hooks_dir = project.git.hooks_dir
     out = []
     for name in HOOKS:
         path = hooks_dir / name
@@ -43,10 +42,7 @@ def missing(project: Project) -> list[str]:
             ours = False
         if not ours:
             out.append(name)
-    try:
-        driver = project.git.repo.config[f"merge.{DRIVER}.driver"]
-    except KeyError:
-        driver = ""
+    driver = project.git.config_get(f"merge.{DRIVER}.driver") or ""
     if "git_hooks" not in driver:
         out.append("merge driver")
     return out
@@ -55,7 +51,7 @@ def missing(project: Project) -> list[str]:
 def install_hooks(project: Project) -> list[str]:
     """Write cinch's hooks into ``.git/hooks`` (a user's own hook is kept as ``NAME.local``
     and still runs first) and register the merge driver named in ``.gitattributes``."""
-    hooks_dir = Path(project.git.repo.path) / "hooks"
+    hooks_dir = project.git.hooks_dir
     hooks_dir.mkdir(exist_ok=True)
     python = sys.executable
     installed = []
@@ -66,7 +62,7 @@ def install_hooks(project: Project) -> list[str]:
         path.write_text(hook_script(name, python))
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         installed.append(name)
-    config = project.git.repo.config
-    config[f"merge.{DRIVER}.name"] = "cinch: regenerate schema.sql from the merged change sets"
-    config[f"merge.{DRIVER}.driver"] = f'"{python}" -m git_hooks merge-driver %O %A %B %P'
+    git = project.git
+    git.config_set(f"merge.{DRIVER}.name", "cinch: regenerate schema.sql from the merged change sets")
+    git.config_set(f"merge.{DRIVER}.driver", f'"{python}" -m git_hooks merge-driver %O %A %B %P')
     return installed

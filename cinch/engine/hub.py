@@ -13,12 +13,10 @@ import stat
 import sys
 from pathlib import Path
 
-import pygit2
-
 from cinch.engine import checks
 from cinch.engine.history import History
 from cinch.engine.hooks import hook_script
-from cinch.errors import GitError, ProjectExists
+from cinch.errors import ProjectExists
 from cinch.stores.gitstore import GitStore
 
 HUB_HOOKS = ("pre-receive",)
@@ -29,10 +27,7 @@ def init_hub(path: str | os.PathLike[str], *, branch: str = "main") -> Path:
     root = Path(path).resolve()
     if root.exists() and any(root.iterdir()):
         raise ProjectExists(f"{root} exists and is not empty", path=str(root))
-    try:
-        pygit2.init_repository(str(root), bare=True, initial_head=branch)
-    except pygit2.GitError as exc:
-        raise GitError(f"cannot create a bare repository at {root}: {exc}") from exc
+    GitStore.init_bare(root, branch)
     install_hub_hooks(root)
     return root
 
@@ -47,24 +42,13 @@ def install_hub_hooks(root: Path) -> list[str]:
     return list(HUB_HOOKS)
 
 
-def _open(gitdir: Path) -> pygit2.Repository:
-    """The hub as its pre-receive hook sees it: the pushed objects wait in a quarantine folder
-    git names in the environment until every hook accepted them."""
-    repo = pygit2.Repository(str(gitdir))
-    quarantine = os.environ.get("GIT_QUARANTINE_PATH")
-    if quarantine:
-        repo.odb.add_disk_alternate(quarantine)
-    return repo
-
-
 def check_receive(gitdir: Path, updates: list[tuple[str, ...]]) -> list[checks.Problem]:
     """Problems with a push of ``(old, new, ref)`` updates (empty: accept it)."""
-    git = GitStore(_open(gitdir))
+    # The pushed objects wait in a quarantine folder git names until every hook accepted them.
+    git = GitStore.open_receiving(gitdir, os.environ.get("GIT_QUARANTINE_PATH"))
     repo = checks.Repo(git, History(git))
     branches = {ref: old for old, _new, ref in updates}
-    known = [str(git.repo.references[name].peel(pygit2.Commit).id)
-             for name in git.repo.references
-             if name.startswith("refs/heads/") and name not in branches]
+    known = [tip for name, tip in git.ref_tips("refs/heads/").items() if name not in branches]
     problems: list[checks.Problem] = []
     for old, new, ref in updates:
         if not ref.startswith("refs/heads/"):

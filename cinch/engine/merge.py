@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pygit2
-
 from cinch.engine.branches import current_or_none
 from cinch.engine.config import CONFIG_FILE, Config, parse_config
 from cinch.engine.conflicts import Conflict, Origin, Probe, Side, merge_config, merge_schemas, summarize
@@ -36,6 +34,7 @@ from cinch.planner.sqlgen import schema_sql
 if TYPE_CHECKING:
     from cinch.engine.checks import Repo
     from cinch.engine.project import Project
+    from cinch.stores.gitstore import IndexView
 
 RESOLUTION = (
     "A merged log is the target's change sets followed by the source's new ones, and committed "
@@ -214,14 +213,6 @@ def _merge_configs(project: Project | Repo, base: str, ours: str, theirs: str, t
     return merge_config(_config_at(project, base), mine, other, target=target, source=source)
 
 
-def _entry(repo: pygit2.Repository, commit: str, path: str) -> pygit2.IndexEntry | None:
-    try:
-        obj = repo.get(commit).peel(pygit2.Tree)[path]
-    except KeyError:
-        return None
-    return pygit2.IndexEntry(path, obj.id, obj.filemode)
-
-
 def _file_conflicts(project: Project | Repo, base: str, ours: str, theirs: str, target: str,
                     source: str) -> list[Conflict]:
     """Other committed files changed on both sides that git's text merge cannot merge.
@@ -229,17 +220,16 @@ def _file_conflicts(project: Project | Repo, base: str, ours: str, theirs: str, 
     Merged file by file in memory: ``merge_commits`` would write blobs into the object store,
     and a refused merge must leave the repository byte for byte as it was.
     """
-    git, repo = project.git, project.git.repo
+    git = project.git
     out = []
     both = set(git.changed_paths(base, ours)) & set(git.changed_paths(base, theirs))
     for path in sorted(both):
         if path == CONFIG_FILE or _SCHEMA_SQL.fullmatch(path):
             continue  # regenerated and merged by meaning
-        b, o, t = (_entry(repo, c, path) for c in (base, ours, theirs))
-        if o is not None and t is not None and (o.id, o.mode) == (t.id, t.mode):
-            continue
-        if o is None or t is None or _CHANGE_FILE.fullmatch(path) or \
-                not repo.merge_file_from_index(b, o, t).automergeable:
+        clean = git.file_merges_cleanly(base, ours, theirs, path)
+        if clean is None:
+            continue  # the same on both sides
+        if not clean or _CHANGE_FILE.fullmatch(path):
             why = ("a committed change set differs between the branches" if
                    _CHANGE_FILE.fullmatch(path) else "git cannot merge the two versions")
             out.append(Conflict(
@@ -323,33 +313,27 @@ def _merge_commit(project: Project, report: MergeReport, message: str | None) ->
 
 def _merged_tree(project: Project, report: MergeReport) -> str:
     """git's tree merge, with the generated and the settings files written by meaning."""
-    repo = project.git.repo
-    index = repo.merge_commits(pygit2.Oid(hex=report.target_head),
-                               pygit2.Oid(hex=report.source_head))
+    index = project.git.merge_index(report.target_head, report.source_head)
     files = {schema_file(db): schema_sql(schema, db).encode()
              for db, schema in report.schemas.items()}
     assert report.config is not None
-    if CONFIG_FILE in _conflicted(index) or _config_in(repo, index) != report.config:
+    conflicted = index.conflicted()
+    if CONFIG_FILE in conflicted or _config_in(index) != report.config:
         files[CONFIG_FILE] = report.config.to_toml()
-    for path in _conflicted(index):
+    for path in conflicted:
         if path not in files:  # check_merge reported it; someone committed since
             raise GitError(f"{path} no longer merges cleanly; run the merge again", path=path)
-        del index.conflicts[path]
+        index.drop_conflict(path)
     for path, data in files.items():
-        index.add(pygit2.IndexEntry(path, repo.create_blob(data), pygit2.enums.FileMode.BLOB))
-    return str(index.write_tree(repo))
+        index.add(path, data)
+    return index.write_tree()
 
 
-def _conflicted(index: pygit2.Index) -> list[str]:
-    if index.conflicts is None:
-        return []
-    return sorted({(o or t or a).path for a, o, t in index.conflicts})
-
-
-def _config_in(repo: pygit2.Repository, index: pygit2.Index) -> Config | None:
+def _config_in(index: IndexView) -> Config | None:
+    raw = index.read(CONFIG_FILE)
     try:
-        return parse_config(repo.get(index[CONFIG_FILE].id).data)
-    except (KeyError, ValueError):
+        return parse_config(raw) if raw is not None else None
+    except ValueError:
         return None
 
 
@@ -361,16 +345,13 @@ def abort(project: Project) -> list[str]:
 
     Like ``git merge --abort``: edits made to those paths since are discarded too.
     """
-    repo = project.git.repo
-    index = repo.index
-    index.read()
-    paths = set(_conflicted(index))
-    if repo.state() == pygit2.enums.RepositoryState.NONE and not paths:
+    git = project.git
+    paths = set(git.staged_index().conflicted())
+    merging = git.merge_in_progress()
+    if merging is None and not paths:
         raise BranchError("no merge in progress; nothing to abort")
-    head = str(repo.head.target)
-    for merge_head in repo.listall_mergeheads():
-        paths |= set(project.git.changed_paths(head, str(merge_head)))
-    if paths:
-        repo.checkout_head(strategy=pygit2.enums.CheckoutStrategy.FORCE, paths=sorted(paths))
-    repo.state_cleanup()
+    head = git.head_commit()
+    for merge_head in merging or []:
+        paths |= set(git.changed_paths(head, merge_head))
+    git.reset_paths(sorted(paths))
     return sorted(paths)

@@ -21,8 +21,13 @@ from cinch.stores.gitstore import GitStore
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from cinch.engine.adopt import Adoption
     from cinch.engine.branches import BranchInfo
+    from cinch.engine.checks import Problem
+    from cinch.engine.codegen import Generated
     from cinch.engine.database import Database
+    from cinch.engine.export import Export
+    from cinch.engine.importsql import ImportedFile
     from cinch.engine.inspect import LogItem
     from cinch.engine.merge import MergeReport, MergeResult
     from cinch.engine.remotes import SyncResult
@@ -30,6 +35,8 @@ if TYPE_CHECKING:
     from cinch.engine.tags import TagInfo
     from cinch.engine.tenant import Tenant
     from cinch.engine.tenants import Tenants
+    from cinch.models.changeset import ChangeSet
+    from cinch.stores.gitstore import TipWatch
 
 STATE_DIR = ".cinch"
 GITIGNORE = b"# cinch local state: tenant databases, caches, server state. Never committed.\n.cinch/\n"
@@ -176,7 +183,7 @@ class Project:
 
     def adopt(self, source: str | os.PathLike[str], *, database: str | None = None,
               pattern: str = "*.db", mode: str = "copy", dry_run: bool = False,
-              repair: bool = False, create: bool = False) -> Any:
+              repair: bool = False, create: bool = False) -> Adoption:
         """Adopt existing SQLite files as a database's tenants; see :mod:`cinch.engine.adopt`.
         ``create`` makes ``database`` first (a second database of the project)."""
         from cinch.engine.adopt import adopt
@@ -227,6 +234,18 @@ class Project:
 
         return branches.info(self, name)
 
+    def branch_names(self) -> list[str]:
+        """Every branch's name, sorted (cheaper than :meth:`branches`)."""
+        return self.git.branches()
+
+    def tip(self, branch: str) -> str | None:
+        """The commit ``branch`` points at; None when there is no such branch."""
+        return self.git.branch_tip(branch)
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        """The best common ancestor of two commits (None: unrelated histories)."""
+        return self.git.merge_base(a, b)
+
     def create_branch(self, name: str, start: str | None = None, *,
                       empty: bool = False) -> BranchInfo:
         """A new branch at ``start`` (a branch or any revision; default: the current branch).
@@ -250,6 +269,13 @@ class Project:
         from cinch.engine import branches
 
         return branches.switch(self, name, create=create, start=start)
+
+    def adopt_branch(self) -> list[tuple[str, str, int]]:
+        """The current branch, made with plain git, gets its parent's tenants as
+        :meth:`create_branch` would have given them; ``(database, parent, tenants)`` each."""
+        from cinch.engine import branches
+
+        return branches.adopt_current(self)
 
     def protect(self, name: str, on: bool = True) -> bool:
         """Protect (or, ``on=False``, unprotect) a branch: it then changes only by merge.
@@ -301,6 +327,14 @@ class Project:
         from cinch.engine import inspect
 
         return inspect.log(self, rev, db=database, limit=n, changes_only=changes_only)
+
+    def find_change(self, change_id: str, rev: str = "HEAD") -> tuple[ChangeSet, str]:
+        """A change set of ``rev``'s history by id (or a unique prefix of 6+ characters), and
+        the commit that added it."""
+        from cinch.engine import inspect
+
+        change = inspect.find_change(self, change_id, rev)
+        return change, inspect.introducing_commit(self, change, rev=rev)
 
     def show(self, what: str) -> dict[str, object]:
         """A change set (by id or 6+ character prefix) or a commit (any revision)."""
@@ -372,6 +406,37 @@ class Project:
 
         tags.delete_tag(self, name)
 
+    def tip_watch(self) -> TipWatch:
+        """A cheap "has the tip moved?" check of branch tips and HEAD, for a caller that asks
+        on every request (the HTTP server)."""
+        return self.git.tip_watch()
+
+    def codegen(self, language: str, *, database: str | None = None, rev: str | None = None,
+                branch: str | None = None, int_mode: str = "number") -> Generated:
+        """Typed client code (``python`` or ``typescript``) for ``database`` at ``rev``
+        (default: the tip of ``branch``, else the current one)."""
+        from cinch.engine.codegen import generate
+
+        return generate(self, language, database=database, rev=rev, branch=branch,
+                        int_mode=int_mode)
+
+    def export_migrations(self, *, database: str | None = None, rev: str | None = None,
+                          branch: str | None = None, format: str = "sql") -> Export:
+        """``database``'s change log at ``rev`` (default: the branch tip) as numbered up (and,
+        where an inverse exists, down) migration files; ``.write(folder)`` writes them."""
+        from cinch.engine.export import migrations
+
+        return migrations(self, database=database, rev=rev, branch=branch, format=format)
+
+    def import_migrations(self, folder: str | os.PathLike[str], *,
+                          database: str | None = None,
+                          dry_run: bool = False) -> list[ImportedFile]:
+        """One change set per plain-SQL migration file of ``folder`` (name order), on the
+        current branch; every file is checked before anything is committed."""
+        from cinch.engine.importsql import import_migrations
+
+        return import_migrations(self, folder, database=database, dry_run=dry_run)
+
     # --- git hooks ----------------------------------------------------------------------
 
     def install_hooks(self) -> list[str]:
@@ -379,6 +444,52 @@ class Project:
         from cinch.engine.hooks import install_hooks
 
         return install_hooks(self)
+
+    # What the installed hooks ask (git_hooks): a commit, push or fast-forward plain git is
+    # about to make is checked as cinch would have made it.
+
+    def check_commit(self, hook: str = "") -> list[Problem]:
+        """Problems with the commit git is making now (empty: let it through)."""
+        from cinch.engine.staged import check_pending
+
+        return check_pending(self, hook=hook)
+
+    def check_push(self, remote: str, branch: str, old: str | None,
+                   new: str) -> list[Problem]:
+        """Problems with pushing ``new`` to ``remote``'s ``branch`` (now at ``old``)."""
+        from cinch.engine.checks import check_push
+
+        return check_push(self, remote, branch, old, new)
+
+    def check_fast_forward(self, branch: str, old: str, new: str) -> list[Problem]:
+        """Problems with moving ``branch`` from ``old`` forward to ``new`` without a merge
+        commit; if there are any and the branch is checked out, its files go back to ``old``
+        (git updated them before the ref)."""
+        from cinch.engine.checks import check_fast_forward
+
+        problems = check_fast_forward(self, branch, old, new)
+        if problems and self.git.head_branch() == branch:
+            self.git.sync_workdir(new, old)
+        return problems
+
+    def forget_branch(self, name: str) -> list[str]:
+        """Remove the local tenants of a branch plain git deleted; the databases cleared."""
+        from cinch.engine.branches import forget_tenants
+
+        return forget_tenants(self, name)
+
+    def generated_file(self, path: str) -> bytes | None:
+        """What a generated file (``schema/<db>/schema.sql``) must hold in the merge git is
+        making; None when git's operation does not tell which change sets it holds."""
+        from cinch.engine.staged import merge_driver_text
+
+        return merge_driver_text(self, path)
+
+    def resolve_generated(self) -> list[str]:
+        """Write and stage the generated files for the staged change files; paths written."""
+        from cinch.engine.staged import resolve_generated
+
+        return resolve_generated(self)
 
     def close(self) -> None:
         if self._tenants is not None:

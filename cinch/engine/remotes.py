@@ -128,7 +128,7 @@ def pull(project: Project, remote: str | None = None, branch: str | None = None)
 def _refuse_clobber(project: Project, branch: str, old: str, new: str) -> None:
     """A fast-forward rewrites the files that changed; refuse if the user edited one of them."""
     git = project.git
-    if git.repo.head_is_detached or project.current_branch != branch:
+    if git.head_branch() != branch:
         return
     touched = set(git.changed_paths(old, new)) & set(git.dirty_paths())
     if touched:

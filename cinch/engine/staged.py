@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pygit2
-
 from cinch.engine import checks
 from cinch.engine.history import schema_file
 from cinch.errors import BranchError, CommitRefused
@@ -26,6 +24,7 @@ from cinch.planner.sqlgen import schema_sql
 
 if TYPE_CHECKING:
     from cinch.engine.project import Project
+    from cinch.stores.gitstore import IndexView
 
 _SCHEMA_SQL = re.compile(r"schema/([^/]+)/schema\.sql")
 _MARKER = "cinch-checked"
@@ -46,7 +45,7 @@ class Pending:
 
 
 def _gitdir(project: Project) -> Path:
-    return Path(project.git.repo.path)
+    return project.git.gitdir
 
 
 def merge_heads(project: Project) -> list[str]:
@@ -68,32 +67,26 @@ def squash_source(project: Project) -> str | None:
     return match.group(1) if match else None
 
 
-def _index(project: Project) -> pygit2.Index:
+def _index(project: Project) -> IndexView:
     """The index git commits: ``GIT_INDEX_FILE`` when git set one (``commit -a``, paths)."""
-    path = os.environ.get("GIT_INDEX_FILE")
-    if path:
-        index = pygit2.Index(os.path.abspath(path))
-    else:
-        index = project.git.repo.index
-        index.read()
-    return index
+    return project.git.staged_index(os.environ.get("GIT_INDEX_FILE"))
 
 
 def pending(project: Project) -> Pending | None:
     """What is staged to be committed now (None on an unborn branch)."""
-    repo = project.git.repo
-    if repo.head_is_unborn:
+    git = project.git
+    if git.head_is_unborn:
         return None
     index = _index(project)
-    if index.conflicts is not None:
-        paths = sorted({(o or t or a).path for a, o, t in index.conflicts})
+    paths = index.conflicted()
+    if paths:
         raise CommitRefused(f"unresolved conflicts in {', '.join(paths[:5])}",
                             hint="resolve them (`cinch hooks resolve` writes schema.sql), "
                                  "then commit", paths=paths)
-    tree = str(index.write_tree(repo))
-    branch = None if repo.head_is_detached else repo.head.shorthand
+    tree = index.write_tree()
+    branch = git.head_branch()
     heads = merge_heads(project)
-    return Pending(tree, [str(repo.head.target), *heads], branch,
+    return Pending(tree, [git.head_commit(), *heads], branch,
                    None if heads else squash_source(project))
 
 
@@ -128,25 +121,21 @@ def check_pending(project: Project, *, hook: str = "") -> list[checks.Problem]:
 def resolve_generated(project: Project) -> list[str]:
     """Write and stage ``schema/<db>/schema.sql`` for the staged change files (a merge, a
     cherry-pick, a rebase or a revert that stopped on it). Returns the paths written."""
-    repo = project.git.repo
-    if repo.head_is_unborn:
+    git = project.git
+    if git.head_is_unborn:
         raise BranchError("nothing is committed yet; nothing to resolve")
-    index = repo.index
-    index.read()
+    index = git.staged_index()
     left = []
-    for path in sorted({(o or t or a).path for a, o, t in index.conflicts or ()}):
+    for path in index.conflicted():
         if _SCHEMA_SQL.fullmatch(path):
-            ours = next(o for a, o, t in index.conflicts if (o or t or a).path == path)
-            del index.conflicts[path]
-            if ours is not None:
-                index.add(pygit2.IndexEntry(path, ours.id, ours.mode))
+            index.take_ours(path)
         else:
             left.append(path)
     if left:
         raise CommitRefused(f"resolve the other conflicts first: {', '.join(left[:5])}",
                             hint="then run `cinch hooks resolve` again", paths=left)
-    tree = str(index.write_tree(repo))
-    commit = checks.candidate(project.git, tree, [str(repo.head.target), *merge_heads(project)])
+    tree = index.write_tree()
+    commit = checks.candidate(git, tree, [git.head_commit(), *merge_heads(project)])
     config = checks.config_at(project.git, commit)
     written = []
     for db in config.databases if config else []:
@@ -154,7 +143,7 @@ def resolve_generated(project: Project) -> list[str]:
         text = schema_sql(project.history.schema(commit, db), db).encode()
         (project.root / path).parent.mkdir(parents=True, exist_ok=True)
         (project.root / path).write_bytes(text)
-        index.add(pygit2.IndexEntry(path, repo.create_blob(text), pygit2.enums.FileMode.BLOB))
+        index.add(path, text)
         written.append(path)
     index.write()
     return written

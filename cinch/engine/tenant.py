@@ -17,7 +17,10 @@ if TYPE_CHECKING:
     from cinch.engine.project import Project
     from cinch.models.schema import Table
 
-Params = Sequence[Any] | Mapping[str, Any]
+# What SQLite stores and gives back (bool is stored as 0/1).
+Value = str | int | float | bytes | bool | None
+Params = Sequence[Value] | Mapping[str, Value]
+Row = dict[str, Value]
 
 
 class Tenant:
@@ -197,7 +200,7 @@ class Tenant:
         """A connection of its own that tells when the tenant's data changes."""
         return DataWatch(self.path)
 
-    def rows(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: Params = ()) -> list[Row]:
         """A SELECT's rows as dicts (column -> value)."""
         result = self.query(sql, params, read_only=self._conn is None)
         return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
@@ -226,7 +229,7 @@ class Tenant:
             names.append(column.name)
         return names
 
-    def insert(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    def insert(self, table: str, row: Mapping[str, Value]) -> Row:
         """Insert a row; ``id`` and the timestamps are filled in. Returns the stored row."""
         t = self._table(table)
         cols = self._columns(t, row)
@@ -237,7 +240,7 @@ class Tenant:
             sql = f"INSERT INTO {quote(t.name)} DEFAULT VALUES RETURNING *"
         return self._write_returning(sql, list(row.values()))[0]
 
-    def update(self, table: str, id: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    def update(self, table: str, id: str, values: Mapping[str, Value]) -> Row:
         """Update the row with ``id``; ``updated_at`` moves by itself."""
         t = self._table(table)
         cols = self._columns(t, values)
@@ -260,7 +263,7 @@ class Tenant:
         return bool(self._write_returning(
             f"DELETE FROM {quote(t.name)} WHERE \"id\" = ? RETURNING \"id\"", [id]))
 
-    def get(self, table: str, id: str) -> dict[str, Any] | None:
+    def get(self, table: str, id: str) -> Row | None:
         t = self._table(table)
         rows = self.rows(f"SELECT * FROM {quote(t.name)} WHERE \"id\" = ?", [id])
         return rows[0] if rows else None

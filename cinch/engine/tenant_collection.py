@@ -7,7 +7,7 @@ by name only, and the engine takes the project lock for what changes files.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from cinch.engine.tenant import Tenant
@@ -16,6 +16,7 @@ from cinch.errors import UsageError
 
 if TYPE_CHECKING:
     from cinch.engine.database import Database
+    from cinch.engine.repair import RepairPlan
 
 
 class TenantCollection:
@@ -50,6 +51,11 @@ class TenantCollection:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self.names()
 
+    def ready(self, name: str) -> bool:
+        """Whether ``name`` has a file of its own here now, so :meth:`get` creates and copies
+        nothing (False for a tenant of a new branch not copied yet, and for none at all)."""
+        return self._engine.store.exists(*self._where, name)
+
     def create(self, *names: str) -> list[Tenant]:
         """Create tenants at the branch's schema (file copies of the branch template), all
         of them or none; :class:`~cinch.errors.AlreadyExists` if one exists already."""
@@ -75,12 +81,22 @@ class TenantCollection:
     def list(self, limit: int | None = None, after: str | None = None) -> builtins.list[TenantInfo]:
         """Tenants sorted by name with their size and schema state (up to date, behind,
         drifted, not copied yet): the first ``limit`` after the name ``after``."""
-        names = [n for n in self.names() if after is None or n > after]
-        if limit is not None:
-            if limit < 0:
-                raise UsageError(f"limit must be 0 or more, not {limit}", limit=limit)
-            names = names[:limit]
-        return self._engine.infos(*self._where, names)
+        if limit is not None and limit < 0:
+            raise UsageError(f"limit must be 0 or more, not {limit}", limit=limit)
+        if limit is None and after is None:
+            return self._engine.infos(*self._where)
+        if limit is None:
+            names = [n for n in self.names() if n > after]  # type: ignore[operator]
+            return self._engine.infos(*self._where, names)
+        # A page: the tenant catalog picks the names, only their files are opened.
+        return self._engine.page(*self._where, after=after, limit=limit)[0]
+
+    def page(self, *, after: str | None = None, limit: int = 100,
+             keep: Callable[[str], bool] | None = None,
+             ) -> tuple[builtins.list[TenantInfo], str | None]:
+        """Up to ``limit`` tenants in name order after ``after`` (those ``keep`` accepts), and
+        the name to continue after (None at the end), read from the tenant catalog."""
+        return self._engine.page(*self._where, after=after, limit=limit, keep=keep)
 
     def copy(self, source: str, target: str) -> Tenant:
         """Copy a tenant, schema and rows, under a new name."""
@@ -95,6 +111,23 @@ class TenantCollection:
     def delete(self, name: str) -> None:
         """Delete a tenant and its data (branches forked from this one keep their copy)."""
         self._engine.delete(*self._where, name)
+
+    def repair(self, name: str, *, dry_run: bool = False,
+               accept_loss: bool = False) -> RepairPlan:
+        """Bring a drifted tenant from the schema it has to the branch head's, rows kept;
+        refused where data would be lost unless ``accept_loss``."""
+        from cinch.engine import repair
+
+        return repair.repair(self.database.project, *self._where, name, dry_run=dry_run,
+                             accept_loss=accept_loss)
+
+    def repair_all(self, *, dry_run: bool = False,
+                   accept_loss: bool = False) -> builtins.list[RepairPlan]:
+        """:meth:`repair` for every drifted tenant."""
+        from cinch.engine import repair
+
+        return repair.repair_all(self.database.project, *self._where, dry_run=dry_run,
+                                 accept_loss=accept_loss)
 
     def summary(self) -> dict[str, int]:
         """How many tenants are up to date, behind, drifted, not copied yet."""

@@ -499,6 +499,10 @@ class Tenants:
                 out.setdefault(name, parent.get(name))
         return out
 
+    def known_branch(self, db: str, branch: str) -> bool:
+        """Whether cinch holds tenants of the branch, or a fork record for it."""
+        return self.store.folder(db, branch).exists() or self._fork(db, branch) is not None
+
     def _exists(self, db: str, branch: str, name: str) -> bool:
         fork = self._fork(db, branch)
         return self.store.exists(db, branch, name) or (fork is not None and name in fork.pending)

@@ -14,7 +14,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
 import cinch
-from cinch.engine.project import open_project
 from cinch.server import apidocs, console, errors, fastpath
 from cinch.server.deps import ServerContext
 from cinch.server.fastpath import FastQuery
@@ -90,7 +89,7 @@ def create_app(project_path: str | os.PathLike[str] | None = None,
                settings: ServerSettings | None = None,
                console_dir: Path = console.CONSOLE_DIR) -> FastAPI:
     settings = settings or ServerSettings()
-    project = open_project(Path(project_path) if project_path is not None else None)
+    project = cinch.open(Path(project_path) if project_path is not None else None)
     state = StateStore(state_path(project.state_dir))
     metrics = Metrics()
     limits = settings.resolved_limits(project.config(project.current_branch).limits)

@@ -22,10 +22,7 @@ from fastapi import Depends, Path, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from cinch.engine.config import LimitsConfig
-from cinch.engine.database import Database
-from cinch.engine.project import Project
-from cinch.engine.tenant import Tenant
+from cinch import Database, LimitsConfig, Project, Tenant
 from cinch.errors import Forbidden, NotFound, RateLimited, Unauthorized, UsageError
 from cinch.names import check_branch_name, check_name, check_tenant_name
 from cinch.server.keys import ApiKey, KeyRing, Scope
@@ -58,26 +55,6 @@ class TokenBuckets:
         return 0.0
 
 
-# What says a file is as it was: (inode, size, mtime, ctime), as git and libgit2 judge theirs;
-# None: no such file.
-_Stamp = tuple[int, int, int, int] | None
-# File times are coarse (a clock tick): a file changed this recently may change again without
-# its stamp changing, so what was read from it is trusted only once it is older than this.
-_RACY_NS = 2_000_000_000
-
-
-def _stamp(path: str) -> _Stamp:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-def _settled(stamp: _Stamp, now_ns: int) -> bool:
-    return stamp is None or now_ns - max(stamp[2], stamp[3]) > _RACY_NS
-
-
 @dataclass
 class ServerContext:
     project: Project
@@ -98,20 +75,11 @@ class ServerContext:
     # reused while the branch (without ?branch=, also HEAD) and the tenant file are unchanged
     _resolved: dict[tuple[str, str, str, str | None],
                     tuple[ApiKey, Tenant, str, str]] = field(default_factory=dict)
-    # branch -> (stamp of its loose ref, stamp of packed-refs, tip)
-    _tips: dict[str, tuple[_Stamp, _Stamp, str | None]] = field(default_factory=dict)
-    _head: tuple[_Stamp, str] | None = None
     live: Any = None
 
     def __post_init__(self) -> None:
-        gitdir = self.project.git.gitdir
-        self._head_file = str(gitdir / "HEAD")
-        # Tips are read from ref files only in git's plain layout (not a linked worktree,
-        # whose refs live elsewhere, nor reftable); otherwise every read asks libgit2.
-        plain = ((gitdir / "refs" / "heads").is_dir() and not (gitdir / "commondir").exists()
-                 and not (gitdir / "reftable").exists())
-        self._refs = str(gitdir / "refs" / "heads") + os.sep if plain else None
-        self._packed_refs = str(gitdir / "packed-refs")
+        # Branch tips and HEAD are asked on every query: kept while git's refs are unchanged.
+        self._watch = self.project.tip_watch()
         self.limiter = TokenBuckets(self.settings.rate_limit, self.settings.rate_burst)
         fail = self.settings.auth_fail_limit
         self.auth_failures = TokenBuckets(fail, fail * 4)
@@ -123,34 +91,12 @@ class ServerContext:
         return ms / 1000 if ms else None
 
     def current_branch(self) -> str:
-        """The checked-out branch, re-read only when .git/HEAD changes (`cinch switch`)."""
-        stamp = _stamp(self._head_file)
-        head = self._head
-        if head is not None and head[0] == stamp:
-            return head[1]
-        branch = self.project.current_branch
-        self._head = (stamp, branch) if _settled(stamp, time.time_ns()) else None
-        return branch
+        """The checked-out branch, re-read only when it changes (`cinch switch`)."""
+        return self._watch.current_branch()
 
     def branch_tip(self, branch: str) -> str | None:
-        """``project.git.branch_tip``, kept while the branch's ref file stays as it was: a
-        stat instead of libgit2's several system calls, on every query."""
-        if self._refs is None:
-            return self.project.git.branch_tip(branch)
-        loose = _stamp(self._refs + branch)
-        packed = None if loose is not None else _stamp(self._packed_refs)  # loose ones win
-        cached = self._tips.get(branch)
-        if cached is not None and cached[0] == loose and cached[1] == packed:
-            return cached[2]
-        # Read after the stamps: a change in between shows as a changed stamp next time.
-        tip = self.project.git.branch_tip(branch)
-        now = time.time_ns()
-        if (_settled(loose, now) and _settled(packed, now)
-                and (tip is None or not tip.startswith("refs/"))):  # not a symbolic ref
-            if len(self._tips) > 4096:
-                self._tips.clear()
-            self._tips[branch] = (loose, packed, tip)
-        return tip
+        """The branch's tip, re-read only when it moves."""
+        return self._watch.tip(branch)
 
     def branch_or_current(self, branch: str | None) -> str:
         """The branch asked for (validated, existing), else the project's current branch."""
@@ -424,7 +370,7 @@ def _known_tenant(ctx: ServerContext, t: Target, tenant: str) -> Tenant | None:
     cached = ctx._tenants.get((t.name, t.branch, tenant))
     if cached is not None and os.path.isfile(cached.path):
         return cached  # the hot path: one stat, no git, no thread
-    if ctx.project.tenants.store.exists(t.name, t.branch, tenant):
+    if t.db.tenants.ready(tenant):
         return _remember(ctx, Tenant(ctx.project, t.name, t.branch, tenant))
     return None
 

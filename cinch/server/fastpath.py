@@ -38,7 +38,7 @@ from urllib.parse import parse_qsl
 from pydantic import ValidationError
 from starlette.types import Message, Receive, Scope, Send
 
-from cinch.engine.tenant import Tenant
+from cinch import Tenant
 from cinch.errors import CinchError
 from cinch.server.deps import ServerContext, authenticate, tenant_target, tenant_target_now
 from cinch.server.errors import internal_error, render_cinch_error

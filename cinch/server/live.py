@@ -31,12 +31,11 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from cinch.engine.tenant import Tenant
+from cinch import DataWatch, Tenant
 from cinch.errors import CinchError, QueryError, Unauthorized
 from cinch.server.deps import ServerContext, authenticate, require, tenant_target
 from cinch.server.keys import ApiKey, Scope
 from cinch.server.querying import finite_params, render
-from cinch.stores import sqlite_conn
 
 AUTH_TIMEOUT = 5.0
 
@@ -49,13 +48,13 @@ class Watcher:
         self.poll = poll
         self.listeners: set[asyncio.Event] = set()
         self.gone = False
-        self._conn: sqlite3.Connection = sqlite_conn.connect(path, read_only=True, create=False)
+        self._data = DataWatch(path)
         # The baseline is taken before any subscriber's first result: no change is missed.
         self._version = self._read()
         self._task: asyncio.Task[None] | None = None
 
     def _read(self) -> int:
-        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        return self._data.version()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -85,7 +84,7 @@ class Watcher:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self._conn.close()
+        self._data.close()
 
 
 class LiveHub:

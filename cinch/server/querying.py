@@ -13,7 +13,6 @@ between requests. Only read-only queries page: a statement that may write is nev
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import math
@@ -22,12 +21,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from cinch.engine.tenant import Tenant
-from cinch.errors import LimitExceeded, QueryError, QueryRefused
+from cinch import Tenant
+from cinch.errors import LimitExceeded, QueryError
 from cinch.server.deps import ServerContext, decode_cursor, encode_cursor
 from cinch.server.keys import ApiKey, Scope
 from cinch.server.models import Request
-from cinch.stores import query as q
 
 JsonScalar = str | int | float | bool | None
 SqliteType = Literal["null", "integer", "real", "text", "blob"]
@@ -143,36 +141,15 @@ def run_query(tenant: Tenant, body: QueryRequest, read_only: bool,
 # that outgrows this budget of SQLite VM steps is interrupted, which is harmless for a read,
 # and run again in a worker thread.
 INLINE_STEPS = 100_000
-_PROGRESS_EVERY = 1_000
 
 
 def run_read_inline(tenant: Tenant, body: QueryRequest) -> dict[str, Any] | None:
     """The read's result if it fits the inline budget, else None (run it in a thread)."""
     if body.cursor or body.limit > 1000:
         return None
-    budget = INLINE_STEPS // _PROGRESS_EVERY
-    calls = 0
-
-    def progress() -> int:
-        nonlocal calls
-        calls += 1
-        return 1 if calls > budget else 0
-
-    pool = tenant.project.tenants.pool
-    conn = pool.acquire(tenant.path, read_only=True)
-    try:
-        conn.set_progress_handler(progress, _PROGRESS_EVERY)
-        try:
-            result = q.run_query(conn, body.sql, body.params, read_only=True,
-                                 max_rows=body.limit)
-        except (QueryError, QueryRefused):
-            if calls > budget:
-                return None
-            raise
-        finally:
-            conn.set_progress_handler(None, 0)
-    finally:
-        pool.release(conn)
+    result = tenant.read_within(body.sql, body.params, steps=INLINE_STEPS, max_rows=body.limit)
+    if result is None:
+        return None
     cursor = None
     if result.truncated:
         cursor = encode_cursor({"q": _fingerprint(body.sql, body.params), "o": body.limit})
@@ -206,7 +183,7 @@ def check_limits(ctx: ServerContext, body: QueryRequest | BatchRequest) -> None:
 def prepare_write(tenant: Tenant) -> None:
     """Branches forked from the tenant's branch take their copy of it first (copy before
     write). Engine work: the caller holds the engine lock, and releases it before the SQL."""
-    tenant.project.tenants.before_write(tenant.database, tenant.branch, tenant.name)
+    tenant.prepare_write()
 
 
 async def answer(ctx: ServerContext, key: ApiKey, tenant: Tenant, body: QueryRequest, *,
@@ -250,10 +227,7 @@ def _next_page(tenant: Tenant, body: QueryRequest, timeout: float | None) -> dic
             or offset < 0:
         raise QueryError("the cursor belongs to another query: send the same sql and params "
                          "as the first page")
-    pool = tenant.project.tenants.pool
-    with pool.connection(tenant.path, read_only=True) as conn, \
-            q.QueryCursor(conn, body.sql, body.params, read_only=True,
-                          timeout=timeout) as cursor:
+    with tenant.cursor(body.sql, body.params, timeout=timeout) as cursor:
         skipped = 0
         while skipped < offset:
             chunk = cursor.fetchmany(min(1000, offset - skipped))
@@ -275,13 +249,12 @@ def run_batch(tenant: Tenant, body: BatchRequest, read_only: bool,
     A writing batch must come after ``prepare_write`` (branches forked from this one take
     their copy of the tenant first).
     """
-    tenants = tenant.project.tenants
-    # A writing batch waits while the branch's tenants move (a change's check and apply).
-    hold = contextlib.nullcontext() if read_only else tenants.writing(tenant.database,
-                                                                        tenant.branch)
-    with hold, tenants.pool.connection(tenant.path, read_only=read_only) as conn:
-        results = q.run_batch(conn, [(s.sql, s.params) for s in body.statements],
-                              read_only=read_only, max_rows=body.limit, timeout=timeout)
+    statements = [(s.sql, s.params) for s in body.statements]
+    if read_only:
+        results = tenant.batch(statements, read_only=True, max_rows=body.limit,
+                               timeout=timeout)
+    else:  # waits while the branch's tenants move (a change's check and apply)
+        results = tenant.write_batch(statements, max_rows=body.limit, timeout=timeout)
     return {"results": [render(r.columns, r.rows, rowcount=r.rowcount, truncated=r.truncated,
                                lastrowid=None if read_only or r.columns else r.lastrowid)
                         for r in results]}

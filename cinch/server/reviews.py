@@ -11,7 +11,7 @@ from enum import StrEnum
 from fnmatch import fnmatchcase
 from typing import Any
 
-from cinch.engine.project import Project
+from cinch import Project
 from cinch.errors import AlreadyExists, CinchError, MergeConflict, NotFound, UsageError
 from cinch.names import check_branch_name
 from cinch.server.keys import ApiKey
@@ -82,13 +82,11 @@ def required_approvals(project: Project, target: str) -> int:
 
 
 def _tip(project: Project, branch: str) -> str | None:
-    return project.git.branch_tip(branch)
+    return project.tip(branch)
 
 
 def _check(project: Project, source: str, target: str) -> dict[str, Any]:
-    from cinch.engine.merge import check_merge
-
-    return check_merge(project, source, target).to_dict()
+    return project.check_merge(source, target).to_dict()
 
 
 def open_request(project: Project, store: StateStore, key: ApiKey, *, source: str, target: str,
@@ -187,7 +185,6 @@ def set_state(store: StateStore, key: ApiKey, number: int, state: str) -> None:
 def merge(project: Project, store: StateStore, key: ApiKey, number: int, *,
           message: str | None, dry_run: bool, metrics: Metrics) -> dict[str, Any]:
     """Merge through the engine if nothing blocks; record the outcome."""
-    from cinch.engine.merge import merge as engine_merge
 
     review = view(project, store, number)
     mr = review.mr
@@ -203,9 +200,9 @@ def merge(project: Project, store: StateStore, key: ApiKey, number: int, *,
         raise NotMergeable(f"merge request #{number} cannot be merged: {'; '.join(others)}",
                            blockers=others, conflicts=(mr.check or {}).get("conflicts", []))
     try:
-        result = engine_merge(project, mr.source, mr.target,
-                              message=message or f"Merge request #{number}: {mr.title}",
-                              dry_run=dry_run).to_dict()
+        result = project.merge(mr.source, mr.target, dry_run,
+                               message=message or f"Merge request #{number}: {mr.title}",
+                               ).to_dict()
     except MergeConflict:
         metrics.apply_run("merge", "conflict")
         store.update_merge_request(number, checked_source=None, checked_target=None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cinch.engine.config import LimitsConfig
+from cinch import LimitsConfig
 
 
 @dataclass

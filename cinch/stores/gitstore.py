@@ -8,7 +8,8 @@ atomically and only if the tip is still the parent we built on; the work tree fo
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -45,6 +46,47 @@ def _info(commit: pygit2.Commit) -> CommitInfo:
     )
 
 
+class IndexView:
+    """A git index (the repository's, a file git named, or a merge's in memory) as the engine
+    needs it: conflicted paths, entries added, a tree written. Nothing is saved before
+    :meth:`write`."""
+
+    def __init__(self, repo: pygit2.Repository, index: pygit2.Index) -> None:
+        self._repo = repo
+        self._index = index
+
+    def conflicted(self) -> list[str]:
+        if self._index.conflicts is None:
+            return []
+        return sorted({(o or t or a).path for a, o, t in self._index.conflicts})
+
+    def take_ours(self, path: str) -> None:
+        """Resolve ``path``'s conflict with our side (dropped if our side deleted it)."""
+        ours = next(o for a, o, t in self._index.conflicts if (o or t or a).path == path)
+        del self._index.conflicts[path]
+        if ours is not None:
+            self._index.add(pygit2.IndexEntry(path, ours.id, ours.mode))
+
+    def drop_conflict(self, path: str) -> None:
+        del self._index.conflicts[path]
+
+    def read(self, path: str) -> bytes | None:
+        try:
+            return self._repo.get(self._index[path].id).data
+        except KeyError:
+            return None
+
+    def add(self, path: str, data: bytes) -> None:
+        self._index.add(pygit2.IndexEntry(path, self._repo.create_blob(data),
+                                          pygit2.enums.FileMode.BLOB))
+
+    def write_tree(self) -> str:
+        return str(self._index.write_tree(self._repo))
+
+    def write(self) -> None:
+        self._index.write()
+
+
 class GitStore:
     def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
@@ -67,6 +109,22 @@ class GitStore:
         except (pygit2.GitError, KeyError) as exc:
             raise NotAProject(f"{path} is not a git repository") from exc
 
+    @classmethod
+    def init_bare(cls, path: Path, branch: str = "main") -> GitStore:
+        try:
+            return cls(pygit2.init_repository(str(path), bare=True, initial_head=branch))
+        except pygit2.GitError as exc:
+            raise GitError(f"cannot create a bare repository at {path}: {exc}") from exc
+
+    @classmethod
+    def open_receiving(cls, gitdir: Path, quarantine: str | None) -> GitStore:
+        """A repository as its pre-receive hook sees it: the pushed objects wait in the
+        quarantine folder git names until every hook accepted them."""
+        repo = pygit2.Repository(str(gitdir))
+        if quarantine:
+            repo.odb.add_disk_alternate(quarantine)
+        return cls(repo)
+
     @property
     def workdir(self) -> Path:
         return Path(self.repo.workdir)
@@ -82,6 +140,49 @@ class GitStore:
             raise BranchError("HEAD is detached; switch to a branch first (cinch switch NAME)")
         ref = self.repo.lookup_reference("HEAD").target
         return str(ref).removeprefix("refs/heads/")
+
+    @property
+    def head_is_unborn(self) -> bool:
+        return bool(self.repo.head_is_unborn)
+
+    def head_branch(self) -> str | None:
+        """The checked-out branch; None when HEAD is detached."""
+        if self.repo.head_is_detached:
+            return None
+        return str(self.repo.lookup_reference("HEAD").target).removeprefix("refs/heads/")
+
+    def head_commit(self) -> str:
+        return str(self.repo.head.target)
+
+    def last_head_move(self) -> str | None:
+        """The message of HEAD's newest reflog entry (``checkout: moving from A to B``)."""
+        try:
+            entry = next(iter(self.repo.lookup_reference("HEAD").log()))
+        except (StopIteration, KeyError, pygit2.GitError):
+            return None
+        return entry.message or ""
+
+    def tip_watch(self) -> TipWatch:
+        """A cheap "has this branch's tip, or HEAD, moved?" check (see :class:`TipWatch`)."""
+        return TipWatch(self)
+
+    def ref_tips(self, prefix: str) -> dict[str, str]:
+        """Every reference under ``prefix`` (``refs/heads/``, ``refs/remotes/origin/``) and
+        the commit it points at; references that name no commit are left out."""
+        out = {}
+        for name in self.repo.references:
+            if name.startswith(prefix):
+                try:
+                    out[name] = str(self.repo.references[name].peel(pygit2.Commit).id)
+                except (pygit2.GitError, ValueError, KeyError):
+                    continue
+        return out
+
+    def has_object(self, oid: str) -> bool:
+        try:
+            return self.repo.get(oid) is not None
+        except (ValueError, pygit2.GitError):
+            return False
 
     def branch_tip(self, branch: str) -> str | None:
         ref = self.repo.references.get(f"refs/heads/{branch}")
@@ -254,6 +355,16 @@ class GitStore:
         for commit_obj in walker:
             yield _info(commit_obj)
 
+    def commits_between(self, new: str, hidden: Iterable[str]) -> list[str]:
+        """Commits reachable from ``new`` and from none of ``hidden`` (ids this repository
+        may not hold), parents first."""
+        walker = self.repo.walk(pygit2.Oid(hex=new), pygit2.enums.SortMode.TOPOLOGICAL
+                                | pygit2.enums.SortMode.REVERSE)
+        for commit in hidden:
+            if commit and self.has_object(commit):
+                walker.hide(pygit2.Oid(hex=commit))
+        return [str(c.id) for c in walker]
+
     def merge_base(self, a: str, b: str) -> str | None:
         base = self.repo.merge_base(pygit2.Oid(hex=a), pygit2.Oid(hex=b))
         return str(base) if base is not None else None
@@ -273,7 +384,77 @@ class GitStore:
             diff = self.repo.diff(self.repo.get(old).peel(pygit2.Tree), new_tree)
         return sorted({d.delta.new_file.path for d in diff} | {d.delta.old_file.path for d in diff})
 
+    # --- merging --------------------------------------------------------------------------
+
+    def file_merges_cleanly(self, base: str, ours: str, theirs: str, path: str) -> bool | None:
+        """Whether git's text merge merges ``path`` of two commits from their base without a
+        conflict, in memory (nothing is written to the object store). None: the same on both
+        sides, nothing to merge; False also when one side deleted it."""
+        b, o, t = (self._entry(c, path) for c in (base, ours, theirs))
+        if o is not None and t is not None and (o.id, o.mode) == (t.id, t.mode):
+            return None
+        if o is None or t is None:
+            return False
+        return bool(self.repo.merge_file_from_index(b, o, t).automergeable)
+
+    def _entry(self, commit: str, path: str) -> pygit2.IndexEntry | None:
+        try:
+            obj = self.repo.get(commit).peel(pygit2.Tree)[path]
+        except KeyError:
+            return None
+        return pygit2.IndexEntry(path, obj.id, obj.filemode)
+
+    def merge_index(self, ours: str, theirs: str) -> IndexView:
+        """git's tree merge of two commits, in memory, to resolve and write a tree from."""
+        return IndexView(self.repo, self.repo.merge_commits(pygit2.Oid(hex=ours),
+                                                             pygit2.Oid(hex=theirs)))
+
+    def staged_index(self, index_file: str | None = None) -> IndexView:
+        """The index git commits: ``index_file`` when git named one (``commit -a``, paths),
+        else the repository's, as on disk now."""
+        if index_file:
+            return IndexView(self.repo, pygit2.Index(os.path.abspath(index_file)))
+        index = self.repo.index
+        index.read()
+        return IndexView(self.repo, index)
+
+    def merge_in_progress(self) -> list[str] | None:
+        """The commits a merge plain git left in progress is merging (empty: some other
+        operation is in progress); None when there is none."""
+        if self.repo.state() == pygit2.enums.RepositoryState.NONE:
+            return None
+        return [str(c) for c in self.repo.listall_mergeheads()]
+
+    def reset_paths(self, paths: list[str]) -> None:
+        """Put ``paths`` back to HEAD in the work tree and index, and clear git's merge
+        state (``git merge --abort`` for those paths)."""
+        if paths:
+            self.repo.checkout_head(strategy=pygit2.enums.CheckoutStrategy.FORCE,
+                                    paths=sorted(paths))
+        self.repo.state_cleanup()
+
+    # --- configuration and hooks ------------------------------------------------------------
+
+    @property
+    def hooks_dir(self) -> Path:
+        return self.gitdir / "hooks"
+
+    def config_get(self, key: str) -> str | None:
+        try:
+            return str(self.repo.config[key])
+        except KeyError:
+            return None
+
+    def config_set(self, key: str, value: str) -> None:
+        self.repo.config[key] = value
+
     # --- writing --------------------------------------------------------------------------
+
+    def dangling_commit(self, tree: str, parents: list[str], message: str) -> str:
+        """A commit object no ref names (what is about to be committed, for checks)."""
+        sig = pygit2.Signature("cinch check", "check@localhost", 0, 0)
+        return str(self.repo.create_commit(None, sig, sig, message, pygit2.Oid(hex=tree),
+                                           [pygit2.Oid(hex=p) for p in parents]))
 
     def _signature(self, author: tuple[str, str]) -> pygit2.Signature:
         return pygit2.Signature(author[0], author[1] or "unknown@localhost")
@@ -504,6 +685,77 @@ class GitStore:
     def delete_tag(self, name: str) -> None:
         self.tag_info(name)
         self.repo.references.delete(f"refs/tags/{name}")
+
+
+# What says a file is as it was: (inode, size, mtime, ctime), as git and libgit2 judge theirs;
+# None: no such file.
+_Stamp = tuple[int, int, int, int] | None
+# File times are coarse (a clock tick): a file changed this recently may change again without
+# its stamp changing, so what was read from it is trusted only once it is older than this.
+_RACY_NS = 2_000_000_000
+
+
+def _stamp(path: str) -> _Stamp:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _settled(stamp: _Stamp, now_ns: int) -> bool:
+    return stamp is None or now_ns - max(stamp[2], stamp[3]) > _RACY_NS
+
+
+class TipWatch:
+    """Branch tips and the checked-out branch, read through libgit2 and kept while the files
+    libgit2 read them from are unchanged: a ``stat`` instead of libgit2's several system
+    calls, for a caller that asks on every request (the HTTP server).
+
+    Only in git's plain layout (not a linked worktree, whose refs live elsewhere, nor
+    reftable); otherwise every question goes to libgit2.
+    """
+
+    def __init__(self, git: GitStore) -> None:
+        self._git = git
+        gitdir = git.gitdir
+        self._head_file = str(gitdir / "HEAD")
+        plain = ((gitdir / "refs" / "heads").is_dir() and not (gitdir / "commondir").exists()
+                 and not (gitdir / "reftable").exists())
+        self._refs = str(gitdir / "refs" / "heads") + os.sep if plain else None
+        self._packed_refs = str(gitdir / "packed-refs")
+        # branch -> (stamp of its loose ref, stamp of packed-refs, tip)
+        self._tips: dict[str, tuple[_Stamp, _Stamp, str | None]] = {}
+        self._head: tuple[_Stamp, str] | None = None
+
+    def current_branch(self) -> str:
+        """The checked-out branch, read again only when HEAD changes (a switch)."""
+        stamp = _stamp(self._head_file)
+        head = self._head
+        if head is not None and head[0] == stamp:
+            return head[1]
+        branch = self._git.current_branch()
+        self._head = (stamp, branch) if _settled(stamp, time.time_ns()) else None
+        return branch
+
+    def tip(self, branch: str) -> str | None:
+        """:meth:`GitStore.branch_tip`, kept while the branch's ref is unchanged."""
+        if self._refs is None:
+            return self._git.branch_tip(branch)
+        loose = _stamp(self._refs + branch)
+        packed = None if loose is not None else _stamp(self._packed_refs)  # loose ones win
+        cached = self._tips.get(branch)
+        if cached is not None and cached[0] == loose and cached[1] == packed:
+            return cached[2]
+        # Read after the stamps: a change in between shows as a changed stamp next time.
+        tip = self._git.branch_tip(branch)
+        now = time.time_ns()
+        if (_settled(loose, now) and _settled(packed, now)
+                and (tip is None or not tip.startswith("refs/"))):  # not a symbolic ref
+            if len(self._tips) > 4096:
+                self._tips.clear()
+            self._tips[branch] = (loose, packed, tip)
+        return tip
 
 
 def now_utc() -> datetime:

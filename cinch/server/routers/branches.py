@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from cinch.engine import branches, inspect
 from cinch.errors import Forbidden
 from cinch.names import check_branch_name
 from cinch.server.deps import (
@@ -51,14 +50,14 @@ class BranchCreate(Request):
 
 
 def _branch(ctx: ServerContext, name: str) -> BranchPublic:
-    return BranchPublic(**branches.info(ctx.project, name).to_dict())
+    return BranchPublic(**ctx.project.branch(name).to_dict())
 
 
 @router.get("/branches", name="list")
 def list_branches(ctx: Engine, key: ReadKey, limit: LimitQuery = 100,
                   cursor: CursorQuery = None) -> BranchPage:
     """Branches the key may see."""
-    names = [b for b in ctx.project.git.branches() if key.covers_branch(b)]
+    names = [b for b in ctx.project.branch_names() if key.covers_branch(b)]
     chunk, next_cursor = page_slice(sorted(names), limit, cursor)
     return BranchPage(items=[_branch(ctx, n) for n in chunk], next_cursor=next_cursor)
 
@@ -77,7 +76,7 @@ def create_branch(ctx: Engine, key: WriteKey, body: BranchCreate) -> BranchPubli
         raise Forbidden(f"key {key.name} is limited to branches {key.branch!r}: it may start a "
                         f"branch only from one of them, not from revision {start!r}",
                         key=key.name, start=start)
-    branches.create_branch(ctx.project, body.name, start=start, empty=body.empty)
+    ctx.project.create_branch(body.name, start, empty=body.empty)
     return _branch(ctx, body.name)
 
 
@@ -94,7 +93,7 @@ def compare(ctx: Engine, key: ReadKey,
     if db is not None:
         require(key, Scope.read, database=db)
         db = ctx.database_name(db, head)
-    diff = schema_diff(inspect.diff(ctx.project, base, head, db))
+    diff = schema_diff(ctx.project.diff(base, head, database=db))
     diff.databases = [d for d in diff.databases if key.covers_database(d.database)]
     return diff
 
@@ -113,10 +112,10 @@ def delete_branch(ctx: Engine, key: WriteKey, branch: BranchPath,
                   ) -> Response:
     """Delete a branch and its tenants (every database). Protected branches need admin."""
     ctx.branch_or_current(branch)
-    protected = branches.is_protected(ctx.project, branch)
+    protected = ctx.project.branch(branch).protected
     require(key, Scope.admin if protected else Scope.write, branch=branch,
             action="deleting this branch")
     # The branch holds every database's tenants: all of them must be the key's.
     require_databases(key, ctx.project.databases(branch), f"deleting branch {branch}")
-    branches.delete_branch(ctx.project, branch, force=force)
+    ctx.project.delete_branch(branch, force=force)
     return Response(status_code=204)

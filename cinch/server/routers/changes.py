@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from cinch.engine.database import ChangeResult
+from cinch import ChangeResult
 from cinch.errors import CinchError
 from cinch.server.deps import Target
 from cinch.server.models import ChangeResultPublic

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from cinch import Database
 from cinch.errors import UnknownRevision
 from cinch.server.deps import AdminKey, BranchQuery, Engine, ReadKey, ReadTarget, require
 from cinch.server.errors import ERROR_RESPONSES
@@ -38,15 +39,16 @@ def list_databases(ctx: Engine, key: ReadKey, branch: BranchQuery = None) -> lis
     branch = ctx.branch_or_current(branch)
     require(key, Scope.read, branch=branch)
     project = ctx.project
-    head = project.git.branch_tip(branch) or ""
+    head = project.tip(branch) or ""
     out = []
     for name in project.databases(branch):
         if not key.covers_database(name):
             continue
-        schema = project.history.schema(head, name)
+        db = Database(project, name, branch)
+        schema = db.schema(head)
         out.append(DatabasePublic(name=name, branch=branch, head=head, tables=len(schema.tables),
                                   views=len(schema.views), indexes=len(schema.indexes),
-                                  changes=len(project.history.log(head, name))))
+                                  changes=db.change_count(head)))
     return out
 
 
@@ -55,10 +57,10 @@ def get_database(t: ReadTarget) -> DatabaseDetail:
     """One database: counts and its whole schema as SQL."""
     db = t.db
     head = db.head
-    schema = t.project.history.schema(head, db.name)
+    schema = db.schema(head)
     return DatabaseDetail(name=db.name, branch=db.branch, head=head, tables=len(schema.tables),
                           views=len(schema.views), indexes=len(schema.indexes),
-                          changes=len(t.project.history.log(head, db.name)),
+                          changes=db.change_count(head),
                           schema_sql=db.schema_sql())
 
 
@@ -90,6 +92,8 @@ def get_schema_sql(request: Request, t: ReadTarget, rev: RevQuery = None) -> Pla
     headers["X-Cinch-Commit"] = commit
     return PlainTextResponse(t.db.schema_sql(commit), headers=headers,
                              media_type="text/plain; charset=utf-8")
+
+
 class AdoptionCreate(Body):
     path: str = Field(min_length=1, max_length=4096, description="A SQLite file or a folder of "
                       "them, on the server's machine")

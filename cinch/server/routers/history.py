@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from cinch.engine import inspect
-from cinch.models.operations import describe
+from cinch import describe
 from cinch.server.deps import (
     BranchQuery,
     CursorQuery,
@@ -69,12 +68,12 @@ def log(ctx: Engine, key: ReadKey, branch: BranchQuery = None,
         db = ctx.database_name(db, branch)
     offset = int(decode_cursor(cursor).get("o", 0)) if cursor else 0
     if key.database is None:
-        items = inspect.log(ctx.project, branch, db=db, limit=offset + limit + 1,
-                            changes_only=changes_only)
+        items = ctx.project.log(offset + limit + 1, db, rev=branch,
+                                changes_only=changes_only)
     else:
         # A key limited to databases sees their history: the commits that brought their change
         # sets (another commit may be another database's, or name it, as its creation does).
-        items = [i for i in inspect.log(ctx.project, branch, db=db, changes_only=True)
+        items = [i for i in ctx.project.log(database=db, rev=branch, changes_only=True)
                  if any(key.covers_database(c["database"]) for c in i.changes)]
     page = []
     for item in items[offset:offset + limit]:
@@ -94,8 +93,7 @@ def get_change(ctx: Engine, key: ReadKey,
     """One change set (by id or a unique prefix of 6+ characters) with its SQL."""
     branch = ctx.branch_or_current(branch)
     require(key, Scope.read, branch=branch)
-    change = inspect.find_change(ctx.project, change_id, rev=branch)
-    commit = inspect.introducing_commit(ctx.project, change, rev=branch)
+    change, commit = ctx.project.find_change(change_id, rev=branch)
     require(key, Scope.read, database=change.database)
     return ChangeDetail(
         id=change.id, database=change.database, commit=commit, message=change.message,

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 from starlette.requests import Request as HttpRequest
 
-from cinch.engine import inspect
 from cinch.errors import Forbidden
 from cinch.server import reviews
 from cinch.server.deps import (
@@ -270,13 +269,13 @@ def _detail(ctx: ServerContext, key: ApiKey, number: int) -> MergeRequestDetail:
         # What the merge brought: the target as last checked before it, to the merge commit.
         base, head = check.get("target_head"), mr.merged_commit
     elif review.source_head and review.target_head:
-        base = check.get("base") or ctx.project.git.merge_base(review.source_head,
+        base = check.get("base") or ctx.project.merge_base(review.source_head,
                                                               review.target_head)
         head = review.source_head
     else:
         base = head = None
     if base and head:
-        diff = schema_diff(inspect.diff(ctx.project, base, head))
+        diff = schema_diff(ctx.project.diff(base, head))
         diff.databases = [d for d in diff.databases if key.covers_database(d.database)]
     return MergeRequestDetail(**_public(key, review).model_dump(), diff=diff)
 

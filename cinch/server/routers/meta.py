@@ -54,7 +54,7 @@ def get_project(ctx: Engine, key: ReadKey) -> ProjectPublic:
     branch = project.current_branch
     config = project.config(branch)
     return ProjectPublic(name=config.name, current_branch=branch,
-                         head=project.git.branch_tip(branch) or "",
+                         head=project.tip(branch) or "",
                          databases=[d for d in config.databases if key.covers_database(d)],
                          protected_branches=config.branches.protected,
                          approvals=config.merge.approvals, version=cinch.__version__,

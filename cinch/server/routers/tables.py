@@ -8,9 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from cinch import Column, ColumnSpec, DefaultExpr, DefaultValue, Table
 from cinch.errors import UsageError
-from cinch.models.schema import Column, DefaultExpr, DefaultValue, Table
-from cinch.planner.columns import ColumnSpec
 from cinch.server.deps import ReadTarget, Target, WriteTarget, name_path
 from cinch.server.errors import ERROR_RESPONSES
 from cinch.server.etag import SchemaETag

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from cinch.engine.tenants import TenantInfo, TenantState
+from cinch import TenantInfo, TenantState
 from cinch.errors import UsageError
 from cinch.server.deps import (
     CursorQuery,
@@ -55,7 +55,7 @@ def _public(info: TenantInfo) -> TenantPublic:
 
 
 def _info(t: Target, name: str) -> TenantPublic:
-    return _public(t.project.tenants.info(t.name, t.branch, name))
+    return _public(t.db.tenants.info(name))
 
 
 @router.get("", name="list")
@@ -67,8 +67,7 @@ def list_tenants(t: ReadTarget, limit: LimitQuery = 100,
     if cursor and not isinstance(after, str):
         raise UsageError("the cursor is not one this server issued", cursor=cursor)
     # From the tenant catalog: only the page's files are opened, whatever the tenant count.
-    infos, last = t.project.tenants.page(t.name, t.branch, after=after, limit=limit,
-                                         keep=t.key.covers_tenant)
+    infos, last = t.db.tenants.page(after=after, limit=limit, keep=t.key.covers_tenant)
     return TenantPage(items=[_public(i) for i in infos],
                       next_cursor=encode_cursor({"after": last}) if last else None)
 
@@ -82,22 +81,19 @@ def get_tenant(t: ReadTarget, tenant: TenantPath) -> TenantPublic:
 @router.post("", name="create", status_code=201)
 def create_tenant(t: WriteTarget, body: TenantCreate) -> TenantPublic:
     """Create a tenant at the branch's schema (a file copy of the branch template)."""
-    with t.project.lock():
-        t.project.tenants.create(t.name, t.branch, body.name)
+    t.db.tenants.create(body.name)
     return _info(t, body.name)
 
 
 @router.post("/{tenant}/copy", name="copy", status_code=201)
 def copy_tenant(t: WriteTarget, tenant: TenantPath, body: TenantCopy) -> TenantPublic:
     """Copy a tenant, schema and data."""
-    with t.project.lock():
-        t.project.tenants.copy(t.name, t.branch, tenant, body.name)
+    t.db.tenants.copy(tenant, body.name)
     return _info(t, body.name)
 
 
 @router.delete("/{tenant}", name="delete", status_code=204)
 def delete_tenant(t: WriteTarget, tenant: TenantPath) -> Response:
     """Delete a tenant and its data."""
-    with t.project.lock():
-        t.project.tenants.delete(t.name, t.branch, tenant)
+    t.db.tenants.delete(tenant)
     return Response(status_code=204)
