@@ -8,6 +8,7 @@ export default {
   http: "The HTTP API",
   config: "Project settings",
   codegen: "Generated code",
+  python: "The Python API",
   "typescript-sdk": "The TypeScript SDK",
   console: "The web console",
 };
