@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 TS_CHECK := tests/codegen/ts
 TS_STAMP := $(TS_CHECK)/node_modules/.installed
 
-.PHONY: install install-all console demo test coverage dev lint bench clean
+.PHONY: install install-all console demo test coverage dev lint bench clean docs docs-serve \
+	docs-ref docs-ref-check docs-check build-all
 
 install: $(STAMP)
 
-# Python, then the npm workspace (sdk-ts, frontend) from the one root package-lock.json.
+# Python, then the npm workspace (sdk-ts, frontend, docs) from the one root package-lock.json.
 NODE_STAMP := node_modules/.installed
 install-all: install $(NODE_STAMP) $(TS_STAMP) console
 
@@ -41,6 +42,44 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The documentation site: a static export of docs/ (Nextra on Next.js, pagefind search) in
+# docs/out, served by `make docs-serve` and, copied into the package by `make build-all`, by
+# `cinch serve` at /docs-site/.
+DOCS_SITE := docs/out/index.html
+DOCS_SOURCES := $(shell find docs/app docs/content -type f 2>/dev/null) docs/package.json \
+	docs/next.config.mjs docs/mdx-components.tsx
+docs: $(DOCS_SITE)
+
+$(DOCS_SITE): $(NODE_STAMP) $(DOCS_SOURCES)
+	NEXT_TELEMETRY_DISABLED=1 npm run build -w docs
+
+docs-serve: docs
+	npm run serve -w docs
+
+# The references in docs/content/reference/, regenerated from the code (re-run after any change
+# to a command, option, route, setting or error; tests/docs/test_reference_drift.py and
+# `make docs-ref-check` fail until then).
+docs-ref: install $(NODE_STAMP)
+	$(PY) scripts/gen_docs_ref.py
+	npm run -s typedoc -w docs
+
+docs-ref-check: install $(NODE_STAMP)
+	$(PY) scripts/gen_docs_ref.py --check
+	rm -rf docs/.sdk-check && cd docs && npx typedoc --options typedoc.json --out .sdk-check
+	diff -r docs/.sdk-check docs/content/reference/sdk \
+		|| { echo "the TypeScript SDK reference drifted: run make docs-ref"; exit 1; }
+	rm -rf docs/.sdk-check
+
+# The built site in headless chromium: every page, every internal link and anchor, search.
+docs-check: docs
+	npm run check -w docs
+
+# A wheel in dist/ with the console and the documentation site inside.
+build-all: install-all docs
+	rm -rf cinch/server/docs_site
+	cp -r docs/out cinch/server/docs_site
+	$(VENV)/bin/pip wheel --quiet --no-deps -w dist .
+
 demo: install
 	$(PY) -m cinch.demo
 
@@ -52,6 +91,7 @@ test: install-all
 	$(VENV)/bin/pytest $(PYTEST_PARALLEL)
 	npm test -w sdk-ts
 	npm run e2e -w frontend
+	$(MAKE) docs-ref-check docs-check
 
 lint: install-all
 	$(VENV)/bin/ruff check cinch git_hooks tests bench
@@ -83,4 +123,4 @@ bench: install
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache node_modules sdk-ts/dist \
 	frontend/.next frontend/out cinch/server/console \
-	$(TS_CHECK)/node_modules
+	$(TS_CHECK)/node_modules docs/.next docs/out cinch/server/docs_site dist

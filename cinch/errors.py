@@ -32,27 +32,37 @@ class CinchError(Exception):
 
 
 class UsageError(CinchError):
+    """The command line or the call is malformed: a missing or contradictory argument."""
+
     code = "usage"
     exit_code = 2
 
 
 class NotAProject(CinchError):
+    """The folder (or -C, CINCH_PROJECT) is not inside a cinch project."""
+
     code = "not_a_project"
     http_status = 404
     exit_code = 3
 
 
 class ProjectExists(CinchError):
+    """`cinch init` would overwrite a folder that already holds a project."""
+
     code = "project_exists"
     http_status = 409
 
 
 class InvalidName(CinchError):
+    """A database, branch, table, column, index, view or tenant name breaks the naming rules."""
+
     code = "invalid_name"
     http_status = 422
 
 
 class InvalidType(CinchError):
+    """A column type cinch does not know (it takes SQLite's type affinities)."""
+
     code = "invalid_type"
     http_status = 422
 
@@ -65,11 +75,16 @@ class InvalidOperation(CinchError):
 
 
 class NotFound(CinchError):
+    """The database, branch, table, column, index, view, tenant, key or change named does not
+    exist."""
+
     code = "not_found"
     http_status = 404
 
 
 class AlreadyExists(CinchError):
+    """Something of that name already exists where it would be created."""
+
     code = "already_exists"
     http_status = 409
 
@@ -82,31 +97,43 @@ class DependencyError(CinchError):
 
 
 class CorruptChangeFile(CinchError):
+    """A committed change file no longer parses or validates against the change-set schema."""
+
     code = "corrupt_change_file"
     http_status = 500
 
 
 class InvalidSQL(CinchError):
+    """SQL (a view's SELECT, a default, a query) that SQLite or the parser refuses."""
+
     code = "invalid_sql"
     http_status = 422
 
 
 class UnknownRevision(CinchError):
+    """A commit, branch, tag or change id that names nothing in the repository."""
+
     code = "unknown_revision"
     http_status = 404
 
 
 class DirtyWorkTree(CinchError):
+    """Uncommitted edits in the work tree would be overwritten; commit or stash them first."""
+
     code = "dirty_work_tree"
     http_status = 409
 
 
 class GitError(CinchError):
+    """The git repository refused an operation (libgit2's error is in the message)."""
+
     code = "git_error"
     http_status = 500
 
 
 class ConfigError(CinchError):
+    """cinch.toml is missing or does not validate."""
+
     code = "config_error"
     http_status = 500
 
@@ -119,6 +146,8 @@ class InvalidSetting(CinchError):
 
 
 class TenantError(CinchError):
+    """A tenant cannot be created, copied, moved or deleted as asked."""
+
     code = "tenant_error"
     http_status = 409
 
@@ -144,11 +173,16 @@ class ApplyIncomplete(CinchError):
 
 
 class QueryRefused(CinchError):
+    """The query is not allowed for this caller (a write through a read-only key, a schema
+    statement)."""
+
     code = "query_refused"
     http_status = 403
 
 
 class QueryError(CinchError):
+    """SQLite refused the query (a syntax error, a failed constraint, a missing table)."""
+
     code = "query_error"
     http_status = 400
 
@@ -175,16 +209,23 @@ class LimitExceeded(CinchError):
 
 
 class ProtectedBranch(CinchError):
+    """The branch is protected: schema changes reach it only by a merge (into it, by an admin)."""
+
     code = "protected_branch"
     http_status = 403
 
 
 class BranchError(CinchError):
+    """A branch cannot be created, switched to or deleted as asked (not merged, current,
+    exists)."""
+
     code = "branch_error"
     http_status = 409
 
 
 class MergeConflict(CinchError):
+    """The merge has semantic schema conflicts; nothing was changed (the report lists each)."""
+
     code = "merge_conflict"
     http_status = 409
     exit_code = 4
@@ -199,20 +240,28 @@ class CommitRefused(CinchError):
 
 
 class Unauthorized(CinchError):
+    """No API key, or one the server does not know."""
+
     code = "unauthorized"
     http_status = 401
 
 
 class Forbidden(CinchError):
+    """The API key's scope, database, branch or tenant globs do not cover the request."""
+
     code = "forbidden"
     http_status = 403
 
 
 class RateLimited(CinchError):
+    """Too many requests from one key, or too many failed authentications; slow down."""
+
     code = "rate_limited"
     http_status = 429
 
 
 class ConfirmationRequired(CinchError):
+    """An operation would destroy or lose data (a revert of a drop): it needs an explicit yes (`--yes`)."""
+
     code = "confirmation_required"
     http_status = 409

@@ -32,7 +32,7 @@ def config(
     branch: BranchOpt = None,
     format: FormatOpt = None,
 ) -> None:
-    """List, get or set the settings committed in cinch.toml (see docs/config.md)."""
+    """List, get or set the settings committed in cinch.toml (see docs/content/guides/config.md)."""
     from cinch.engine import settings as engine
 
     project, chosen = state(ctx).project(), fmt(ctx, format)

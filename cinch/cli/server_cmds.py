@@ -41,7 +41,7 @@ def serve(
     workers: Annotated[int, typer.Option(
         help="Worker processes (each with its own rate limits and live watchers)")] = 1,
 ) -> None:
-    """Serve the project over HTTP (FastAPI + uvicorn); see docs/http.md."""
+    """Serve the project over HTTP (FastAPI + uvicorn); see docs/content/guides/http.md."""
     import uvicorn
 
     from cinch.server.app import SETTINGS_ENV, create_app

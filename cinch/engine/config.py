@@ -30,8 +30,11 @@ _GLOB = re.compile(r"[*?\[\]]")
 
 class AuthorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = ""
-    email: str = ""
+    name: str = Field(default="", description=(
+        "Author of the commits cinch makes; empty: CINCH_AUTHOR_NAME (or GIT_AUTHOR_NAME), "
+        "else git's user.name, else the login name"))
+    email: str = Field(default="", description=(
+        "The author's email, used with author.name (ignored while that is empty)"))
 
     @field_validator("name", "email")
     @classmethod
@@ -45,7 +48,8 @@ class AuthorConfig(BaseModel):
 
 class BranchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    protected: list[str] = []
+    protected: list[str] = Field(default=[], description=(
+        "Branches that take schema changes only by merge; merging into them needs an admin key"))
 
     @field_validator("protected")
     @classmethod
@@ -55,8 +59,9 @@ class BranchConfig(BaseModel):
 
 class MergeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    # Approvals a merge request needs per target branch (glob patterns allowed).
-    approvals: dict[str, Annotated[int, Field(ge=0)]] = {}
+    approvals: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default={}, description="Approvals a merge request needs per target branch (glob patterns "
+        "allowed): `merge.approvals.main = 1`")
 
     @field_validator("approvals")
     @classmethod
@@ -72,8 +77,8 @@ class MergeConfig(BaseModel):
 
 class TenantConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    # Days a snapshot of dropped data is kept, so reverting a drop can bring rows back.
-    snapshot_retention_days: int = Field(default=30, ge=0)
+    snapshot_retention_days: int = Field(default=30, ge=0, description=(
+        "Days a snapshot of dropped data is kept, so reverting a drop can bring rows back"))
 
 
 class CodegenConfig(BaseModel):
@@ -81,8 +86,10 @@ class CodegenConfig(BaseModel):
     ``"database.table.column"``), for JSON columns above all (``"users.prefs" = "dict[str, int]"``)."""
 
     model_config = ConfigDict(extra="forbid")
-    python: dict[str, str] = {}
-    typescript: dict[str, str] = {}
+    python: dict[str, str] = Field(default={}, description=(
+        "Python types for columns of generated code: `\"table.column\" = \"type\"`"))
+    typescript: dict[str, str] = Field(default={}, description=(
+        "TypeScript types for columns of generated code: `\"table.column\" = \"type\"`"))
 
     @field_validator("python", "typescript")
     @classmethod
@@ -114,19 +121,20 @@ class LimitsConfig(BaseModel):
     """What one request may cost the HTTP server (``cinch serve`` reads them when it starts)."""
 
     model_config = ConfigDict(extra="forbid")
-    # Milliseconds a query, batch or live query may run before SQLite stops it; 0: no limit.
-    query_timeout_ms: int = Field(default=5000, ge=0)
-    # Rows one query page (and one live query result) may hold.
-    max_query_rows: int = Field(default=10_000, ge=1)
-    # Statements one batch may hold.
-    max_batch_statements: int = Field(default=100, ge=1)
+    query_timeout_ms: int = Field(default=5000, ge=0, description=(
+        "Milliseconds a query, batch or live query may run before SQLite stops it; 0: no limit"))
+    max_query_rows: int = Field(default=10_000, ge=1, description=(
+        "Rows one query page (and one live query result) may hold"))
+    max_batch_statements: int = Field(default=100, ge=1, description=(
+        "Statements one batch may hold"))
 
 
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    format: int = 1
-    name: str
-    databases: list[str] = ["main"]
+    format: int = Field(default=1, description="cinch.toml's format version; cinch sets it")
+    name: str = Field(description="The project's name, given by `cinch init`")
+    databases: list[str] = Field(default=["main"], description=(
+        "The project's databases; add one with `cinch db create NAME`"))
     author: AuthorConfig = AuthorConfig()
     branches: BranchConfig = BranchConfig()
     merge: MergeConfig = MergeConfig()

@@ -5,7 +5,7 @@
 is reached only through the ``probe`` the caller passes in.
 
 *Ours* is the merge target, *theirs* the source. The merged log is ours' log, then theirs' new
-change sets in theirs' order (see docs/merging.md), so every rule asks one question: does
+change sets in theirs' order (see the merging concept page), so every rule asks one question: does
 appending theirs to ours do what both sides meant? Objects are matched by stable id (a rename
 is not a drop plus an add); where ids cannot meet (both sides created something) by name and
 definition. Every rule is applied in both directions, so A into B and B into A report the same

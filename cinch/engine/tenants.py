@@ -6,7 +6,7 @@ after a pull. Moving is idempotent and resumable, one transaction per change set
 whose file disagrees with cinch's record of it (drift) is never moved. A per-branch *template*
 (a tenant kept at the branch head) makes creating a tenant a file copy.
 
-Branches fork their tenants lazily (see ``docs/tenants.md``): a new branch lists its parent's
+Branches fork their tenants lazily (see ``docs/content/concepts/tenants.md``): a new branch lists its parent's
 tenants at the moment it was created, and copies each one when it is first used there, or just
 before the parent changes it through cinch (schema change, write, delete), whichever is first.
 """

@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
 import cinch
-from cinch.server import apidocs, console, errors, fastpath
+from cinch.server import apidocs, console, docs_site, errors, fastpath
 from cinch.server.deps import ServerContext
 from cinch.server.fastpath import FastQuery
 from cinch.server.keys import KeyRing
@@ -87,7 +87,8 @@ def app_from_environment() -> FastAPI:
 
 def create_app(project_path: str | os.PathLike[str] | None = None,
                settings: ServerSettings | None = None,
-               console_dir: Path = console.CONSOLE_DIR) -> FastAPI:
+               console_dir: Path = console.CONSOLE_DIR,
+               docs_dir: Path = docs_site.DOCS_SITE_DIR) -> FastAPI:
     settings = settings or ServerSettings()
     project = cinch.open(Path(project_path) if project_path is not None else None)
     state = StateStore(state_path(project.state_dir))
@@ -117,7 +118,9 @@ def create_app(project_path: str | os.PathLike[str] | None = None,
         await serve_socket(websocket, websocket.app.state.cinch, db, tenant,
                            websocket.query_params.get("branch"))
 
-    # Last: every API route is matched before the console's pages.
+    # Last: every API route is matched before the documentation and the console's pages.
+    if docs_site.docs_site_built(docs_dir):
+        app.mount(docs_site.MOUNT, docs_site.DocsSiteFiles(docs_dir), name="docs-site")
     if console.console_built(console_dir):
         app.mount("/", console.ConsoleFiles(console_dir), name="console")
     else:

@@ -20,11 +20,15 @@ from cinch.server.state import MergeRequestRow, StateStore, now
 
 
 class ApprovalsRequired(CinchError):
+    """The merge request lacks the approvals of its current head that the target branch needs."""
+
     code = "approvals_required"
     http_status = 409
 
 
 class NotMergeable(CinchError):
+    """The merge request cannot merge now: closed, merged, or blocked (the blockers say why)."""
+
     code = "not_mergeable"
     http_status = 409
 

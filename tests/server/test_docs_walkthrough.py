@@ -1,4 +1,4 @@
-"""docs/http.md's curl walkthrough, run as written: a newcomer's path from `cinch init` to a
+"""docs/content/guides/http.md's curl walkthrough, run as written: a newcomer's path from `cinch init` to a
 merged merge request that every tenant follows, a refused conflicting one and a live query."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from tests.server.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-DOC = ROOT / "docs" / "http.md"
+DOC = ROOT / "docs" / "content" / "guides" / "http.md"
 
 
 def walkthrough_script(port: int, out: Path) -> str:

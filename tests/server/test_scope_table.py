@@ -1,4 +1,4 @@
-"""docs/http.md's table of routes and key scopes, walked against a running ``cinch serve``.
+"""docs/content/guides/http.md's table of routes and key scopes, walked against a running ``cinch serve``.
 
 The routes come from docs/openapi.json (itself checked against the app): a route missing from
 the table, or from REQUESTS below, fails the test, so no new route escapes the scope check.
@@ -25,7 +25,7 @@ from cinch.server.state import StateStore, state_path
 from tests.server.conftest import RealServer, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
-HTTP_MD = ROOT / "docs" / "http.md"
+HTTP_MD = ROOT / "docs" / "content" / "guides" / "http.md"
 OPENAPI = ROOT / "docs" / "openapi.json"
 
 # The table's columns: (scope, --db, --branch, --tenant) of the key each one stands for.
@@ -129,7 +129,7 @@ def test_the_table_covers_every_route_of_the_openapi_document() -> None:
     header, table = documented_table()
     assert header == list(COLUMNS)
     routes = openapi_routes()
-    assert sorted(table) == sorted(routes), "docs/http.md's scope table and the API differ"
+    assert sorted(table) == sorted(routes), "docs/content/guides/http.md's scope table and the API differ"
     assert sorted(REQUESTS) == sorted(routes), "say in REQUESTS how to call every route"
 
 

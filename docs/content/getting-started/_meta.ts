@@ -1,0 +1,4 @@
+export default {
+  install: "Install",
+  tour: "A five-minute tour",
+};
