@@ -134,7 +134,7 @@ def _statements(schema: Schema, op: Operation, after: Schema) -> Plan:
             result.statements.append(f"DROP {kind} {quote(o.name)}")
         case _:
             assert_never(op)
-    return result, after
+    return result
 
 
 def replay(ops: Iterable[Operation], schema: Schema | None = None) -> Schema:
