@@ -78,7 +78,8 @@ def walk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walk]:
     record("rename", db.rename_column("users", "nickname", "handle"))
     record("drop", db.drop_column("users", "handle"))
     record("alter", db.alter_column("users", "age", type="REAL"))
-    record("index", db.create_index("users", ["email"], unique=True))
+    record("index", db.create_index("users", ["email", "name"], name="users_email_uniq",
+                                    unique=True))
     record("view", db.create_view("adults", "SELECT id, name FROM users WHERE age >= 18"))
     project.create_database("analytics")
     record("db", None, "analytics")
@@ -101,7 +102,7 @@ EXPECTED_SQL: dict[str, tuple[list[str], list[str]]] = {
     "rename": (['"handle" TEXT'], ["nickname"]),
     "drop": ([], ["handle", "nickname"]),
     "alter": (['"age" REAL NOT NULL DEFAULT 0'], ["INTEGER NOT NULL", "_cinch_new_"]),
-    "index": (['CREATE UNIQUE INDEX "users_email_uniq" ON "users" ("email");'], []),
+    "index": (['CREATE UNIQUE INDEX "users_email_uniq" ON "users" ("email", "name");'], []),
     "view": (['CREATE VIEW "adults" AS SELECT id, name FROM users WHERE age >= 18;'], []),
 }
 

@@ -222,7 +222,7 @@ def test_inverse_that_no_longer_makes_sense_is_refused(
 
 
 def test_alter_back_keeps_what_a_later_change_altered(base: Schema) -> None:
-    ops = build.alter_column(base, "users", "name", not_null=True, default="x")
+    ops = build.alter_column(base, "users", "name", not_null=True, default="7")
     s = _apply(base, ops)
     s = _apply(s, build.alter_column(s, "users", "name", type="INTEGER"))
     (back,) = invert(ops, s)
@@ -312,4 +312,7 @@ def test_random_histories_every_change_inverts() -> None:
     # Refusals are skipped above; every kind must still have been inverted somewhere, or the
     # test would pass on examples that all raised.
     kinds = {t.model_fields["op"].default for t in get_args(get_args(Operation)[0])}
+    # Verbatim SQL objects (triggers, virtual tables) come from adoption, not from these
+    # intents; tests/adopt inverts them.
+    kinds -= {"create_object", "drop_object"}
     assert set(inverted) == kinds, inverted
