@@ -21,12 +21,12 @@ from uvicorn.server import ServerState
 
 import cinch
 from cinch.engine.branches import create_branch
-from cinch.server import deps
 from cinch.server.app import create_app
 from cinch.server.keys import revoke_key
 from cinch.server.protocol import CinchHttpProtocol
 from cinch.server.settings import ServerSettings
 from cinch.server.state import StateStore, state_path
+from cinch.stores import gitstore
 from tests.server.conftest import Keys, RealServer, start_server, stop_server
 
 QUERY = "/databases/main/tenants/acme/query"
@@ -354,14 +354,14 @@ def test_engine_busy_means_the_asgi_path(protocol: Any, api_keys: Keys) -> None:
 def test_branch_tips_are_reread_when_the_ref_changes(make_client: Callable[..., TestClient],
                                                      api_keys: Keys, server_root: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(deps, "_RACY_NS", -10**18)  # trust even a fresh ref file at once
+    monkeypatch.setattr(gitstore, "_RACY_NS", -10**18)  # trust even a fresh ref file at once
     client = make_client()
     ctx = client.app.state.cinch  # type: ignore[attr-defined]
     with cinch.open(server_root) as project:
         create_branch(project, "feature/x")
         first = ctx.branch_tip("feature/x")
         assert first == project.git.branch_tip("feature/x")
-        assert ctx._tips["feature/x"][2] == first  # remembered
+        assert ctx._watch._tips["feature/x"][2] == first  # remembered
         h = Keys.header(api_keys.admin)
         url = "/databases/main/tenants/acme/query?branch=feature/x"
         assert client.post(url, headers=h, json={"sql": "SELECT 1"}).status_code == 200
