@@ -2,9 +2,11 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# The TypeScript compiler the codegen tests run on generated code (tests/codegen/ts).
+# The TypeScript compiler the codegen tests run on generated code (tests/codegen/ts), and the
+# workspace's SDK it links (file:../../../sdk-ts) for the live test: built before it runs.
 TS_CHECK := tests/codegen/ts
 TS_STAMP := $(TS_CHECK)/node_modules/.installed
+SDK_DIST := sdk-ts/dist/index.js
 
 .PHONY: install install-all console demo test coverage dev lint bench clean docs docs-serve \
 	docs-ref docs-ref-check docs-check build-all
@@ -13,7 +15,7 @@ install: $(STAMP)
 
 # Python, then the npm workspace (sdk-ts, frontend, docs) from the one root package-lock.json.
 NODE_STAMP := node_modules/.installed
-install-all: install $(NODE_STAMP) $(TS_STAMP) console
+install-all: install $(NODE_STAMP) $(TS_STAMP) $(SDK_DIST) console
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -32,7 +34,11 @@ $(CONSOLE): $(NODE_STAMP) $(CONSOLE_SOURCES)
 	rm -rf cinch/server/console
 	cp -r frontend/out cinch/server/console
 
-$(TS_STAMP): $(TS_CHECK)/package.json $(TS_CHECK)/package-lock.json
+$(SDK_DIST): $(NODE_STAMP) $(shell find sdk-ts/src -type f 2>/dev/null) sdk-ts/package.json
+	npm run build -w sdk-ts
+	touch $(SDK_DIST)
+
+$(TS_STAMP): $(TS_CHECK)/package.json $(TS_CHECK)/package-lock.json $(NODE_STAMP)
 	cd $(TS_CHECK) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(TS_STAMP)
 

@@ -19,6 +19,8 @@ export_app = typer.Typer(help="Write the schema history in other tools' formats.
 
 class MigrationFormat(StrEnum):
     sql = "sql"
+    dbmate = "dbmate"
+    alembic = "alembic"
 
 
 @export_app.command("migrations")
@@ -26,7 +28,10 @@ def export_migrations(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the files to")],
     kind: Annotated[MigrationFormat, typer.Option(
-        "--format", help="Migration format: sql (NNNN_name.up.sql and .down.sql)")
+        "--format", help="Migration format: sql (NNNN_name.up.sql and .down.sql, as "
+                         "golang-migrate names them), dbmate (NNNN_name.sql with migrate:up and "
+                         "migrate:down sections), alembic (one revision file per change set, for "
+                         "alembic's versions/ folder)")
     ] = MigrationFormat.sql,
     database: Annotated[str | None, typer.Option(
         "--db", help="Database (default: the global --db, else main)")] = None,
@@ -34,7 +39,7 @@ def export_migrations(
         "--rev", help="Revision whose change log to export (default: the branch tip)")] = None,
     branch: BranchOpt = None,
 ) -> None:
-    """Numbered up (and, where an inverse exists, down) SQL files, one pair per change set.
+    """The change log as migrations, one per change set: up, and down where an inverse exists.
 
     A summary in JSON with the global option: cinch -f json export migrations ..."""
     st = state(ctx)
@@ -50,12 +55,12 @@ def export_migrations(
     if st.quiet:
         return
     downs = sum(1 for m in export.migrations if m.down is not None)
-    output.console.print(f"[green]✓[/green] {len(export.migrations)} migration(s) of database "
-                         f"{export.database} in {target} ({downs} with a down file)",
-                         highlight=False)
+    output.console.print(f"[green]✓[/green] {len(export.migrations)} {export.format} "
+                         f"migration(s) of database {export.database} in {target} ({downs} "
+                         "with a down)", highlight=False)
     for m in export.migrations:
         if m.down is None:
-            output.console.print(f"  {m.stem}: no down file ({m.why_no_down})", highlight=False)
+            output.console.print(f"  {m.stem}: no down ({m.why_no_down})", highlight=False)
 
 
 import_app = typer.Typer(help="Bring another tool's schema history in as change sets.")

@@ -1,5 +1,6 @@
-"""The generated TypeScript builder against a live `cinch serve`, through the SDK adapter:
-random values of every kind JSON can carry round-trip through insert and select."""
+"""The generated TypeScript builder against a live `cinch serve`, through the workspace's real
+`@cinch/sdk` (tests/codegen/ts depends on sdk-ts): random values of every kind JSON can carry
+round-trip through insert and select."""
 
 from __future__ import annotations
 
@@ -51,7 +52,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path,
     (build / "checks").mkdir()
     shutil.copy(TS / "checks" / "roundtrip.ts", build / "checks")
     (build / "package.json").write_text('{"type": "module"}\n')
-    compiled = tsc(build, "--noEmit", "false", "--outDir", "out")
+    # The SDK as tests/codegen/ts installed it: a link to the workspace's sdk-ts (built).
+    (build / "node_modules").symlink_to(TS / "node_modules", target_is_directory=True)
+    if not (TS / "node_modules" / "@cinch" / "sdk" / "dist" / "index.js").exists():
+        pytest.fail("the SDK is not built: run `make install-all`")
+    # DOM's lib for the SDK's fetch, Request/Response, AbortSignal and WebSocket types.
+    compiled = tsc(build, "--noEmit", "false", "--outDir", "out", "--lib", "ES2022,DOM")
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
     key = make_keys(base / "p").write
     server = start_server(base / "p", "--rate-limit", "0")

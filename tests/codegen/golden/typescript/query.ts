@@ -17,20 +17,32 @@ export interface QueryResultLike {
   rows: unknown[][];
 }
 
+/** A value the HTTP query route binds: JSON's, with bigints kept whole by the SDK. */
+export type RouteParam = string | number | bigint | boolean | null;
+
 /** A client with `tenants.query(db, tenant, sql, params, { branch })`, such as the cinch
  * TypeScript SDK's. Only the first page of a result is read (1000 rows by default). */
 export interface TenantQueryClient {
   tenants: {
-    query(db: string, tenant: string, sql: string, params?: unknown[],
+    query(db: string, tenant: string, sql: string, params?: RouteParam[],
           options?: { branch?: string }): Promise<QueryResultLike>;
   };
+}
+
+function routeParam(value: unknown): RouteParam {
+  if (value === null || ["string", "number", "bigint", "boolean"].includes(typeof value)) {
+    return value as RouteParam;
+  }
+  // A BLOB (Uint8Array) has no JSON form the query route binds.
+  throw new TypeError(`the HTTP query route cannot bind a ${Object.prototype.toString.call(value)}: `
+                      + "write BLOB columns through another Executor");
 }
 
 /** An Executor over a client's query route, for one tenant. */
 export function sdkExecutor(client: TenantQueryClient, db: string, tenant: string,
                             options: { branch?: string } = {}): Executor {
   return async (sql, params) => {
-    const result = await client.tenants.query(db, tenant, sql, params, options);
+    const result = await client.tenants.query(db, tenant, sql, params.map(routeParam), options);
     return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, row[i]])));
   };
 }

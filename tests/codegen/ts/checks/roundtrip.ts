@@ -1,37 +1,22 @@
-// Runs the generated builder against a live `cinch serve` through the SDK adapter: inserts the
-// rows read from stdin into table samples, reads each back by id, then updates and deletes them.
-// Prints what it read as JSON. Integers are in string mode, so every value is JSON-safe.
-import { createDb, sdkExecutor, type QueryResultLike, type SamplesInsert, type SamplesRow,
-         type TenantQueryClient } from "../db/index.js";
+// Runs the generated builder against a live `cinch serve` through the workspace's @cinch/sdk
+// (its tenants.query, the HTTP query route): inserts the rows read from stdin into table
+// samples, reads each back by id, then updates and deletes them. Prints what it read as JSON.
+// Integers are in string mode, in the SDK and the generated types alike, so every value is
+// JSON-safe.
+import { createClient } from "@cinch/sdk";
+import { createDb, sdkExecutor, type SamplesInsert, type SamplesRow } from "../db/index.js";
 
 declare const process: {
   env: Record<string, string | undefined>;
   stdin: AsyncIterable<Uint8Array>;
   stdout: { write(text: string): boolean };
 };
-declare function fetch(url: string, init: { method: string; headers: Record<string, string>;
-                                            body: string }): Promise<{
-  ok: boolean; status: number; json(): Promise<unknown>; text(): Promise<string> }>;
-declare class TextDecoder { decode(bytes: Uint8Array): string; }
 
-const base = process.env["CINCH_URL"] ?? "";
-const key = process.env["CINCH_KEY"] ?? "";
-
-// What the SDK's tenants.query does: the HTTP query route.
-const client: TenantQueryClient = {
-  tenants: {
-    async query(db, tenant, sql, params, options) {
-      const branch = options?.branch ? `?branch=${encodeURIComponent(options.branch)}` : "";
-      const response = await fetch(`${base}/databases/${db}/tenants/${tenant}/query${branch}`, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ sql, params: params ?? [] }),
-      });
-      if (!response.ok) throw new Error(`${response.status}: ${await response.text()}`);
-      return (await response.json()) as QueryResultLike;
-    },
-  },
-};
+const client = createClient({
+  baseUrl: process.env["CINCH_URL"] ?? "",
+  apiKey: process.env["CINCH_KEY"] ?? "",
+  intMode: "string",
+});
 
 async function readStdin(): Promise<string> {
   const chunks: Uint8Array[] = [];
