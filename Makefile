@@ -90,7 +90,7 @@ test: install-all
 	$(MAKE) docs-ref-check docs-check
 
 lint: install-all
-	$(VENV)/bin/ruff check cinch git_hooks tests bench
+	$(VENV)/bin/ruff check cinch git_hooks tests bench scripts fixtures
 	npm run typecheck -w sdk-ts
 	npm run typecheck -w frontend
 	npm run lint -w frontend
