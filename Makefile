@@ -72,6 +72,8 @@ docs-ref-check: install $(NODE_STAMP)
 
 # The built site in headless chromium: every page, every internal link and anchor, search.
 docs-check: docs
+	rm -rf cinch/server/docs_site
+	cp -r docs/out cinch/server/docs_site
 	npm run check -w docs
 
 # A wheel in dist/ with the console and the documentation site inside.
