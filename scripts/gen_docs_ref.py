@@ -352,10 +352,10 @@ def errors_page() -> str:
              "`--format json`), the HTTP API answers with its status and the body "
              "`{\"error\": {\"code\", \"message\", \"hint\"?, \"details\"?}}`, Python callers "
              "catch the class.\n\n",
-             "| code | class | meaning | exit status | HTTP status |\n|---|---|---|---|---|\n"]
+             "| code | meaning | exit | HTTP |\n|---|---|---|---|\n"]
     for cls in sorted(_subclasses(CinchError), key=lambda c: c.code):
         doc = inspect.getdoc(cls) if cls.__doc__ else ""
-        lines.append(f"| `{cls.code}` | `{cls.__module__}.{cls.__name__}` | {_cell(doc or '')} "
+        lines.append(f"| `{cls.code}` | {_cell(doc or '')} (`{cls.__name__}`) "
                      f"| {cls.exit_code} | {cls.http_status} |\n")
     return "".join(lines)
 
