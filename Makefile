@@ -78,6 +78,8 @@ docs-ref-check: install $(NODE_STAMP)
 
 # The built site in headless chromium: every page, every internal link and anchor, search.
 docs-check: docs
+	rm -rf cinch/server/docs_site
+	cp -r docs/out cinch/server/docs_site
 	npm run check -w docs
 
 # A wheel in dist/ with the console and the documentation site inside.
@@ -100,7 +102,7 @@ test: install-all
 	$(MAKE) docs-ref-check docs-check
 
 lint: install-all
-	$(VENV)/bin/ruff check cinch git_hooks tests bench
+	$(VENV)/bin/ruff check cinch git_hooks tests bench scripts fixtures
 	npm run typecheck -w sdk-ts
 	npm run typecheck -w frontend
 	npm run lint -w frontend

@@ -237,10 +237,35 @@ def python_page() -> str:
 
 
 def _signature(obj: Any) -> str:
+    """The signature as written in the source: annotations are the source's strings (``from
+    __future__ import annotations``), defaults their repr."""
     try:
-        return str(inspect.signature(obj)).replace("'", "")
+        signature = inspect.signature(obj)
     except (TypeError, ValueError):
         return "(...)"
+    params = []
+    for param in signature.parameters.values():
+        text = param.name
+        if param.kind is param.VAR_POSITIONAL:
+            text = "*" + text
+        elif param.kind is param.VAR_KEYWORD:
+            text = "**" + text
+        if param.annotation is not param.empty:
+            text += f": {_annotation(param.annotation)}"
+        if param.default is not param.empty:
+            text += f" = {param.default!r}" if param.annotation is not param.empty \
+                else f"={param.default!r}"
+        params.append(text)
+    kinds = [p.kind for p in signature.parameters.values()]
+    if inspect.Parameter.KEYWORD_ONLY in kinds and inspect.Parameter.VAR_POSITIONAL not in kinds:
+        params.insert(kinds.index(inspect.Parameter.KEYWORD_ONLY), "*")
+    returns = signature.return_annotation
+    arrow = "" if returns is signature.empty else f" -> {_annotation(returns)}"
+    return f"({', '.join(params)}){arrow}"
+
+
+def _annotation(annotation: Any) -> str:
+    return annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
 
 
 def _python_object(qualname: str, obj: Any, depth: int) -> str:
@@ -327,10 +352,10 @@ def errors_page() -> str:
              "`--format json`), the HTTP API answers with its status and the body "
              "`{\"error\": {\"code\", \"message\", \"hint\"?, \"details\"?}}`, Python callers "
              "catch the class.\n\n",
-             "| code | class | meaning | exit status | HTTP status |\n|---|---|---|---|---|\n"]
+             "| code | meaning | exit | HTTP |\n|---|---|---|---|\n"]
     for cls in sorted(_subclasses(CinchError), key=lambda c: c.code):
         doc = inspect.getdoc(cls) if cls.__doc__ else ""
-        lines.append(f"| `{cls.code}` | `{cls.__module__}.{cls.__name__}` | {_cell(doc or '')} "
+        lines.append(f"| `{cls.code}` | {_cell(doc or '')} (`{cls.__name__}`) "
                      f"| {cls.exit_code} | {cls.http_status} |\n")
     return "".join(lines)
 

@@ -1,19 +1,28 @@
 // The built site in headless Debian chromium (playwright-core, no browser download): opens
 // every page reachable from the home page, fails on a broken internal link or anchor, then
 // searches (pagefind) for a command name and expects its reference page among the results.
-// Serves docs/out at /docs-site/ as `cinch serve` does (scripts/serve.mjs).
+// Served by a real `cinch serve` (the site copied into the package, as `make docs-check` does),
+// so the server's headers and policies are part of what is checked.
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import { chromium } from "playwright-core";
-import { BASE, file, serve } from "../scripts/serve.mjs";
+import { CINCH, serve } from "../../frontend/e2e/project.mjs";
+import { BASE, file } from "../scripts/serve.mjs";
+
+const PACKAGED = join(import.meta.dirname, "..", "..", "cinch", "server", "docs_site", "index.html");
+assert.ok(existsSync(PACKAGED), "copy docs/out to cinch/server/docs_site first (make docs-check)");
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-const { server, origin } = await serve();
+const parent = mkdtempSync(join(tmpdir(), "cinch-docs-project-"));
+execFileSync(CINCH, ["init", "site"], { cwd: parent, stdio: "ignore" });
+const served = await serve(join(parent, "site"));
+const origin = served.url;
 const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "cinch-docs-")), {
   executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 },
 });
@@ -21,6 +30,10 @@ const page = context.pages()[0] ?? (await context.newPage());
 page.setDefaultTimeout(20_000);
 const errors = [];
 page.on("pageerror", (error) => errors.push(`${page.url()}: ${error}`));
+page.on("console", (message) => {
+  // the browser's own favicon request is the one 404 a static site may get
+  if (message.type() === "error" && !/status of 404/.test(message.text())) errors.push(`${page.url()}: ${message.text()}`);
+});
 
 const failures = [];
 try {
@@ -75,7 +88,7 @@ try {
   failures.push(String(error?.stack ?? error));
 } finally {
   await context.close();
-  server.close();
+  served.stop();
 }
 
 failures.push(...errors);

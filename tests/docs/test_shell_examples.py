@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.examples import CONTENT, blocks, pages
+from tests.docs.examples import CONTENT, ROOT, blocks, pages
 
-RUNNABLE = ["getting-started/tour.md", "guides/team-hub.md", "guides/backups.md"]
+RUNNABLE = ["getting-started/tour.md", "guides/team-hub.md", "guides/backups.md",
+            "guides/sample-project.md"]
 
 
 def test_the_runnable_pages_are_the_ones_with_shell_blocks() -> None:
@@ -26,7 +27,8 @@ def test_the_runnable_pages_are_the_ones_with_shell_blocks() -> None:
 @pytest.mark.parametrize("page", RUNNABLE)
 def test_the_shell_blocks_run_as_written(page: str, tmp_path: Path) -> None:
     script = "set -euo pipefail\n" + "\n".join(blocks(CONTENT / page, "sh"))
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": str(ROOT)}  # fixtures/ for the sample project's page
     done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=180, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, f"{page}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"

@@ -20,6 +20,7 @@ def site(tmp_path: Path) -> Path:
     (out / "index.html").write_bytes(PAGE.replace(b"tour", b"home"))
     (out / "getting-started" / "tour" / "index.html").write_bytes(PAGE)
     (out / "_pagefind" / "pagefind.js").write_bytes(b"export const search = 1;")
+    (out / "_pagefind" / "pagefind-worker.js").write_bytes(b"fetch('index.pf_meta');")
     return out
 
 
@@ -35,6 +36,10 @@ def test_the_site_is_served_under_its_base_path_with_search_allowed(server_root:
                           follow_redirects=False).headers["location"].endswith("/tour/")
         assert b"home" in client.get("/docs-site/").content
         assert client.get("/docs-site/_pagefind/pagefind.js").status_code == 200
+        # the search worker may fetch the index and run it (the API's policy would stop it)
+        worker = client.get("/docs-site/_pagefind/pagefind-worker.js").headers
+        assert "connect-src 'self'" in worker["content-security-policy"]
+        assert "'wasm-unsafe-eval'" in worker["content-security-policy"]
         # the console keeps "/", and its own pages do not allow WebAssembly
         assert b"dashboard" in client.get("/").content
         assert "wasm" not in client.get("/").headers["content-security-policy"]

@@ -1,5 +1,6 @@
 export default {
   "team-hub": "A team with a shared hub",
+  "sample-project": "The sample SaaS project",
   ci: "CI: merge requests on approval",
   "migrating-from-cinchdb": "Migrating from cinchdb 0.1.x",
   adopting: "Adopting existing SQLite files",
