@@ -135,6 +135,14 @@ def test_a_process_killed_midway_leaves_a_catalog_that_heals(project: cinch.Proj
         assert_agrees(reopened)
         assert set(_catalog_states(reopened, "main", "main")) == {"main", "made", "kept",
                                                                   "other"}
+        # A dead process's lock file goes once nothing of its remains marked.
+        quit_early = ("import os, sys, cinch; p = cinch.open(sys.argv[1]); "
+                      "p.tenants.create('main', 'main', 'quick'); os._exit(0)")
+        subprocess.run([sys.executable, "-c", quit_early, str(project.root)], check=True,
+                       env=os.environ.copy())
+        reopened.tenants.create("main", "main", "late")
+        locks = reopened.root / ".cinch" / "catalog-locks"
+        assert len(list(locks.iterdir())) == 1  # this process's own
     finally:
         reopened.close()
 
