@@ -14,6 +14,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cinch.engine import tenant_catalog
 from cinch.errors import ApplyRefused, NotFound, TenantError
 from cinch.models.schema import Schema
 from cinch.names import quote
@@ -161,8 +162,11 @@ def repair(project: Project, db: str, branch: str, name: str, *, dry_run: bool =
                 raise TenantError(f"tenant {name}: the repaired schema still differs from the "
                                   "head's; nothing was changed", tenant=name)
 
-        ts.reset_ledger(conn, out.statements, [(c.id, c.to_json()) for c in target], head,
-                        check=check)
+        # The catalog is told first (a failed repair has it read the file again).
+        with tenants.catalog.changing(db, branch, [tenant_catalog.at_head(tenants, db, head,
+                                                                          name)]):
+            ts.reset_ledger(conn, out.statements, [(c.id, c.to_json()) for c in target], head,
+                            check=check)
         out.applied = True
         return out
 

@@ -18,6 +18,7 @@ dropped) is rebuilt from its files when first read.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import fcntl
@@ -153,7 +154,21 @@ class Catalog:
             fd = os.open(self.locks / process, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
             fcntl.flock(fd, fcntl.LOCK_EX)
             self._process, self._lock_fd = process, fd
+            self._sweep_locks()
+            atexit.register(self.close)
         return f"{self._process}:{next(self._ops)}"
+
+    def _sweep_locks(self) -> None:
+        """Lock files of processes that are gone and left no marked row (a killed CLI)."""
+        for entry in os.scandir(self.locks):
+            process = entry.name
+            if process == self._process or self._alive(process):
+                continue
+            if self._db().execute("SELECT 1 FROM tenants INDEXED BY tenants_pending WHERE "
+                                  "pending > ? AND pending < ? LIMIT 1",
+                                  (f"{process}:", f"{process};")).fetchone() is None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
 
     def _alive(self, process: str) -> bool:
         if process == self._process:

@@ -135,6 +135,14 @@ def test_a_process_killed_midway_leaves_a_catalog_that_heals(project: cinch.Proj
         assert_agrees(reopened)
         assert set(_catalog_states(reopened, "main", "main")) == {"main", "made", "kept",
                                                                   "other"}
+        # A dead process's lock file goes once nothing of its remains marked.
+        quit_early = ("import os, sys, cinch; p = cinch.open(sys.argv[1]); "
+                      "p.tenants.create('main', 'main', 'quick'); os._exit(0)")
+        subprocess.run([sys.executable, "-c", quit_early, str(project.root)], check=True,
+                       env=os.environ.copy())
+        reopened.tenants.create("main", "main", "late")
+        locks = reopened.root / ".cinch" / "catalog-locks"
+        assert len(list(locks.iterdir())) == 1  # this process's own
     finally:
         reopened.close()
 
@@ -161,3 +169,18 @@ def test_status_and_paged_list_through_the_cli(project: cinch.Project) -> None:
     later = run_cinch("tenant", "list", "--limit", "10", "--after", "z2", "--format", "json",
                       cwd=root)
     assert [row["name"] for row in json.loads(later.stdout)] == ["z3", "z4"]
+
+
+def test_a_repaired_tenant_is_up_to_date_in_the_catalog(project: cinch.Project) -> None:
+    from cinch.engine import repair
+
+    project.tenants.create_many("main", "main", ["a", "b"])
+    conn = sqlite3.connect(project.tenants.path("main", "main", "b"))
+    conn.execute("CREATE TABLE sneaky(x)")
+    conn.close()
+    with pytest.raises(ApplyIncomplete):
+        project.database().add_column("users", "plan", "TEXT")
+    assert project.tenants.summary("main", "main")["drifted"] == 1
+    repair.repair(project, "main", "main", "b", accept_loss=True)
+    assert project.tenants.summary("main", "main")["drifted"] == 0
+    assert_agrees(project)
