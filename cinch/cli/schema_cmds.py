@@ -4,6 +4,7 @@ Engine, planner and model imports live inside the commands (or under TYPE_CHECKI
 imports every command module at start, and they are heavy to import.
 """
 
+import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -14,7 +15,7 @@ from cinch.cli.context import CascadeOpt, DryRunOpt, FormatOpt, MessageOpt, fmt,
 from cinch.errors import UsageError
 
 if TYPE_CHECKING:
-    from cinch import Table
+    from cinch import Schema, Table
 
 db_app = typer.Typer(help="Databases of the project (each a schema of its own).")
 table_app = typer.Typer(help="Create, drop, rename, copy and inspect tables.")
@@ -202,8 +203,21 @@ def index_create(ctx: typer.Context, table: str, columns: list[str],
                  message: MessageOpt = None, dry_run: DryRunOpt = False,
                  format: FormatOpt = None) -> None:
     """Create an index on one or more columns."""
-    report(ctx, state(ctx).db().create_index(table, columns, name=name, unique=unique,
-                                             message=message, dry_run=dry_run), format)
+    db = state(ctx).db()
+    if unique and len(columns) == 1:
+        _warn_if_unique_already(db.schema(), table, columns[0])
+    report(ctx, db.create_index(table, columns, name=name, unique=unique, message=message,
+                                dry_run=dry_run), format)
+
+
+def _warn_if_unique_already(schema: "Schema", table: str, column: str) -> None:
+    found = schema.find_table(table)
+    col = found.find_column(column) if found is not None else None
+    if col is not None and (col.unique or col.primary_key):
+        what = "the primary key" if col.primary_key else "UNIQUE"
+        sys.stderr.write(f"warning: {found.name}.{col.name} is {what} already and SQLite keeps "
+                         "an index for that, so this one only makes every write do the work "
+                         "twice\n")
 
 
 @index_app.command("drop")

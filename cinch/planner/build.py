@@ -298,13 +298,6 @@ def create_index(schema: Schema, table_name: str, columns: list[str], *,
     cols = [table.column(check_name(c, "column")) for c in columns]
     if len({c.id for c in cols}) != len(cols):
         raise InvalidOperation("an index lists each column once")
-    if unique and len(cols) == 1 and (cols[0].unique or cols[0].primary_key):
-        what = "the primary key" if cols[0].primary_key else "UNIQUE"
-        raise InvalidOperation(
-            f"{table.name}.{cols[0].name} is {what} already: SQLite keeps an index for that, "
-            "so a unique index on it would only cost every write twice",
-            table=table.name, column=cols[0].name,
-            hint="for lookups nothing is needed; drop --unique for a plain index")
     name = name or f"{table.name}_{'_'.join(c.name for c in cols)}_{'uniq' if unique else 'idx'}"
     _free(schema, name[:63], "index")
     return [CreateIndex(index=Index(
