@@ -448,6 +448,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/databases/adopt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Adopt
+         * @description Adopt existing SQLite files as a new database (one tenant per file), on the current
+         *     branch: the majority schema becomes its first change set. An admin operation (it reads
+         *     files of the server's machine).
+         */
+        post: operations["databases-adopt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -713,6 +735,88 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AdoptedFilePublic */
+        AdoptedFilePublic: {
+            /** Adopted */
+            adopted: boolean;
+            /** Difference */
+            difference: string[];
+            /** Fingerprint */
+            fingerprint: string;
+            /** Path */
+            path: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "adopt" | "outlier" | "repair" | "refused";
+            /** Tenant */
+            tenant: string;
+        };
+        /** AdoptionCreate */
+        AdoptionCreate: {
+            /**
+             * Database
+             * @description The new database
+             */
+            database: string;
+            /**
+             * Dry Run
+             * @description Only the plan; change nothing
+             * @default false
+             */
+            dry_run?: boolean;
+            /**
+             * Mode
+             * @description Copy the files into the tenant folder, or link them where they are
+             * @default copy
+             * @enum {string}
+             */
+            mode?: "copy" | "in_place";
+            /**
+             * Path
+             * @description A SQLite file or a folder of them, on the server's machine
+             */
+            path: string;
+            /**
+             * Pattern
+             * @description Which files of the folder
+             * @default *.db
+             */
+            pattern?: string;
+            /**
+             * Repair
+             * @description Also adopt files whose schema differs, planned to the majority schema (rows kept)
+             * @default false
+             */
+            repair?: boolean;
+        };
+        /** AdoptionPublic */
+        AdoptionPublic: {
+            /** Adopted */
+            adopted: number;
+            /** Change */
+            change: string | null;
+            /** Commit */
+            commit: string | null;
+            /** Database */
+            database: string;
+            /** Dry Run */
+            dry_run: boolean;
+            /** Files */
+            files: components["schemas"]["AdoptedFilePublic"][];
+            /**
+             * Fingerprint
+             * @description The majority schema's fingerprint
+             */
+            fingerprint: string;
+            /** Mode */
+            mode: string;
+            /** Operations */
+            operations: string[];
+            /** Source */
+            source: string;
+        };
         /** ApprovalPublic */
         ApprovalPublic: {
             /** Approved At */
@@ -5475,6 +5579,111 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChangeResultPublic"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key's scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "databases-adopt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdoptionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdoptionPublic"];
                 };
             };
             /** @description Bad request */
