@@ -35,6 +35,7 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
     ("tenantstore", "bench_tenantstore.py", [], ["--tenants", "500", "--queries", "2000",
                                                   "--runs", "1"]),
     ("http", "bench_http.py", [], ["--seconds", "2", "--rows", "2000"]),
+    ("adopt", "bench_adopt.py", ["--files", "1000", "--files", "10000"], ["--files", "100"]),
 ]
 
 
