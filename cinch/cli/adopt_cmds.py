@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 PatternOpt = Annotated[str, typer.Option("--pattern", help="Which files of the folder to read")]
 InPlaceOpt = Annotated[bool, typer.Option(
-    "--in-place/--copy", help="Leave the files where they are (linked) or copy them (default)")]
+    "--in-place/--copy", help="Copy the files into the tenant folder (default); --in-place, "
+    "leaving them where they are, is not supported yet (plans only)")]
 RepairOpt = Annotated[bool, typer.Option(
     "--repair", help="Also adopt files whose schema differs, planned to the majority schema "
     "as `cinch tenant repair` does (their rows kept)")]

@@ -24,7 +24,8 @@ def init(ctx: typer.Context,
              "database's tenants; see cinch db adopt")] = None,
          pattern: Annotated[str, typer.Option(help="With --from: which files to read")] = "*.db",
          in_place: Annotated[bool, typer.Option(
-             "--in-place/--copy", help="With --from: link the files where they are")] = False,
+             "--in-place/--copy", help="With --from: leave the files where they are (not "
+             "supported yet: --dry-run only)")] = False,
          dry_run: Annotated[bool, typer.Option(
              "--dry-run", help="With --from: print the plan; create nothing")] = False,
          repair: Annotated[bool, typer.Option(
@@ -39,8 +40,9 @@ def init(ctx: typer.Context,
     database = state(ctx).database or database
     if adopt_from is not None:
         from cinch.cli.adopt_cmds import show_adoption
-        from cinch.engine.adopt import plan_adoption
+        from cinch.engine.adopt import check_mode, plan_adoption
 
+        check_mode("in_place" if in_place else "copy", dry_run=dry_run)
         plan, _ = plan_adoption(adopt_from, database=database, pattern=pattern,
                                 mode="in_place" if in_place else "copy", repair=repair)
         if dry_run:

@@ -2,8 +2,9 @@
 
 Every file is read (never written); files are grouped by schema fingerprint and the largest
 group's schema, exactly as SQLite holds it, becomes the database's first change set. Every file
-of that group is registered as a tenant holding that change set: copied into the tenant folder
-(the default) or linked where it is (``in_place``). The others are outliers, listed with how
+of that group is registered as a tenant holding that change set, copied into the tenant folder
+(``in_place``, linking the files where they are, is planned but refused for now: the tenant
+store keeps every tenant under ``.cinch/tenants``). The others are outliers, listed with how
 their schema differs; with ``repair`` they are copied too and planned to the majority schema as
 ``cinch tenant repair`` plans a drifted tenant, keeping their rows (a file whose repair would
 lose data is left out and says so).
@@ -162,6 +163,18 @@ def plan_adoption(source: str | os.PathLike[str], *, database: str = "main",
     return plan, ops
 
 
+def check_mode(mode: str, *, dry_run: bool) -> None:
+    """Refuse a mode adoption cannot carry out, before anything is made."""
+    if mode not in ("copy", "in_place"):
+        raise UsageError(f"mode must be copy or in_place, not {mode!r}", mode=mode)
+    if mode == "in_place" and not dry_run:
+        # The tenant store refuses any tenant path resolving outside .cinch/tenants (a link
+        # there would let a tenant name reach any file), so files are copied for now.
+        raise UsageError("adopting in place is not supported yet: every tenant lives under "
+                         ".cinch/tenants; adopt with --copy (the source files stay untouched)",
+                         mode=mode)
+
+
 def adopt(project: Project, source: str | os.PathLike[str], *, database: str | None = None,
           pattern: str = "*.db", mode: Mode = "copy", dry_run: bool = False,
           repair: bool = False, create: bool = False) -> Adoption:
@@ -169,8 +182,7 @@ def adopt(project: Project, source: str | os.PathLike[str], *, database: str | N
 
     ``create`` makes ``database`` first (``cinch db adopt``); otherwise it must exist and have
     no change set yet (a project just made by ``cinch init``)."""
-    if mode not in ("copy", "in_place"):
-        raise UsageError(f"mode must be copy or in_place, not {mode!r}", mode=mode)
+    check_mode(mode, dry_run=dry_run)
     name = database or project.config().databases[0]
     exists = any(d.lower() == name.lower() for d in project.databases())
     if create and exists:
@@ -209,16 +221,12 @@ def _register(project: Project, plan: Adoption, entry: AdoptedFile,
     tenants = project.tenants
     db, branch = plan.database, project.database(plan.database).branch
     dest = tenants.store.path(db, branch, entry.tenant)
-    if dest.exists() or dest.is_symlink():
+    if dest.exists():
         # Only the tenant made with the database (``main``) can be here: empty, replaced.
         tenants.pool.close_path(dest)
         tenants.store.delete(db, branch, entry.tenant)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    source = Path(entry.path).resolve()
-    if plan.mode == "in_place":
-        os.symlink(source, dest)
-    else:
-        _copy(source, dest)
+    _copy(Path(entry.path).resolve(), dest)
     statements: list[str] = []
     try:
         with tenants.pool.connection(dest) as conn:

@@ -106,3 +106,27 @@ def test_a_folder_without_sqlite_files_is_refused(tmp_path: Path, cli: Cli) -> N
     result = cli("init", str(tmp_path / "acme"), "--from", str(src))
     assert result.rc != 0 and "can be adopted" in result.stderr
     assert not (tmp_path / "acme").exists()
+
+
+def test_db_adopt_adds_a_second_database(tmp_path: Path, cli: Cli) -> None:
+    src = tmp_path / "shops"
+    _files(src, count=3, odd=())
+    before = _digests(src)
+    project = tmp_path / "acme"
+    cli("init", str(project), check=True)
+    refused = cli("-C", str(project), "db", "adopt", str(src), "--db", "main")
+    assert refused.rc != 0 and "exists already" in refused.stderr
+    in_place = cli("-C", str(project), "db", "adopt", str(src), "--db", "shops", "--in-place")
+    assert in_place.rc != 0 and "--copy" in in_place.stderr
+    done = cli("-C", str(project), "db", "adopt", str(src), "--db", "shops", "-f", "json")
+    assert done.rc == 0, done
+    assert json.loads(done.stdout)["adopted"] == 3
+    cli("-C", str(project), "--db", "shops", "column", "add", "invoice", "paid:INTEGER",
+        check=True)
+    with sqlite3.connect(_tenant(project, "shop01")) as conn:
+        assert "paid" in {r[1] for r in conn.execute("PRAGMA table_info(invoice)")}
+        assert conn.execute("SELECT number FROM invoice").fetchall() == [(1,)]
+    conn.close()
+    assert _digests(src) == before
+    listed = json.loads(cli("-C", str(project), "db", "list", "-f", "json", check=True).stdout)
+    assert {row["name"] for row in listed} == {"main", "shops"}

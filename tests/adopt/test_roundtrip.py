@@ -157,3 +157,21 @@ def test_replaying_the_log_keeps_the_text_sqlite_rewrote() -> None:
     replayed = replay(log)  # from nothing, in place: what history does with the change files
     assert replayed.objects[0].sql == 'CREATE INDEX line_note ON line (lower("text"))'
     assert replayed.table("line").ddl == 'CREATE TABLE line (id INTEGER PRIMARY KEY, "text" TEXT)'
+
+
+def test_cinch_own_tables_keep_their_documents_and_rendering() -> None:
+    """The fields adoption added stay out of change files and schema.sql of cinch's own tables."""
+    from datetime import UTC, datetime
+
+    from cinch.models.changeset import ChangeSet, parse_change
+    from cinch.models.ids import ulid
+
+    ops = build.create_table(replay([]), "users", [ColumnSpec(name="email", unique=True)])
+    change = ChangeSet(id=ulid(), database="main", message="m", author={"name": "a"},
+                       created_at=datetime.now(UTC), operations=ops, sql=["-"])
+    text = change.to_json().decode()
+    for field_name in ('"ddl"', '"declared"', '"generated"', '"objects"'):
+        assert field_name not in text
+    assert parse_change(change.to_json(), change.filename) == change
+    sql = schema_sql(replay(ops), "main")
+    assert 'CREATE TABLE "users" (\n  "id" TEXT PRIMARY KEY NOT NULL' in sql
