@@ -218,7 +218,7 @@ def sync(ctx: typer.Context, branch: BranchOpt = None,
 
         project.tenants.apply_workers = worker_count(workers)  # refuses 0 before any work
     with progress_bar("sync", quiet=st.quiet) as bar:
-        result = project.sync(database=st.database, branch=branch, progress=bar)
+        result = project.sync(database=st.database, branch=branch, progress=bar, full=True)
     if not st.quiet:
         for db, r in result.items():
             output.console.print(f"[green]✓[/green] {db}: {r['tenants']} tenant(s) at the head "

@@ -209,15 +209,18 @@ class Project:
         return self.database(database, branch=branch).tenants.get(name)
 
     def sync(self, *, database: str | None = None, branch: str | None = None,
-             progress: Callable[[int, int], None] | None = None) -> dict[str, dict[str, object]]:
+             progress: Callable[[int, int], None] | None = None,
+             full: bool = False) -> dict[str, dict[str, object]]:
         """Bring every tenant of the branch (every database, or one) to the branch head; per
         database, what moved (``tenants``, ``updated``, ``failed``, ``drifted``). Safe to run
-        again: it finishes what a killed command left."""
+        again: it finishes what a killed command left. ``full`` looks at every tenant file even
+        when cinch left them all at the head (one put back from a backup is behind then)."""
         branch = branch or self.current_branch
         names = [self.database(database, branch=branch).name] if database else \
             self.databases(branch)
         with self.lock():
-            return {db: self.tenants.follow(db, branch, progress=progress) for db in names}
+            return {db: self.tenants.follow(db, branch, progress=progress, full=full)
+                    for db in names}
 
     # --- branches -------------------------------------------------------------------------
 

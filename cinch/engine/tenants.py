@@ -713,11 +713,14 @@ class Tenants:
         tmp.write_text(f"{head} {branch}")
         os.replace(tmp, path)
 
-    def follow(self, db: str, branch: str, progress: Progress | None = None) -> dict[str, Any]:
+    def follow(self, db: str, branch: str, progress: Progress | None = None, *,
+               full: bool = False) -> dict[str, Any]:
         """Bring every tenant of the branch to its head, wherever in git's history each one
         is (behind, ahead after a reset, sideways after a pull). Safe to run again after a
         crash. Drifted tenants are skipped and reported; lazy ones are copied only when a
-        change set must reach them."""
+        change set must reach them. ``full`` looks at every tenant even when the branch is
+        marked synced at its head: a file put back from a backup is behind without cinch
+        having moved it."""
         with self.moving(db, branch):
             head = self._head(branch)
             files = self.store.paths(db, branch)  # one listing, not a path lookup per tenant
@@ -728,7 +731,7 @@ class Tenants:
                 fork = self._fork(db, branch)
             lazy = set(fork.pending) if fork is not None else set()
             names = sorted(files.keys() | lazy)
-            if self._synced_at(db, branch) == head and MAIN_TENANT in names:
+            if not full and self._synced_at(db, branch) == head and MAIN_TENANT in names:
                 return {"tenants": len(names), "updated": 0, "failed": [], "drifted": []}
             self._mark_synced(db, branch, None)  # until every tenant is at the head again
             self.template(db, branch)

@@ -58,3 +58,27 @@ def test_query_refusals_and_read_only(root: Path) -> None:
     assert proc.returncode != 0
     assert json.loads(run_cinch("query", "SELECT count(*) AS n FROM users", "-f", "json",
                                 cwd=root).stdout) == [{"n": 0}]
+
+
+def test_sync_brings_a_tenant_restored_from_an_older_backup_to_the_head(root: Path) -> None:
+    """A file put back by hand (a backup from before the last change) is behind although cinch
+    left every tenant at the head: `cinch sync` looks at the files and moves it, rows kept."""
+    run_cinch("tenant", "create", "acme", cwd=root)
+    run_cinch("query", "INSERT INTO users(name, email, age) VALUES ('Ann', 'a@x', 30)",
+              "--tenant", "acme", cwd=root)
+    with cinch.open(root) as project:
+        path = project.tenants.path("main", "main", "acme")
+    backup = root.parent / "acme-backup.db"
+    backup.write_bytes(path.read_bytes())
+    run_cinch("column", "add", "users", "plan:TEXT", cwd=root)
+    path.write_bytes(backup.read_bytes())  # the restore
+    states = {t["name"]: t["state"] for t in json.loads(
+        run_cinch("tenant", "list", "--format", "json", cwd=root).stdout)}
+    assert states["acme"] == "behind"
+    run_cinch("sync", cwd=root)
+    rows = json.loads(run_cinch("query", "SELECT name, plan FROM users", "--tenant", "acme",
+                                "--format", "json", cwd=root).stdout)
+    assert rows == [{"name": "Ann", "plan": None}]
+    states = {t["name"]: t["state"] for t in json.loads(
+        run_cinch("tenant", "list", "--format", "json", cwd=root).stdout)}
+    assert set(states.values()) == {"up to date"}
