@@ -129,7 +129,7 @@ def sweep_templates(folder: str | os.PathLike[str]) -> int:
 
 
 SWEEP_AGE = 3600.0  # seconds: a temporary tenant file this old has no live writer
-_SWEPT = ".swept"  # under the store root: touched each time the tenant folders are swept
+_SWEPT = ".tenants-swept"  # touched each time the tenant folders are swept
 
 
 def sweep_temp_files(folder: str | os.PathLike[str], older_than: float = SWEEP_AGE) -> int:
@@ -157,13 +157,17 @@ def sweep_temp_tenants(root: str | os.PathLike[str], older_than: float = SWEEP_A
                        every: float = SWEEP_AGE) -> int:
     """:func:`sweep_temp_files` in every database and branch folder under ``root``, unless
     that was done less than ``every`` seconds ago; returns how many files were removed."""
-    stamp = Path(root) / _SWEPT
+    # Beside the tenant folder, not in it: written at the project's first open, before any
+    # tenant exists, so later opens add no file.
+    stamp = Path(root).parent / _SWEPT
     try:
         if time.time() - stamp.stat().st_mtime < every:
             return 0
     except FileNotFoundError:
-        if not Path(root).is_dir():
-            return 0
+        pass
+    if not Path(root).is_dir():
+        stamp.touch()
+        return 0
     removed = 0
     for db in os.scandir(root):
         if db.is_dir(follow_symlinks=False) and not db.name.startswith("."):

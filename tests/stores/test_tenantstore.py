@@ -339,7 +339,7 @@ def test_opening_a_project_sweeps_what_a_crash_left(make_project: Callable[..., 
         os.utime(path, (old, old))
     live = folder / ".acme.ba9876543210.tmp"
     live.write_bytes(b"being written")
-    swept = root / ".cinch" / "tenants" / ".swept"
+    swept = root / ".cinch" / ".tenants-swept"
     os.utime(swept, (old, old))  # the last sweep was two hours ago
     cinch.open(root).close()
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [live.name]
