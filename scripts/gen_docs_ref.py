@@ -272,6 +272,8 @@ def _python_object(qualname: str, obj: Any, depth: int) -> str:
     heading = "#" * depth
     doc = inspect.getdoc(obj) or ""
     if inspect.isclass(obj):
+        # Its own docstring only: one inherited from pydantic's BaseModel documents pydantic.
+        doc = inspect.cleandoc(vars(obj).get("__doc__") or "")
         out = [f"{heading} `{qualname}`\n\n", f"```python\nclass {qualname.rsplit('.', 1)[-1]}"
                f"{_signature(obj) if not issubclass(obj, Exception) else '(Exception)'}\n```\n\n"]
         if doc:
