@@ -22,12 +22,12 @@ from cinch.errors import CinchError
 
 __version__ = "0.1.0"
 __all__ = [
-    "BranchInfo", "ChangeResult", "ChangeSet", "CinchError", "Column", "ColumnSpec",
+    "Adoption", "BranchInfo", "ChangeResult", "ChangeSet", "CinchError", "Column", "ColumnSpec",
     "DataWatch", "Database", "DefaultExpr", "DefaultValue", "Index", "LimitsConfig", "LogItem",
     "MergeReport",
     "MergeResult", "Project", "QueryResult", "RevertResult", "Schema", "SyncResult", "Table",
     "TagInfo", "Tenant", "TenantCollection", "TenantInfo", "TenantState", "View", "check_receive", "clone",
-    "describe", "init", "init_hub", "open",
+    "describe", "init", "init_hub", "open", "plan_adoption",
 ]
 
 # The engine's public names, imported on first use (PEP 562): importing any cinch module
@@ -35,6 +35,7 @@ __all__ = [
 # The data types of the layers below (schema objects, column specs, query results) are
 # re-exported here so that no face needs to import those layers.
 _ENGINE_EXPORTS: dict[str, tuple[str, str]] = {
+    "Adoption": ("cinch.engine.adopt", "Adoption"),
     "BranchInfo": ("cinch.engine.branches", "BranchInfo"),
     "ChangeResult": ("cinch.engine.database", "ChangeResult"),
     "ChangeSet": ("cinch.models.changeset", "ChangeSet"),
@@ -67,9 +68,11 @@ _ENGINE_EXPORTS: dict[str, tuple[str, str]] = {
     "init": ("cinch.engine.project", "init"),
     "init_hub": ("cinch.engine.hub", "init_hub"),
     "open": ("cinch.engine.project", "open_project"),
+    "plan_adoption": ("cinch.engine.adopt", "plan_adoption"),
 }
 
 if TYPE_CHECKING:
+    from cinch.engine.adopt import Adoption, plan_adoption
     from cinch.engine.branches import BranchInfo
     from cinch.engine.config import LimitsConfig
     from cinch.engine.database import ChangeResult, Database

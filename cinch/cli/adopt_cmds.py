@@ -15,7 +15,7 @@ from cinch.cli.output import Format
 from cinch.cli.schema_cmds import db_app
 
 if TYPE_CHECKING:
-    from cinch.engine.adopt import Adoption
+    from cinch import Adoption
 
 PatternOpt = Annotated[str, typer.Option("--pattern", help="Which files of the folder to read")]
 InPlaceOpt = Annotated[bool, typer.Option(

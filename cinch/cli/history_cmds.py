@@ -39,12 +39,12 @@ def init(ctx: typer.Context,
     base = state(ctx).directory
     database = state(ctx).database or database
     if adopt_from is not None:
+        from cinch import plan_adoption
         from cinch.cli.adopt_cmds import show_adoption
-        from cinch.engine.adopt import check_mode, plan_adoption
 
-        check_mode("in_place" if in_place else "copy", dry_run=dry_run)
         plan, _ = plan_adoption(adopt_from, database=database, pattern=pattern,
-                                mode="in_place" if in_place else "copy", repair=repair)
+                                mode="in_place" if in_place else "copy", repair=repair,
+                                dry_run=dry_run)
         if dry_run:
             plan.dry_run = True
             show_adoption(ctx, plan, format)

@@ -213,12 +213,9 @@ def sync(ctx: typer.Context, branch: BranchOpt = None,
     """Bring every tenant of the branch to the branch head (safe to repeat; finishes a crash)."""
     st = state(ctx)
     project = st.project()
-    if workers is not None:
-        from cinch.engine.parallel import worker_count
-
-        project.tenants.apply_workers = worker_count(workers)  # refuses 0 before any work
     with progress_bar("sync", quiet=st.quiet) as bar:
-        result = project.sync(database=st.database, branch=branch, progress=bar, full=True)
+        result = project.sync(database=st.database, branch=branch, progress=bar, full=True,
+                              workers=workers)
     if not st.quiet:
         for db, r in result.items():
             output.console.print(f"[green]✓[/green] {db}: {r['tenants']} tenant(s) at the head "

@@ -88,11 +88,20 @@ def _difference(mine: dict[tuple[str, str], str], majority: dict[tuple[str, str]
 
 
 def _files(source: Path, pattern: str) -> list[Path]:
-    if source.is_file():
-        return [source]
-    if not source.is_dir():
+    try:
+        if source.is_file():
+            return [source]
+        is_dir = source.is_dir()
+    except OSError as exc:  # a name too long, a folder that cannot be read, ...
+        raise UsageError(f"cannot read {str(source)[:200]}: {exc.strerror or exc}",
+                         path=str(source)[:200]) from exc
+    if not is_dir:
         raise UsageError(f"{source} is neither a SQLite file nor a folder", path=str(source))
-    files = sorted(p for p in source.glob(pattern) if p.is_file())
+    try:
+        files = sorted(p for p in source.glob(pattern) if p.is_file())
+    except (OSError, ValueError, NotImplementedError) as exc:
+        raise UsageError(f"cannot list {source} with the pattern {pattern!r}: {exc}",
+                         path=str(source), pattern=pattern) from exc
     if not files:
         raise UsageError(f"{source} holds no files matching {pattern!r}", path=str(source),
                          pattern=pattern)
@@ -105,8 +114,10 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
 
 def plan_adoption(source: str | os.PathLike[str], *, database: str = "main",
                   pattern: str = "*.db", mode: Mode = "copy",
-                  repair: bool = False) -> tuple[Adoption, list[Any]]:
-    """Read every file; the plan, and the operations building the majority schema."""
+                  repair: bool = False, dry_run: bool = True) -> tuple[Adoption, list[Any]]:
+    """Read every file; the plan, and the operations building the majority schema. With
+    ``dry_run=False`` a mode that could not be carried out is refused first."""
+    check_mode(mode, dry_run=dry_run)
     root = Path(source)
     plan = Adoption(database=database, source=str(root), mode=mode)
     objects: dict[str, dict[tuple[str, str], str]] = {}

@@ -210,11 +210,17 @@ class Project:
 
     def sync(self, *, database: str | None = None, branch: str | None = None,
              progress: Callable[[int, int], None] | None = None,
-             full: bool = False) -> dict[str, dict[str, object]]:
+             full: bool = False, workers: int | None = None) -> dict[str, dict[str, object]]:
         """Bring every tenant of the branch (every database, or one) to the branch head; per
         database, what moved (``tenants``, ``updated``, ``failed``, ``drifted``). Safe to run
         again: it finishes what a killed command left. ``full`` looks at every tenant file even
-        when cinch left them all at the head (one put back from a backup is behind then)."""
+        when cinch left them all at the head (one put back from a backup is behind then).
+        ``workers``: tenants brought along at once (default ``CINCH_APPLY_WORKERS``, else the
+        number of cores)."""
+        if workers is not None:
+            from cinch.engine.parallel import worker_count
+
+            self.tenants.apply_workers = worker_count(workers)  # refuses 0 before any work
         branch = branch or self.current_branch
         names = [self.database(database, branch=branch).name] if database else \
             self.databases(branch)

@@ -130,3 +130,15 @@ def test_db_adopt_adds_a_second_database(tmp_path: Path, cli: Cli) -> None:
     assert _digests(src) == before
     listed = json.loads(cli("-C", str(project), "db", "list", "-f", "json", check=True).stdout)
     assert {row["name"] for row in listed} == {"main", "shops"}
+
+
+def test_a_path_or_pattern_that_cannot_be_read_is_refused_by_name(tmp_path: Path,
+                                                                  cli: Cli) -> None:
+    too_long = tmp_path / ("x" * 5000)
+    result = cli("init", str(tmp_path / "acme"), "--from", str(too_long))
+    assert result.rc != 0 and "cannot read" in result.stderr
+    src = tmp_path / "shops"
+    src.mkdir()
+    result = cli("init", str(tmp_path / "acme"), "--from", str(src), "--pattern", "/abs/*.db")
+    assert result.rc != 0 and "pattern" in result.stderr
+    assert not (tmp_path / "acme").exists()

@@ -46,4 +46,4 @@ def test_the_operation_union_is_what_the_dispatches_cover() -> None:
     assert sorted(t.__name__ for t in union) == sorted([
         "CreateTable", "DropTable", "RenameTable", "CopyTable", "AddColumn", "DropColumn",
         "RenameColumn", "AlterColumn", "CreateIndex", "DropIndex", "CreateView", "ReplaceView",
-        "DropView"])
+        "DropView", "CreateObject", "DropObject"])
