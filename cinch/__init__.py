@@ -25,7 +25,7 @@ __all__ = [
     "Adoption", "BranchInfo", "ChangeResult", "ChangeSet", "CinchError", "Column", "ColumnSpec",
     "DataWatch", "Database", "DefaultExpr", "DefaultValue", "Index", "LimitsConfig", "LogItem",
     "MergeReport",
-    "MergeResult", "Project", "QueryResult", "RevertResult", "Schema", "SyncResult", "Table",
+    "MergeResult", "Project", "QueryResult", "RevertResult", "Schema", "SettingChange", "SyncResult", "Table",
     "TagInfo", "Tenant", "TenantCollection", "TenantInfo", "TenantState", "View", "check_receive", "clone",
     "describe", "init", "init_hub", "open", "plan_adoption",
 ]
@@ -54,6 +54,7 @@ _ENGINE_EXPORTS: dict[str, tuple[str, str]] = {
     "QueryResult": ("cinch.stores.query", "QueryResult"),
     "RevertResult": ("cinch.engine.revert", "RevertResult"),
     "Schema": ("cinch.models.schema", "Schema"),
+    "SettingChange": ("cinch.engine.settings", "SettingChange"),
     "SyncResult": ("cinch.engine.remotes", "SyncResult"),
     "Table": ("cinch.models.schema", "Table"),
     "TagInfo": ("cinch.engine.tags", "TagInfo"),
@@ -83,6 +84,7 @@ if TYPE_CHECKING:
     from cinch.engine.project import open_project as open
     from cinch.engine.remotes import SyncResult, clone
     from cinch.engine.revert import RevertResult
+    from cinch.engine.settings import SettingChange
     from cinch.engine.tags import TagInfo
     from cinch.engine.tenant import DataWatch, Tenant
     from cinch.engine.tenant_collection import TenantCollection

@@ -33,9 +33,6 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 OWN = {"cli": ("cinch.cli", "cinch.server"),  # `cinch serve` starts the server face
        "server": ("cinch.server",), "git_hooks": ("git_hooks",), "demo": ()}
-# The one engine module a face still calls directly: `cinch config` (its verbs and value
-# formatting are not methods of the objects yet).
-FACE_ENGINE = {"cli": ("cinch.engine.settings",)}
 GIT_BINDINGS = "pygit2"
 
 
@@ -82,7 +79,7 @@ def violations(rel: str, source: str) -> list[str]:
     """What in the module at ``rel`` breaks a layer rule (empty: nothing)."""
     layer, face = layer_of(rel)
     module = rel.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
-    allowed = ALLOWED[layer] + OWN.get(face, ()) + FACE_ENGINE.get(face, ())
+    allowed = ALLOWED[layer] + OWN.get(face, ())
     out = []
     for line, name in imported(source, module):
         where = f"{rel}:{line} imports {name}"
@@ -93,7 +90,7 @@ def violations(rel: str, source: str) -> list[str]:
         if not _within(name, ("cinch", "git_hooks")):
             continue  # the standard library or a third-party package
         if layer == "face" and name.startswith("cinch.") and not _within(
-                name, BASE + OWN.get(face, ()) + FACE_ENGINE.get(face, ())):
+                name, BASE + OWN.get(face, ())):
             # `from cinch import Tenant` reads as cinch.Tenant: the public API, allowed.
             attribute = name.removeprefix("cinch.")
             if "." not in attribute and (attribute[:1].isupper()

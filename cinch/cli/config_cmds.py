@@ -1,7 +1,6 @@
-"""config: read and change cinch.toml's committed settings (like git config). Calls the engine.
-
-The engine (and rich) are imported inside the command: the CLI imports every command module at
-start, and one process runs one command.
+"""config: read and change cinch.toml's committed settings (like git config), through the
+Project's setting methods. rich is imported inside the command: the CLI imports every command
+module at start, and one process runs one command.
 """
 
 from typing import TYPE_CHECKING, Annotated
@@ -14,7 +13,7 @@ from cinch.cli.output import Format
 from cinch.errors import UsageError
 
 if TYPE_CHECKING:
-    from cinch.engine.settings import SettingChange
+    from cinch import SettingChange
 
 # Lets a negative number through as VALUE (`cinch config merge.approvals.main -1`), so the
 # engine refuses it with its own message rather than click calling it an unknown option.
@@ -33,34 +32,30 @@ def config(
     format: FormatOpt = None,
 ) -> None:
     """List, get or set the settings committed in cinch.toml (see docs/content/guides/config.md)."""
-    from cinch.engine import settings as engine
-
     project, chosen = state(ctx).project(), fmt(ctx, format)
     if unset:
         if key is None or value is not None:
             raise UsageError("--unset takes one setting and no value",
                              hint="cinch config --unset KEY")
-        _report(ctx, engine.unset_setting(project, key, branch), chosen)
+        _report(ctx, project.unset_setting(key, branch), chosen)
     elif key is None:
         rows = [{"key": k, "value": v} for k, v in
-                engine.list_settings(project, branch).items()]
+                project.settings(branch).items()]
         if chosen is Format.csv:  # csv cells are text: lists as `cinch config` reads them
-            rows = [{"key": r["key"], "value": engine.show(r["value"])} for r in rows]
+            rows = [{"key": r["key"], "value": show(r["value"])} for r in rows]
         output.emit(rows, chosen, columns=["key", "value"])
     elif value is None:
-        current = engine.get_setting(project, key, branch)
+        current = project.setting(key, branch)
         if chosen is Format.table:  # the bare value, for $(cinch config KEY)
-            output.console.print(engine.show(current), markup=False, highlight=False)
+            output.console.print(show(current), markup=False, highlight=False)
         else:
             output.emit({"key": key, "value": current}, chosen)
     else:
-        _report(ctx, engine.set_setting(project, key, value, branch), chosen)
+        _report(ctx, project.set_setting(key, value, branch), chosen)
 
 
 def _report(ctx: typer.Context, change: "SettingChange", chosen: Format) -> None:
     from rich.markup import escape
-
-    from cinch.engine.settings import quoted
 
     if chosen is not Format.table:
         output.emit(change.to_dict(), chosen)
@@ -78,3 +73,15 @@ def _report(ctx: typer.Context, change: "SettingChange", chosen: Format) -> None
             f"{change.key} is already {value}"
         output.console.print(f"{what} on {change.branch}; nothing to commit",
                              highlight=False, markup=False)
+
+
+def show(value: object) -> str:
+    """A value as one line of text: lists comma-separated, as `cinch config KEY VALUE` reads them."""
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def quoted(value: object) -> str:
+    """As :func:`show`, with an empty value shown as ``""``."""
+    return show(value) or '""'

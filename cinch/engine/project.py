@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from cinch.engine.merge import MergeReport, MergeResult
     from cinch.engine.remotes import SyncResult
     from cinch.engine.revert import RevertResult
+    from cinch.engine.settings import SettingChange
     from cinch.engine.tags import TagInfo
     from cinch.engine.tenant import Tenant
     from cinch.engine.tenants import Tenants
@@ -133,6 +134,31 @@ class Project:
             self._locks[name] = FileLock(lock_dir / f"{name}.lock")
         with self._locks[name]:
             yield
+
+    def settings(self, branch: str | None = None) -> dict[str, object]:
+        """Every setting of cinch.toml on ``branch`` as flat dotted keys (``cinch config``)."""
+        from cinch.engine import settings
+
+        return settings.list_settings(self, branch)
+
+    def setting(self, key: str, branch: str | None = None) -> object:
+        """One setting's value, e.g. ``merge.approvals.main``; an unknown key is refused."""
+        from cinch.engine import settings
+
+        return settings.get_setting(self, key, branch)
+
+    def set_setting(self, key: str, value: str | int | list[str],
+                    branch: str | None = None) -> SettingChange:
+        """Set ``key`` (text is parsed for the setting's type) and commit cinch.toml."""
+        from cinch.engine import settings
+
+        return settings.set_setting(self, key, value, branch)
+
+    def unset_setting(self, key: str, branch: str | None = None) -> SettingChange:
+        """Put ``key`` back to its default (an approvals pattern is removed) and commit."""
+        from cinch.engine import settings
+
+        return settings.unset_setting(self, key, branch)
 
     # --- databases ------------------------------------------------------------------------
 

@@ -158,6 +158,23 @@ def test_tags(project: cinch.Project) -> None:
     assert project.tags() == []
 
 
+def test_settings_are_read_set_committed_and_unset(project: cinch.Project) -> None:
+    assert "merge.approvals.main" not in project.settings()
+    assert project.settings()["limits.max_query_rows"] == 10000
+    change = project.set_setting("merge.approvals.main", "2")
+    assert isinstance(change, cinch.SettingChange) and change.changed and change.previous is None
+    assert project.setting("merge.approvals.main") == 2
+    assert project.config().merge.approvals["main"] == 2  # committed, read back from git
+    assert not project.set_setting("merge.approvals.main", 2).changed  # nothing to commit
+    with pytest.raises(errors.InvalidSetting, match="whole number"):
+        project.set_setting("merge.approvals.main", "two")
+    with pytest.raises(errors.InvalidSetting):
+        project.set_setting("name", "other")  # read-only
+    assert project.unset_setting("merge.approvals.main").value is None
+    with pytest.raises(errors.NotFound):
+        project.setting("merge.approvals.main")
+
+
 def test_push_pull_between_two_clones(project: cinch.Project, tmp_path: Path) -> None:
     hub = tmp_path / "hub.git"
     pygit2.init_repository(str(hub), bare=True)
