@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 
 PatternOpt = Annotated[str, typer.Option("--pattern", help="Which files of the folder to read")]
 InPlaceOpt = Annotated[bool, typer.Option(
-    "--in-place/--copy", help="Copy the files into the tenant folder (default); --in-place, "
-    "leaving them where they are, is not supported yet (plans only)")]
+    "--in-place/--copy", help="Copy the files into the tenant folder (default), or leave them "
+    "where they are and link them as tenants: adopting writes nothing into them; later change "
+    "sets do; deleting the tenant forgets the link and never deletes the file")]
 RepairOpt = Annotated[bool, typer.Option(
     "--repair", help="Also adopt files whose schema differs, planned to the majority schema "
     "as `cinch tenant repair` does (their rows kept)")]

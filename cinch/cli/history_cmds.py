@@ -24,8 +24,8 @@ def init(ctx: typer.Context,
              "database's tenants; see cinch db adopt")] = None,
          pattern: Annotated[str, typer.Option(help="With --from: which files to read")] = "*.db",
          in_place: Annotated[bool, typer.Option(
-             "--in-place/--copy", help="With --from: leave the files where they are (not "
-             "supported yet: --dry-run only)")] = False,
+             "--in-place/--copy", help="With --from: leave the files where they are, linked "
+             "as tenants (adopting writes nothing into them; see cinch db adopt)")] = False,
          dry_run: Annotated[bool, typer.Option(
              "--dry-run", help="With --from: print the plan; create nothing")] = False,
          repair: Annotated[bool, typer.Option(

@@ -4,6 +4,7 @@ import dataclasses
 import errno
 import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -40,6 +41,9 @@ def serve(
         help="Log every request (off by default: it costs more than a point query)")] = False,
     workers: Annotated[int, typer.Option(
         help="Worker processes (each with its own rate limits and live watchers)")] = 1,
+    adopt_root: Annotated[Path | None, typer.Option(
+        help="POST /databases/adopt reads files only below this folder, and may adopt them "
+        "in place (without it: files anywhere are copied, never adopted in place)")] = None,
 ) -> None:
     """Serve the project over HTTP (FastAPI + uvicorn); see docs/content/guides/http.md."""
     import uvicorn
@@ -50,7 +54,8 @@ def serve(
 
     settings = ServerSettings(host=host, port=port, cors_origins=list(cors_origin or []),
                               rate_limit=rate_limit, rate_burst=max(1, int(rate_limit * 2)),
-                              max_body_bytes=max_body)
+                              max_body_bytes=max_body,
+                              adopt_root=str(adopt_root.resolve()) if adopt_root else None)
     root = state(ctx).project().root
     _check_port_free(host, port)  # before any banner: a taken port is the only thing said
     options = dict(host=host, port=port, log_level=log_level, proxy_headers=False,

@@ -69,10 +69,14 @@ def tenant_rename(ctx: typer.Context, old: str, new: str, branch: BranchOpt = No
 def tenant_delete(ctx: typer.Context, name: str, branch: BranchOpt = None,
                   yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask")] = False,
                   ) -> None:
-    """Delete a tenant and its data (asks first unless --yes)."""
+    """Delete a tenant and its data (asks first unless --yes). A tenant adopted in place is
+    forgotten instead: cinch never deletes the file it stands for."""
     st = state(ctx)
     db = st.db(_branch(ctx, branch))
-    db.tenants.info(name)  # NotFound before asking anything
+    if name not in db.tenants:  # NotFound before asking anything
+        from cinch.errors import NotFound
+
+        raise NotFound(f"no tenant named {name!r} on {db.name}@{db.branch}", tenant=name)
     if not yes:
         if not typer.get_text_stream("stdin").isatty():
             raise ConfirmationRequired(

@@ -2,12 +2,12 @@
 
 Every file is read (never written); files are grouped by schema fingerprint and the largest
 group's schema, exactly as SQLite holds it, becomes the database's first change set. Every file
-of that group is registered as a tenant holding that change set, copied into the tenant folder
-(``in_place``, linking the files where they are, is planned but refused for now: the tenant
-store keeps every tenant under ``.cinch/tenants``). The others are outliers, listed with how
-their schema differs; with ``repair`` they are copied too and planned to the majority schema as
-``cinch tenant repair`` plans a drifted tenant, keeping their rows (a file whose repair would
-lose data is left out and says so).
+of that group is registered as a tenant holding that change set: copied into the tenant folder
+(``copy``), or left where it is and linked (``in_place``: see ``cinch.stores.links``; adoption
+writes nothing into the file, which gets its ledger with the first change set applied to it).
+The others are outliers, listed with how their schema differs; with ``repair`` they are copied
+too and planned to the majority schema as ``cinch tenant repair`` plans a drifted tenant,
+keeping their rows (a file whose repair would lose data is left out and says so).
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from cinch.engine.tenant_catalog import at_head_many
 from cinch.errors import CinchError, InvalidName, UsageError
 from cinch.models.operations import describe
 from cinch.names import check_tenant_name
 from cinch.stores import tenantstore as ts
+from cinch.stores.links import Seed
 from cinch.stores.schema_reader import read_operations
 
 if TYPE_CHECKING:
@@ -117,7 +119,7 @@ def plan_adoption(source: str | os.PathLike[str], *, database: str = "main",
                   repair: bool = False, dry_run: bool = True) -> tuple[Adoption, list[Any]]:
     """Read every file; the plan, and the operations building the majority schema. With
     ``dry_run=False`` a mode that could not be carried out is refused first."""
-    check_mode(mode, dry_run=dry_run)
+    check_mode(mode, dry_run=dry_run, repair=repair)
     root = Path(source)
     plan = Adoption(database=database, source=str(root), mode=mode)
     objects: dict[str, dict[tuple[str, str], str]] = {}
@@ -174,16 +176,15 @@ def plan_adoption(source: str | os.PathLike[str], *, database: str = "main",
     return plan, ops
 
 
-def check_mode(mode: str, *, dry_run: bool) -> None:
+def check_mode(mode: str, *, dry_run: bool = False, repair: bool = False) -> None:
     """Refuse a mode adoption cannot carry out, before anything is made."""
     if mode not in ("copy", "in_place"):
         raise UsageError(f"mode must be copy or in_place, not {mode!r}", mode=mode)
-    if mode == "in_place" and not dry_run:
-        # The tenant store refuses any tenant path resolving outside .cinch/tenants (a link
-        # there would let a tenant name reach any file), so files are copied for now.
-        raise UsageError("adopting in place is not supported yet: every tenant lives under "
-                         ".cinch/tenants; adopt with --copy (the source files stay untouched)",
-                         mode=mode)
+    if mode == "in_place" and repair:
+        # Repairing writes the file, and adopting in place promises not to.
+        raise UsageError("--repair changes the outliers' files, which adopting in place never "
+                         "does: adopt in place without --repair (outliers are listed and left "
+                         "alone), or adopt with --copy --repair", mode=mode)
 
 
 def adopt(project: Project, source: str | os.PathLike[str], *, database: str | None = None,
@@ -193,7 +194,7 @@ def adopt(project: Project, source: str | os.PathLike[str], *, database: str | N
 
     ``create`` makes ``database`` first (``cinch db adopt``); otherwise it must exist and have
     no change set yet (a project just made by ``cinch init``)."""
-    check_mode(mode, dry_run=dry_run)
+    check_mode(mode, dry_run=dry_run, repair=repair)
     name = database or project.config().databases[0]
     exists = any(d.lower() == name.lower() for d in project.databases())
     if create and exists:
@@ -218,10 +219,17 @@ def adopt(project: Project, source: str | os.PathLike[str], *, database: str | N
     target = [(result.change.id, result.change.to_json())]
     schema = db.schema()
     tenants = project.tenants
+    registering = [f for f in plan.files if f.status in ("adopt", "repair")]
     with tenants.moving(name, db.branch):
-        for entry in plan.files:
-            if entry.status in ("adopt", "repair"):
+        # The catalog learns of every tenant (status and tenant list read it, not the files)
+        # before the files appear; one refused on the way is forgotten again.
+        records = at_head_many(tenants, name, result.commit, [f.tenant for f in registering])
+        with tenants.catalog.changing(name, db.branch, records):
+            for entry in registering:
                 _register(project, plan, entry, target, schema)
+        for entry in registering:
+            if not entry.adopted:
+                tenants.catalog.forget(name, db.branch, entry.tenant)
     return plan
 
 
@@ -236,6 +244,13 @@ def _register(project: Project, plan: Adoption, entry: AdoptedFile,
         # Only the tenant made with the database (``main``) can be here: empty, replaced.
         tenants.pool.close_path(dest)
         tenants.store.delete(db, branch, entry.tenant)
+    if plan.mode == "in_place":
+        (change_id, body), = target
+        tenants.store.link(db, branch, entry.tenant, Seed(
+            target=str(Path(entry.path).resolve()), changes=((change_id, plan.commit or ""),),
+            bodies=((change_id, body),), fingerprint=entry.fingerprint))
+        entry.adopted = True
+        return
     dest.parent.mkdir(parents=True, exist_ok=True)
     _copy(Path(entry.path).resolve(), dest)
     statements: list[str] = []

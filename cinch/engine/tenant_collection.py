@@ -109,7 +109,8 @@ class TenantCollection:
         return self.get(new)
 
     def delete(self, name: str) -> None:
-        """Delete a tenant and its data (branches forked from this one keep their copy)."""
+        """Delete a tenant and its data (branches forked from this one keep their copy). A
+        tenant adopted in place is forgotten: its link goes, the file it stands for stays."""
         self._engine.delete(*self._where, name)
 
     def repair(self, name: str, *, dry_run: bool = False,

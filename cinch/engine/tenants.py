@@ -628,7 +628,9 @@ class Tenants:
     # --- following the branch -------------------------------------------------------------
 
     def precheck(self, db: str, branch: str, tip: str, plan_: Plan) -> dict[str, Any]:
-        """Refuse, before anything is written, a change some tenant's data would make fail."""
+        """Refuse, before anything is written, a change some tenant's data would make fail
+        (or that a tenant adopted in place whose file went missing could not take)."""
+        self.store.check_links(db, branch)
         if not plan_.checks:
             return {"checked": 0}
         files = self.readable(db, branch)  # a tenant not copied yet is checked where it is

@@ -30,6 +30,7 @@ from cinch.models.operations import (
 from cinch.models.schema import Column, ForeignKey, Index, Schema, Table, View
 from cinch.models.types import affinity, normalize_type
 from cinch.names import check_name, quote
+from cinch.planner import ddl
 from cinch.planner.columns import ColumnSpec
 from cinch.planner.plan import plan_many
 from cinch.planner.shadow import Shadow
@@ -220,6 +221,12 @@ def drop_column(schema: Schema, table_name: str, name: str, *,
                 raise DependencyError(
                     f"{other.name}.{c.name} references {table.name}.{column.name}",
                     referenced_by=f"{other.name}.{c.name}")
+    naming = ddl.constraints_naming(table, column.name)
+    if naming:
+        raise DependencyError(
+            f"{table.name}.{column.name} is named by {naming[0]!r} in the table's own "
+            "definition; dropping the column would break that constraint (nothing changed)",
+            constraint=naming[0], column=column.name)
     ops: list[Operation] = []
     indexes = [i for i in schema.indexes_of(table.id) if column.id in i.column_ids]
     if indexes and not cascade:

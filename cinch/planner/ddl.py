@@ -13,6 +13,7 @@ import itertools
 from collections.abc import Callable
 
 from cinch.models.schema import Column, Table
+from cinch.planner import coldef
 
 _CONSTRAINTS = ("constraint", "primary", "unique", "check", "foreign")
 
@@ -96,8 +97,10 @@ def column_name(part: str) -> str | None:
 
 def rewrite(before: Table, after: Table, render: Callable[[Column], str]) -> str:
     """``before.ddl`` with the column definitions of ``after``: kept as written where the
-    column is unchanged, rendered by ``render`` where it is new or altered, left out where
-    dropped; new columns go after the last column, before the table constraints."""
+    column is unchanged, edited clause by clause where it is altered (its CHECK, COLLATE and
+    every other clause cinch does not model kept: see ``cinch.planner.coldef``), rendered by
+    ``render`` where it is new, left out where dropped; new columns go after the last column,
+    before the table constraints."""
     assert before.ddl is not None
     head, parts, tail = split(before.ddl)
     by_name = {}
@@ -106,12 +109,71 @@ def rewrite(before: Table, after: Table, render: Callable[[Column], str]) -> str
         if name is not None:
             by_name[name.lower()] = i
     columns: list[str] = []
+    unkept: list[tuple[str, str]] = []  # (table constraint kind, column) no longer declared
     for column in after.columns:
         old = before.find_column(column.id)
-        if old is not None and old == column and old.name.lower() in by_name:
-            columns.append(parts[by_name[old.name.lower()]])
+        if old is not None and old.name.lower() in by_name:
+            part = parts[by_name[old.name.lower()]]
+            if old == column:
+                columns.append(part)
+                continue
+            columns.append(" " + coldef.edit(part, old, column))
+            if old.unique and not column.unique:
+                unkept.append(("unique", old.name))
+            if old.references is not None and column.references != old.references:
+                unkept.append(("foreign", old.name))
         else:
             columns.append(" " + render(column))
-    constraints = [p for p in parts if column_name(p) is None]
+    constraints = [p for p in parts if column_name(p) is None
+                   and not any(_single_column(p, kind, name) for kind, name in unkept)]
     body = ",".join(columns + constraints)
     return head + body + tail
+
+
+def _single_column(part: str, kind: str, column: str) -> bool:
+    """Whether a table constraint is ``UNIQUE (column)`` or ``FOREIGN KEY (column) ...``: the
+    one that made the column unique or a reference, taken away with that property."""
+    toks = coldef.tokens(part)
+    if toks[:1] and toks[0].word == "constraint":
+        toks = toks[2:]
+    words = [t.word for t in toks]
+    at = {"unique": 1, "foreign": 2}[kind]
+    if words[:at] != (["unique"] if kind == "unique" else ["foreign", "key"]) or \
+            len(toks) <= at or not toks[at].text.startswith("("):
+        return False
+    inner = coldef.tokens(toks[at].text[1:-1])
+    return len(inner) == 1 and coldef.unquote(inner[0].text).lower() == column.lower()
+
+
+def constraints_naming(table: Table, column: str) -> list[str]:
+    """The CHECK constraints and generated-column expressions of ``table``'s text that name
+    ``column`` (other than its own definition's): what dropping the column would break."""
+    if table.ddl is None:
+        return []
+    _, parts, _ = split(table.ddl)
+    found = []
+    for part in parts:
+        own = column_name(part)
+        if own is not None and own.lower() == column.lower():
+            continue
+        if own is None:
+            if _names(part, column) and any(t.word == "check" for t in coldef.tokens(part)):
+                found.append(" ".join(part.split()))
+            continue
+        try:
+            parsed = coldef.parse(part)
+        except ValueError:
+            continue
+        found += [" ".join(part[c.start:c.end].split()) for c in parsed.clauses
+                  if c.kind in ("check", "generated") and _names(part[c.start:c.end], column)]
+    return found
+
+
+def _names(text: str, column: str) -> bool:
+    for tok in coldef.tokens(text):
+        if tok.text.startswith("("):
+            if _names(tok.text[1:-1], column):
+                return True
+        elif tok.text[:1] != "'" and coldef.unquote(tok.text).lower() == column.lower():
+            return True
+    return False

@@ -39,6 +39,24 @@ def literal(value: DefaultValue) -> str:
     return quote_literal(value)
 
 
+def default_sql(column: Column) -> str | None:
+    """The column's ``DEFAULT`` clause, or None without a default."""
+    if column.default is not None:
+        return f"DEFAULT {literal(column.default)}"
+    if column.default_expr is not None:
+        return f"DEFAULT {_EXPR_SQL[column.default_expr]}"
+    return None
+
+
+def references_sql(column: Column) -> str | None:
+    """The column's ``REFERENCES`` clause, or None without a foreign key."""
+    ref = column.references
+    if ref is None:
+        return None
+    clause = f"REFERENCES {quote(ref.table)}({quote(ref.column)})"
+    return clause if ref.on_delete == "NO ACTION" else f"{clause} ON DELETE {ref.on_delete}"
+
+
 def column_sql(column: Column) -> str:
     parts = [quote(column.name), column.type]
     if column.primary_key:
@@ -47,15 +65,7 @@ def column_sql(column: Column) -> str:
         parts.append("NOT NULL")
     if column.unique and not column.primary_key:
         parts.append("UNIQUE")
-    if column.default is not None:
-        parts.append(f"DEFAULT {literal(column.default)}")
-    elif column.default_expr is not None:
-        parts.append(f"DEFAULT {_EXPR_SQL[column.default_expr]}")
-    if column.references is not None:
-        ref = column.references
-        parts.append(f"REFERENCES {quote(ref.table)}({quote(ref.column)})")
-        if ref.on_delete != "NO ACTION":
-            parts.append(f"ON DELETE {ref.on_delete}")
+    parts += [c for c in (default_sql(column), references_sql(column)) if c]
     return " ".join(parts)
 
 

@@ -21,6 +21,10 @@ class ServerSettings:
     # Query budget and size limits; None: the ``[limits]`` of cinch.toml on the branch checked
     # out when the server starts (a dict: those fields, as worker processes receive them).
     limits: LimitsConfig | dict[str, int] | None = None
+    # The folder below which POST /databases/adopt may read files, and the only place where
+    # it may adopt them in place (their files then written by change sets); None: any path
+    # may be copied, none adopted in place.
+    adopt_root: str | None = None
 
     def resolved_limits(self, committed: LimitsConfig) -> LimitsConfig:
         if self.limits is None:

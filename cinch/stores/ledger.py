@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from cinch.errors import TenantError
+from cinch.stores import links
 
 LEDGER_TABLE = "_cinch_ledger"
 _CREATE_LEDGER = (
@@ -74,10 +75,23 @@ def _ledger_exists(conn: sqlite3.Connection) -> bool:
     return row is not None
 
 
+def _seed(conn: sqlite3.Connection) -> links.Seed | None:
+    """For a file adopted in place that no change set was applied to yet: what it held when
+    adopted, which stands in for the ledger it does not have (see ``cinch.stores.links``)."""
+    return links.seed(_db_path(conn))
+
+
+def _seed_rows(conn: sqlite3.Connection) -> list[LedgerRow]:
+    seed = _seed(conn)
+    if seed is None:
+        return []
+    return [LedgerRow(i, cid, commit, "") for i, (cid, commit) in enumerate(seed.changes, 1)]
+
+
 def read_ledger_rows(conn: sqlite3.Connection) -> list[LedgerRow]:
     """Every ledger row in application order; [] for a database without a ledger."""
     if not _ledger_exists(conn):
-        return []
+        return _seed_rows(conn)
     cur = conn.execute(
         "SELECT seq, change_id, commit_id, applied_at FROM _cinch_ledger ORDER BY seq"
     )
@@ -87,13 +101,13 @@ def read_ledger_rows(conn: sqlite3.Connection) -> list[LedgerRow]:
 def read_ledger(conn: sqlite3.Connection) -> list[str]:
     """The change ids this tenant has, in the order they were applied."""
     if not _ledger_exists(conn):
-        return []
+        return [row.change_id for row in _seed_rows(conn)]
     return [row[0] for row in conn.execute("SELECT change_id FROM _cinch_ledger ORDER BY seq")]
 
 
 def has_change(conn: sqlite3.Connection, change_id: str) -> bool:
     if not _ledger_exists(conn):
-        return False
+        return change_id in read_ledger(conn)
     cur = conn.execute("SELECT 1 FROM _cinch_ledger WHERE change_id = ?", (change_id,))
     return cur.fetchone() is not None
 
@@ -232,7 +246,7 @@ def _step(conn: sqlite3.Connection, change_id: str, commit_id: str, statements: 
     try:
         _begin(conn, change_id)
         try:
-            ensure_ledger(conn)
+            _ensure_seeded_ledger(conn)
             # Re-check under the write lock: another process may have moved it meanwhile.
             held = conn.execute(
                 "SELECT 1 FROM _cinch_ledger WHERE change_id = ?", (change_id,)
@@ -287,7 +301,7 @@ def reset_ledger(conn: sqlite3.Connection, statements: Sequence[str],
     try:
         _begin(conn, "<repair>")
         try:
-            ensure_ledger(conn)
+            _ensure_seeded_ledger(conn)
             failure = _run_statements(conn, statements, True)
             if failure is None:
                 conn.execute("DELETE FROM _cinch_ledger")
@@ -315,6 +329,18 @@ def reset_ledger(conn: sqlite3.Connection, statements: Sequence[str],
         statement=failure.statement, reason=failure.reason)
 
 
+def _ensure_seeded_ledger(conn: sqlite3.Connection) -> None:
+    """The ledger tables, inside the caller's write transaction; a file adopted in place gets
+    its first ledger here, from its seed, so it is written with the first change applied."""
+    seed = None if _ledger_exists(conn) else _seed(conn)
+    ensure_ledger(conn)
+    if seed is not None:
+        conn.executemany(
+            "INSERT INTO _cinch_ledger(change_id, commit_id, applied_at) VALUES (?, ?, ?)",
+            [(cid, commit, _now()) for cid, commit in seed.changes])
+        conn.executemany("INSERT INTO _cinch_changes VALUES (?, ?)", seed.bodies)
+
+
 # --- the tenant's own record of what cinch left in it ---------------------------------------
 
 
@@ -338,7 +364,11 @@ def read_state(conn: sqlite3.Connection) -> dict[str, str]:
     row = conn.execute(
         "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_cinch_state'").fetchone()
     if row is None:
-        return {}
+        seed = _seed(conn)
+        if seed is None:
+            return {}
+        return {"fingerprint": seed.fingerprint,
+                "ledger": ledger_digest(cid for cid, _ in seed.changes)}
     return dict(conn.execute("SELECT key, value FROM _cinch_state"))
 
 
@@ -365,7 +395,8 @@ def change_bodies(conn: sqlite3.Connection) -> dict[str, bytes]:
     row = conn.execute(
         "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_cinch_changes'").fetchone()
     if row is None:
-        return {}
+        seed = _seed(conn)
+        return dict(seed.bodies) if seed is not None else {}
     return {cid: bytes(body) for cid, body in conn.execute(
         "SELECT change_id, body FROM _cinch_changes")}
 

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from cinch.errors import NotFound, TenantError
+from cinch.stores import links
 
 BUSY_TIMEOUT_MS = 5000
 # WAL is checkpointed every ~1000 pages (~4 MiB at 4 KiB pages) and truncated back to this size
@@ -92,8 +93,15 @@ def connect(
         conn.read_only = read_only
         conn._cinch_guard = None
         conn.executescript(_SETTINGS)
-        # Setting WAL on a file already in WAL is a no-op that takes no lock.
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if links.seed(p) is not None:
+            # A file adopted in place keeps the journal mode its owner chose; outside WAL,
+            # NORMAL would not sync at every commit.
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA synchronous=FULL")
+            mode = "wal"
+        else:
+            # Setting WAL on a file already in WAL is a no-op that takes no lock.
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode != "wal":
             raise TenantError(
                 f"{p} could not be switched to WAL mode (journal_mode={mode})",

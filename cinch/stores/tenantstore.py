@@ -27,6 +27,7 @@ from pathlib import Path
 
 from cinch.errors import AlreadyExists, InvalidName, NotFound, TenantError, UsageError
 from cinch.names import check_branch_name, check_name, check_tenant_name
+from cinch.stores import links
 from cinch.stores.ledger import (
     LedgerRow,
     apply_change,
@@ -98,6 +99,7 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 # Folder names stay well under NAME_MAX (255 bytes) whatever the branch name.
 _KEY_LIMIT = 200
 _BRANCH_MARKER = ".branch"
+_LINKS_MARKER = ".linked"  # some tenant of this folder was adopted in place
 _TMP_PREFIX = "."
 _TMP_SUFFIX = ".tmp"
 # A template bigger than this is streamed by the kernel instead of read into memory.
@@ -220,10 +222,59 @@ class TenantStore:
         # followed) must still be under the root.
         real = os.path.realpath(candidate)
         if not real.startswith(self._prefix):
+            return self._linked(candidate, real)
+        return real
+
+    def _linked(self, candidate: str, real: str) -> str:
+        """A tenant adopted in place (see ``cinch.stores.links``): followed out of the root
+        only when the link is the tenant's own entry and its note names that very file."""
+        seed = links.read(candidate) if os.path.islink(candidate) else None
+        if seed is None or os.path.realpath(seed.target) != real or \
+                not os.path.dirname(os.path.abspath(candidate)).startswith(self._prefix):
             raise InvalidName(
                 f"{candidate} resolves outside the tenant root {self._root}", path=candidate
             )
+        if not os.path.isfile(real):
+            name = os.path.basename(candidate)[: -len(_SUFFIX)]
+            raise NotFound(
+                f"tenant {name!r} is the file {seed.target}, adopted in place, and that file "
+                "is missing (moved or deleted?)", tenant=name, path=seed.target,
+                hint=f"put the file back at {seed.target}, or forget the tenant with "
+                f"`cinch tenant delete {name}` (cinch never deletes the file itself)")
+        links.remember(seed)
         return real
+
+    def linked(self, db: str, branch: str, tenant: str) -> str | None:
+        """The file a tenant adopted in place stands for (None for a tenant of cinch's own)."""
+        leaf = os.path.join(str(self.folder(db, branch)), check_tenant_name(tenant) + _SUFFIX)
+        seed = links.read(leaf) if os.path.islink(leaf) else None
+        return seed.target if seed is not None else None
+
+    def link(self, db: str, branch: str, tenant: str, seed: links.Seed) -> Path:
+        """Register the file ``seed.target`` as a tenant where it is (nothing is written to it)."""
+        check_tenant_name(tenant)
+        folder = self._make_folder(db, branch)
+        leaf = os.path.join(folder, tenant + _SUFFIX)
+        marker = os.path.join(folder, _LINKS_MARKER)
+        if not os.path.exists(marker):
+            Path(marker).touch()
+        try:
+            links.create(leaf, seed)
+        except FileExistsError:
+            raise AlreadyExists(f"tenant {tenant!r} already exists", tenant=tenant,
+                                path=leaf) from None
+        return Path(seed.target)
+
+    def check_links(self, db: str, branch: str) -> None:
+        """Raise :class:`NotFound`, naming the file, if a tenant adopted in place lost its
+        file: before a change is committed, so it is refused rather than left half applied.
+        Free for a branch that never had one (a marker file says whether it did)."""
+        folder = str(self.folder(db, branch))
+        if not os.path.exists(os.path.join(folder, _LINKS_MARKER)):
+            return
+        for _, entry in self._entries(db, branch):
+            if entry.is_symlink():
+                self._inside(entry.path)
 
     def folder(self, db: str, branch: str) -> Path:
         """The folder holding the tenants of ``db`` on ``branch`` (it may not exist yet)."""
@@ -252,6 +303,8 @@ class TenantStore:
         return folder
 
     def exists(self, db: str, branch: str, tenant: str) -> bool:
+        if self.linked(db, branch, tenant) is not None:
+            return True  # even if its file went missing: it can still be deleted (forgotten)
         return os.path.isfile(self.path(db, branch, tenant))
 
     def size(self, db: str, branch: str, tenant: str) -> int:
@@ -287,8 +340,9 @@ class TenantStore:
             for entry in entries:
                 name = entry.name
                 # Temporary files start with '.'; anything that is not a valid tenant is skipped.
-                if not name.endswith(_SUFFIX) or name.startswith(".") or not entry.is_file():
-                    continue
+                if not name.endswith(_SUFFIX) or name.startswith(".") or not (
+                        entry.is_file() or entry.is_symlink()):  # a link whose file is gone
+                    continue                                    # is listed: opening it says so
                 try:
                     tenant = check_tenant_name(name[: -len(_SUFFIX)])
                 except InvalidName:
@@ -650,7 +704,15 @@ class TenantStore:
         )
 
     def delete(self, db: str, branch: str, tenant: str, *, missing_ok: bool = False) -> None:
-        """Delete a tenant file and its -wal/-shm, closing pooled connections to it first."""
+        """Delete a tenant file and its -wal/-shm, closing pooled connections to it first.
+
+        A tenant adopted in place is forgotten instead: its link and note go, and the file it
+        stands for is left exactly where and as it is."""
+        target = self.linked(db, branch, tenant)
+        if target is not None:
+            close_path_everywhere(os.path.realpath(target))
+            links.remove(os.path.join(str(self.folder(db, branch)), tenant + _SUFFIX))
+            return
         path = str(self.path(db, branch, tenant))
         if not os.path.lexists(path):
             if missing_ok:
@@ -665,6 +727,15 @@ class TenantStore:
 
     def rename(self, db: str, branch: str, old: str, new: str) -> Path:
         """Rename a tenant; refuses if ``new`` exists or ``old`` is open elsewhere."""
+        if self.linked(db, branch, old) is not None:
+            folder = str(self.folder(db, branch))
+            dest = os.path.join(folder, check_tenant_name(new) + _SUFFIX)
+            try:  # the file stays; its link and note take the new name
+                links.move(os.path.join(folder, old + _SUFFIX), dest)
+            except FileExistsError:
+                raise AlreadyExists(f"tenant {new!r} already exists", tenant=new,
+                                    path=dest) from None
+            return Path(self.path(db, branch, new))
         source = str(self.path(db, branch, old))
         dest = str(self.path(db, branch, new))
         if not os.path.isfile(source):
@@ -698,6 +769,10 @@ class TenantStore:
             return 0
         count = len(self.list(db, branch))
         close_under_everywhere(folder)
+        for name in self.list(db, branch):  # files adopted in place: only their links go
+            target = self.linked(db, branch, name)
+            if target is not None:
+                close_path_everywhere(os.path.realpath(target))
         self._ready.pop((db, branch), None)
         shutil.rmtree(folder)
         return count

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -9,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from cinch import Database
-from cinch.errors import UnknownRevision
+from cinch.errors import Forbidden, UnknownRevision
 from cinch.server.deps import AdminKey, BranchQuery, Engine, ReadKey, ReadTarget, require
 from cinch.server.errors import ERROR_RESPONSES
 from cinch.server.etag import DatabasesETag, SchemaETag, conditional
@@ -99,8 +100,10 @@ class AdoptionCreate(Body):
                       "them, on the server's machine")
     database: str = Field(min_length=1, max_length=63, description="The new database")
     pattern: str = Field(default="*.db", max_length=200, description="Which files of the folder")
-    mode: Literal["copy", "in_place"] = Field(default="copy", description="Copy the files into "
-                                              "the tenant folder, or link them where they are")
+    mode: Literal["copy", "in_place"] = Field(
+        default="copy", description="Copy the files into the tenant folder, or link them where "
+        "they are (in_place: only below the server's --adopt-root, nothing written to the files "
+        "until a change set is applied to them)")
     repair: bool = Field(default=False, description="Also adopt files whose schema differs, "
                          "planned to the majority schema (rows kept)")
     dry_run: bool = Field(default=False, description="Only the plan; change nothing")
@@ -135,7 +138,24 @@ def adopt_database(ctx: Engine, key: AdminKey, body: AdoptionCreate) -> Adoption
     files of the server's machine)."""
     require(key, Scope.admin, database=body.database, branch=ctx.current_branch(),
             action="adopting files")
+    _check_adopt_path(ctx.settings.adopt_root, body.path, body.mode)
     plan: Any = ctx.project.adopt(body.path, database=body.database, pattern=body.pattern,
                                   mode=body.mode, dry_run=body.dry_run, repair=body.repair,
                                   create=True)
     return AdoptionPublic(**plan.to_dict())
+
+
+def _check_adopt_path(root: str | None, path: str, mode: str) -> None:
+    """In place, a file of the server's machine becomes a tenant that keys write to: only
+    below the folder the server was started with (``--adopt-root``), which also bounds what
+    may be read and copied."""
+    if root is None:
+        if mode == "in_place":
+            raise Forbidden("adopting in place over HTTP needs a server started with "
+                            "--adopt-root FOLDER (files below it may be adopted in place)",
+                            mode=mode)
+        return
+    real, base = os.path.realpath(path), os.path.realpath(root)
+    if real != base and not real.startswith(base.rstrip(os.sep) + os.sep):
+        raise Forbidden(f"{path} is outside the folder this server adopts from ({root})",
+                        path=path, adopt_root=root)
