@@ -74,6 +74,8 @@ def main() -> None:
     env = {**os.environ, "CINCH_AUTHOR_NAME": "bench", "CINCH_AUTHOR_EMAIL": "bench@x.invalid",
            "COLUMNS": "100"}
     env.pop("CINCH_PROJECT", None)
+    # Timed as installed: with bytecode cached (the warm-up run writes it), as pip leaves it.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cinch = str(BIN / "cinch")
     with tempfile.TemporaryDirectory(prefix="cinch-bench-start-") as tmp:
         root = Path(tmp) / "acme"
