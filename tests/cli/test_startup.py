@@ -22,11 +22,13 @@ import cinch
 # Never needed to import the CLI or print its help.
 ENGINE = ("cinch.engine", "cinch.stores", "cinch.planner", "cinch.models", "cinch.server",
           "pygit2", "fastapi", "uvicorn", "starlette", "yaml")
-# Needed only by the commands that merge, revert, push/pull, snapshot or serve.
+# Needed only by the commands that merge, revert, push/pull, snapshot or serve, or (a thread
+# pool, with the logging it imports) apply to several tenants at once.
 RARE = ("cinch.engine.merge", "cinch.engine.conflict", "cinch.engine.resolutions",
         "cinch.engine.config_merge", "cinch.engine.revert",
         "cinch.engine.remotes", "cinch.engine.snapshots", "cinch.engine.settings",
-        "cinch.planner.invert", "cinch.server", "fastapi", "uvicorn", "starlette", "yaml")
+        "cinch.planner.invert", "cinch.server", "fastapi", "uvicorn", "starlette", "yaml",
+        "concurrent.futures", "logging")
 
 # Runs the CLI's entry point on argv, then prints the loaded modules after a marker line.
 _PROBE = """
