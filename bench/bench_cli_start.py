@@ -9,6 +9,11 @@ imports, and which third-party packages (tests/cli/test_startup.py holds those l
 
     python bench/bench_cli_start.py              # best of 7
     python bench/bench_cli_start.py --runs 15
+    python bench/bench_cli_start.py --baseline /tmp/old   # beside another checkout's cinch
+
+With ``--baseline DIR`` (a checkout, e.g. ``git archive REV | tar -x -C DIR``) each command is
+also run from DIR's ``cinch`` package, the two runs taking turns, and the ratio printed: on a
+shared machine a ratio measured in one run says more than either time.
 """
 
 from __future__ import annotations
@@ -60,6 +65,30 @@ def best_wall(argv: list[str], cwd: Path, runs: int,
     return times[0], times[len(times) // 2], min(cpu)
 
 
+_ENTRY = "import sys; from cinch.cli.app import main; main()"
+
+
+def side_by_side(args: list[str], cwd: Path, runs: int, env: dict[str, str],
+                 baseline: Path) -> tuple[float, float, float, float]:
+    """(best wall, best CPU) of ``cinch args`` from this checkout and from ``baseline``, their
+    runs taking turns so that both meet the same load."""
+    ours = [sys.executable, "-c", _ENTRY, *args]
+    theirs_env = {**env, "PYTHONPATH": str(baseline)}
+    walls: dict[bool, list[float]] = {True: [], False: []}
+    cpus: dict[bool, list[float]] = {True: [], False: []}
+    for mine in (True, False):  # warm-up: writes each checkout's bytecode
+        subprocess.run(ours, cwd=cwd, env=env if mine else theirs_env, capture_output=True,
+                       check=False)
+    for _ in range(runs):
+        for mine in (True, False):
+            start, cpu_start = time.perf_counter(), _child_cpu()
+            subprocess.run(ours, cwd=cwd, env=env if mine else theirs_env, capture_output=True,
+                           check=False)
+            walls[mine].append(time.perf_counter() - start)
+            cpus[mine].append(_child_cpu() - cpu_start)
+    return min(walls[True]), min(cpus[True]), min(walls[False]), min(cpus[False])
+
+
 def modules(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, list[str]]:
     proc = subprocess.run([sys.executable, "-c", _PROBE, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, check=False)
@@ -70,10 +99,14 @@ def modules(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, list[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--baseline", type=Path,
+                        help="a checkout of cinch to time each command beside")
     args = parser.parse_args()
     env = {**os.environ, "CINCH_AUTHOR_NAME": "bench", "CINCH_AUTHOR_EMAIL": "bench@x.invalid",
            "COLUMNS": "100"}
     env.pop("CINCH_PROJECT", None)
+    # Timed as installed: with bytecode cached (the warm-up run writes it), as pip leaves it.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cinch = str(BIN / "cinch")
     with tempfile.TemporaryDirectory(prefix="cinch-bench-start-") as tmp:
         root = Path(tmp) / "acme"
@@ -98,6 +131,15 @@ def main() -> None:
             mark = "ok" if best * 1000 <= TARGET_MS else "over target"
             print(f"  cinch {' '.join(command):26s} {best * 1000:7.1f} ms ({median * 1000:.1f}), "
                   f"CPU {cpu * 1000:.0f} ms   {mark}; {count} modules; {' '.join(third)}")
+        if args.baseline is not None:
+            print(f"beside {args.baseline} (runs taking turns, best of {args.runs}): wall and "
+                  f"CPU, this checkout / baseline; load average {os.getloadavg()[0]:.1f}")
+            for command in COMMANDS:
+                wall, cpu, base_wall, base_cpu = side_by_side(command, root, args.runs, env,
+                                                              args.baseline)
+                print(f"  cinch {' '.join(command):26s} wall {wall * 1000:6.1f} / "
+                      f"{base_wall * 1000:6.1f} ms = {wall / base_wall:.2f}   CPU "
+                      f"{cpu * 1000:4.0f} / {base_cpu * 1000:4.0f} ms = {cpu / base_cpu:.2f}")
 
 
 if __name__ == "__main__":

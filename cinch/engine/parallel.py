@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from cinch.errors import UsageError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 ENV = "CINCH_APPLY_WORKERS"
 
@@ -68,6 +70,10 @@ def each(items: Iterable[T], work: Callable[[T], R], workers: int,
             except Exception as exc:
                 yield item, exc
         return
+    # only here: concurrent.futures (and the logging it imports) would cost every command's
+    # start, and most commands apply nothing or to one tenant
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
     source = iter(items)
     window = workers * 4
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cinch-apply") as pool:

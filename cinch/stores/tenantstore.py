@@ -22,7 +22,6 @@ import sqlite3
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cinch.errors import AlreadyExists, InvalidName, NotFound, TenantError, UsageError
@@ -564,6 +563,8 @@ class TenantStore:
             if workers == 1:
                 write(range(len(names)))
             else:
+                from concurrent.futures import ThreadPoolExecutor  # costs every start at the top
+
                 with ThreadPoolExecutor(workers) as pool:
                     for future in [pool.submit(write, range(w, len(names), workers))
                                    for w in range(workers)]:

@@ -6,6 +6,7 @@ Each check runs a fresh interpreter: this test process has long since imported e
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import subprocess
@@ -21,11 +22,13 @@ import cinch
 # Never needed to import the CLI or print its help.
 ENGINE = ("cinch.engine", "cinch.stores", "cinch.planner", "cinch.models", "cinch.server",
           "pygit2", "fastapi", "uvicorn", "starlette", "yaml")
-# Needed only by the commands that merge, revert, push/pull, snapshot or serve.
+# Needed only by the commands that merge, revert, push/pull, snapshot or serve, or (a thread
+# pool, with the logging it imports) apply to several tenants at once.
 RARE = ("cinch.engine.merge", "cinch.engine.conflict", "cinch.engine.resolutions",
         "cinch.engine.config_merge", "cinch.engine.revert",
         "cinch.engine.remotes", "cinch.engine.snapshots", "cinch.engine.settings",
-        "cinch.planner.invert", "cinch.server", "fastapi", "uvicorn", "starlette", "yaml")
+        "cinch.planner.invert", "cinch.server", "fastapi", "uvicorn", "starlette", "yaml",
+        "concurrent.futures", "logging")
 
 # Runs the CLI's entry point on argv, then prints the loaded modules after a marker line.
 _PROBE = """
@@ -112,25 +115,98 @@ def test_everyday_commands_import_only_their_list(command: str,
     assert "typer" in loaded  # the probe ran the command (and would list what it imported)
 
 
-def _callbacks(app: typer.Typer) -> Iterator[Callable[..., object]]:
-    if app.registered_callback and app.registered_callback.callback:
-        yield app.registered_callback.callback
-    for command in app.registered_commands:
+def _callbacks(target: typer.Typer | Callable[..., object]) -> Iterator[Callable[..., object]]:
+    if not isinstance(target, typer.Typer):
+        yield target
+        return
+    if target.registered_callback and target.registered_callback.callback:
+        yield target.registered_callback.callback
+    for command in target.registered_commands:
         if command.callback:
             yield command.callback
-    for group in app.registered_groups:
+    for group in target.registered_groups:
         if group.typer_instance:
             yield from _callbacks(group.typer_instance)
 
 
+def _targets() -> Iterator[tuple[str, typer.Typer | Callable[..., object]]]:
+    """Each command of the root: its name and what its table entry points at."""
+    from cinch.cli.app import COMMANDS
+
+    for name, entry in COMMANDS.items():
+        yield name, getattr(importlib.import_module(f"cinch.cli.{entry.module}"), entry.attribute)
+
+
 def test_command_annotations_are_objects_not_strings() -> None:
-    """typer reads every command's signature at each start; string annotations (``from
-    __future__ import annotations``) would be compiled and evaluated there, every time."""
+    """typer reads a command's signature when it runs; string annotations (``from __future__
+    import annotations``) would be compiled and evaluated there, every time."""
     from cinch.cli.app import app
 
-    stringly = [f"{f.__module__}.{f.__qualname__}" for f in _callbacks(app)
+    callbacks = [*_callbacks(app)] + [f for _, target in _targets() for f in _callbacks(target)]
+    stringly = [f"{f.__module__}.{f.__qualname__}" for f in callbacks
                 if any(isinstance(a, str) for a in inspect.get_annotations(f).values())]
     assert stringly == []
+
+
+def _root_help(load_all: bool) -> str:
+    import typer.core
+    import typer.main
+
+    from cinch.cli.app import app
+
+    root = typer.main.get_command(app)
+    ctx = root.make_context("cinch", ["--help"], resilient_parsing=True)
+    formatter = ctx.make_formatter()
+    if load_all:  # typer's own listing, which builds every command
+        typer.core.TyperGroup.format_commands(root, ctx, formatter)
+    else:
+        root.format_commands(ctx, formatter)
+    return formatter.getvalue()
+
+
+def test_the_command_table_matches_the_commands() -> None:
+    """`cinch --help` lists the root's commands from a table of names and one-line help, so it
+    imports no command module: the table must say what the commands themselves say."""
+    from cinch.cli.app import COMMANDS, build_command
+
+    for name, entry in COMMANDS.items():
+        command = build_command(name)
+        assert (command.name, command.hidden) == (name, False)
+        assert command.get_short_help_str(10**6) == entry.summary, name
+    assert _root_help(load_all=False) == _root_help(load_all=True)
+    assert "  table     Create, drop, rename, copy and inspect tables." in _root_help(False)
+
+
+def test_every_group_of_commands_is_in_the_table() -> None:
+    """A typer group defined in a command module but missing from the table would be no
+    command at all."""
+    import pkgutil
+
+    import cinch.cli
+    from cinch.cli.app import app
+
+    listed = {id(target) for _, target in _targets() if isinstance(target, typer.Typer)}
+    nested = {id(g.typer_instance) for _, target in _targets() if isinstance(target, typer.Typer)
+              for g in target.registered_groups}
+    defined = {f"{info.name}.{name}": value
+               for info in pkgutil.iter_modules(cinch.cli.__path__)
+               for name, value in vars(importlib.import_module(f"cinch.cli.{info.name}")).items()
+               if isinstance(value, typer.Typer) and value is not app}
+    assert defined
+    assert sorted(n for n, v in defined.items() if id(v) not in listed | nested) == []
+
+
+@pytest.mark.parametrize(("args", "modules"), [
+    (["--help"], []), (["no-such-command"], []),
+    (["status", "--help"], ["cinch.cli.history_cmds"]),
+    (["table", "list", "--help"], ["cinch.cli.schema_cmds"]),
+    (["db", "--help"], ["cinch.cli.adopt_cmds", "cinch.cli.schema_cmds"]),
+], ids=str)
+def test_a_command_imports_only_its_own_module(args: list[str], modules: list[str],
+                                               tmp_path: Path) -> None:
+    loaded = loaded_by(_PROBE, *args, cwd=tmp_path)
+    assert "cinch.cli.app" in loaded
+    assert sorted(m for m in among(loaded, ("cinch.cli.",)) if m.endswith("_cmds")) == modules
 
 
 def test_package_exports_resolve_on_use() -> None:

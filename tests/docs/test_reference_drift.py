@@ -49,10 +49,13 @@ def edit(path: Path, old: str, new: str) -> None:
 def test_the_drift_check_fails_for_each_kind_of_addition(tmp_path: Path) -> None:
     copy = copy_checkout(tmp_path)
     # a command with an option, an error code, a setting, a route
-    edit(copy / "cinch" / "cli" / "app.py", 'app.command("init")(history_cmds.init)\n',
-         'app.command("init")(history_cmds.init)\n\n\n@app.command("frobnicate")\n'
-         'def frobnicate(level: int = typer.Option(1, "--level", help="How hard")) -> None:\n'
-         '    """Frobnicate the project."""\n\n\n')
+    edit(copy / "cinch" / "cli" / "app.py", '    "status": Entry(',
+         '    "frobnicate": Entry("frob_cmds", "frobnicate", "Frobnicate the project."),\n'
+         '    "status": Entry(')
+    (copy / "cinch" / "cli" / "frob_cmds.py").write_text(
+        'import typer\n\n\n'
+        'def frobnicate(level: int = typer.Option(1, "--level", help="How hard")) -> None:\n'
+        '    """Frobnicate the project."""\n')
     with (copy / "cinch" / "errors.py").open("a") as errors:
         errors.write('\n\nclass Frobbed(CinchError):\n    """Frobbed too hard."""\n\n'
                      '    code = "frobbed"\n    http_status = 418\n')
