@@ -10,6 +10,9 @@ flight on each (no pipelining), bounded by time and by request count. Raw blocki
 the client a send and a receive per request (an asyncio client costs several times that), so on
 a small machine the client does not cap what is measured; the report gives the CPU time of both
 sides per request. The Python API figure is ``Tenant.query`` in a loop, in this process.
+The project is the sample SaaS project of fixtures/saas.py (accounts, users, invoices with
+foreign keys, indexes and views; a merged branch and an open one), its tenants filled with
+``--rows`` invoices each; the point query reads one invoice of tenant acme by id.
 Target: >= 3,000 HTTP point queries/s.
 """
 
@@ -41,27 +44,30 @@ os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
 import cinch  # noqa: E402
 from cinch.server.keys import create_key  # noqa: E402
 from cinch.server.state import StateStore, state_path  # noqa: E402
+from fixtures import saas  # noqa: E402
 
-SQL = "SELECT id, name, n FROM items WHERE id = ?"
+SQL = "SELECT id, number, amount_cents, status FROM invoices WHERE id = ?"
+TENANT = "acme"
 MAX_REQUESTS = 500_000  # a hard bound, whatever --seconds says
 
 
 def make_project(folder: Path, rows: int) -> tuple[Path, list[str], str]:
-    project = cinch.init(folder / "bench")
-    project.database().create_table("items", ["name:TEXT", "n:INTEGER"])
-    tenant = project.tenant("main")
-    with tenant.transaction():
-        ids = [tenant.insert("items", {"name": f"item {i}", "n": i})["id"] for i in range(rows)]
-    store = StateStore(state_path(project.state_dir))
-    _, secret = create_key(store, "bench", "read")
-    store.close()
-    project.close()
-    return folder / "bench", ids, secret
+    """The sample SaaS project with about ``rows`` invoices in each tenant; the ids of
+    TENANT's invoices and a read key's secret."""
+    accounts = max(1, rows // 100)
+    built = saas.build(folder / "bench", accounts=accounts, users_per_account=2,
+                       invoices_per_account=max(1, rows // accounts))
+    with cinch.open(built.root) as project:
+        ids = [row[0] for row in project.tenant(TENANT).query("SELECT id FROM invoices").rows]
+        store = StateStore(state_path(project.state_dir))
+        _, secret = create_key(store, "bench", "read")
+        store.close()
+    return built.root, ids, secret
 
 
 def python_api(root: Path, ids: list[str], seconds: float) -> tuple[float, int]:
     with cinch.open(root) as project:
-        tenant = project.tenant("main")
+        tenant = project.tenant(TENANT)
         done, start = 0, time.perf_counter()
         deadline = start + seconds
         while time.perf_counter() < deadline and done < MAX_REQUESTS:
@@ -110,7 +116,7 @@ def cpu_seconds(pid: int) -> float | None:
 
 def request_bytes(port: int, secret: str, item: str) -> bytes:
     body = json.dumps({"sql": SQL, "params": [item], "read_only": True}).encode()
-    head = (f"POST /databases/main/tenants/main/query HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    head = (f"POST /databases/main/tenants/{TENANT}/query HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             f"Authorization: Bearer {secret}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n")
     return head.encode() + body
