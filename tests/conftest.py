@@ -101,7 +101,7 @@ def _cached_get_command(app: typer.Typer) -> click.Command:
     return _real_get_command(app)
 
 
-def run_cinch_in_process(*args: str, cwd: Path, check: bool = False) -> CliResult:
+def run_cinch_in_process(*args: str, cwd: Path | None = None, check: bool = False) -> CliResult:
     """``cinch.cli.app.main`` (the console script's entry point) in this process: the same
     code and rendering as :func:`run_cinch` without a new interpreter per call, for the long
     parametrized lists. Environment overrides go through ``monkeypatch``."""
@@ -109,7 +109,7 @@ def run_cinch_in_process(*args: str, cwd: Path, check: bool = False) -> CliResul
 
     out, err = io.StringIO(), io.StringIO()
     previous = Path.cwd()
-    os.chdir(cwd)
+    os.chdir(cwd or previous)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
                 mock.patch("typer.main.get_command", _cached_get_command):

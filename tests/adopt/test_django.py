@@ -4,6 +4,9 @@ Django's `migrate` (auth, admin, contenttypes, sessions: INTEGER and composite k
 foreign keys, CHECK constraints) and a SQLAlchemy metadata write the files; copies with other
 rows are adopted, changed with cinch (a column, a merge, a revert), and the application's own
 ORM then reads and writes every tenant; foreign_key_check and integrity_check stay clean.
+
+The applications' tools run as their own processes; cinch's CLI runs its entry point in this
+process (tests/cli covers the real command).
 """
 
 from __future__ import annotations
@@ -64,6 +67,11 @@ for path in json.loads(sys.argv[1]):
     connection.close()
 print(json.dumps(out))
 """
+
+
+@pytest.fixture
+def cli(cli_in_process: Cli) -> Cli:
+    return cli_in_process
 
 
 def _django(tmp: Path, args: list[str], db: Path, script: str | None = None

@@ -1,5 +1,8 @@
 """`cinch init --from`: 50 files, 3 with a hand-added column; the plan first, outliers left alone
-unless --repair, source files never written."""
+unless --repair, source files never written.
+
+Through the CLI's entry point in this process (an interpreter's start per call would be most of
+the time); a refusal's exit code through the real `cinch` command."""
 
 from __future__ import annotations
 
@@ -8,8 +11,10 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from cinch.stores.tenantstore import shape_fingerprint
-from tests.conftest import Cli
+from tests.conftest import Cli, run_cinch
 
 SCHEMA = """
 CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT NOT NULL COLLATE NOCASE,
@@ -19,6 +24,11 @@ CREATE TABLE invoice (customer_id INTEGER NOT NULL REFERENCES customer(id) ON DE
                       PRIMARY KEY (customer_id, number)) WITHOUT ROWID;
 CREATE INDEX invoice_total ON invoice(total) WHERE total > 0;
 """
+
+
+@pytest.fixture
+def cli(cli_in_process: Cli) -> Cli:
+    return cli_in_process
 
 
 def _files(folder: Path, count: int = 50, odd: tuple[int, ...] = (7, 21, 42)) -> None:
@@ -99,11 +109,11 @@ def test_repair_brings_outliers_to_the_majority_with_their_rows(tmp_path: Path, 
     assert {row["state"] for row in json.loads(status.stdout)} == {"up to date"}
 
 
-def test_a_folder_without_sqlite_files_is_refused(tmp_path: Path, cli: Cli) -> None:
+def test_a_folder_without_sqlite_files_is_refused(tmp_path: Path) -> None:
     src = tmp_path / "junk"
     src.mkdir()
     (src / "a.db").write_text("not a database")
-    result = cli("init", str(tmp_path / "acme"), "--from", str(src))
+    result = run_cinch("init", str(tmp_path / "acme"), "--from", str(src))
     assert result.rc != 0 and "can be adopted" in result.stderr
     assert not (tmp_path / "acme").exists()
 

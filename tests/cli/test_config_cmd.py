@@ -1,5 +1,8 @@
-"""`cinch config` through the real `cinch` command: cinch.toml settings listed, read, set and
-unset as commits, checked with the git binary; every refusal leaves the repository as it was."""
+"""`cinch config` through the CLI's entry point: cinch.toml settings listed, read, set and
+unset as commits, checked with the git binary; every refusal leaves the repository as it was.
+
+The entry point runs in this process (the same code and rendering, without an interpreter's
+start per call); the tests about exit codes and output streams run the real `cinch` command."""
 
 from __future__ import annotations
 
@@ -15,11 +18,16 @@ import pytest
 import yaml
 
 import cinch
-from tests.conftest import CliResult, assert_refused
+from tests.conftest import CliResult, assert_refused, run_cinch
 
 Cli = Callable[..., CliResult]
 Git = Callable[..., str]
 Snapshot = Callable[[Path], dict[str, bytes]]
+
+
+@pytest.fixture
+def cli(cli_in_process: Cli) -> Cli:
+    return cli_in_process
 
 
 @pytest.fixture
@@ -118,8 +126,8 @@ def test_branch_option_acts_on_another_branch(acme: Path, cli: Cli, git: Git) ->
     assert cli("config", "merge.approvals.main", "-b", "feature", cwd=acme).stdout == "3\n"
 
 
-def test_quiet_prints_nothing(acme: Path, cli: Cli, git: Git) -> None:
-    result = cli("-q", "config", "merge.approvals.main", "1", cwd=acme, check=True)
+def test_quiet_prints_nothing(acme: Path, git: Git) -> None:
+    result = run_cinch("-q", "config", "merge.approvals.main", "1", cwd=acme, check=True)
     assert result.stdout == "" and toml_at(git, acme, "HEAD")["merge"]["approvals"]
 
 
@@ -168,9 +176,9 @@ def test_bad_input_is_refused_and_changes_nothing(
     assert snapshot(acme) == before
 
 
-def test_error_in_json_carries_the_stable_code(acme: Path, cli: Cli, snapshot: Snapshot) -> None:
+def test_error_in_json_carries_the_stable_code(acme: Path, snapshot: Snapshot) -> None:
     before = snapshot(acme)
-    result = cli("config", "merge.approvals.main", "-1", "--format", "json", cwd=acme)
+    result = run_cinch("config", "merge.approvals.main", "-1", "--format", "json", cwd=acme)
     assert result.rc != 0 and result.stdout == ""
     error = json.loads(result.stderr)["error"]
     assert error["code"] == "invalid_setting"

@@ -1,5 +1,7 @@
 """Remotes through libgit2: push to a bare repository, clone it elsewhere, pull changes into
-another clone's tenants, refuse non-fast-forward pushes. The CLI runs as real processes."""
+another clone's tenants, refuse non-fast-forward pushes. The CLI runs its entry point in this
+process (an interpreter's start per call would be most of the time), and the real `cinch`
+command where the refusals' exit codes are checked."""
 
 from __future__ import annotations
 
@@ -13,7 +15,12 @@ import pytest
 import cinch
 from cinch.engine import remotes, tags
 from cinch.errors import BranchError, DirtyWorkTree, NotAProject, NotFound, ProjectExists
-from tests.conftest import Cli
+from tests.conftest import Cli, run_cinch
+
+
+@pytest.fixture
+def cli(cli_in_process: Cli) -> Cli:
+    return cli_in_process
 
 
 @pytest.fixture
@@ -44,7 +51,7 @@ def _columns(path: Path, table: str) -> list[str]:
 
 @pytest.fixture
 def published(project: cinch.Project, bare: Path, cli: Cli) -> Path:
-    """The `users` project pushed to the bare origin with the real CLI."""
+    """The `users` project pushed to the bare origin with the CLI."""
     root = str(project.root)
     cli("-C", root, "remote", "add", "origin", str(bare), check=True)
     pushed = cli("-C", root, "push", check=True)
@@ -170,9 +177,9 @@ def test_remote_add_list_remove(project: cinch.Project, bare: Path, cli: Cli) ->
     cli("-C", root, "remote", "add", "backup", str(bare), check=True)
     listed = cli("-C", root, "remote", "list", "-f", "json", check=True)
     assert json.loads(listed.stdout) == [{"name": "backup", "url": str(bare)}]
-    dup = cli("-C", root, "remote", "add", "backup", str(bare))
+    dup = run_cinch("-C", root, "remote", "add", "backup", str(bare))
     assert dup.rc != 0 and "already exists" in dup.stderr
-    missing = cli("-C", root, "push")  # no origin
+    missing = run_cinch("-C", root, "push")  # no origin
     assert missing.rc != 0 and "no remote named 'origin'" in missing.stderr
     cli("-C", root, "push", "backup", check=True)
     cli("-C", root, "remote", "remove", "backup", check=True)
