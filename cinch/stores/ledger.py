@@ -375,6 +375,23 @@ def seed_adopted(path: str | os.PathLike[str], changes: Sequence[tuple[str, byte
         conn.close()
 
 
+def seed_copy(source: str | os.PathLike[str], copy: str | os.PathLike[str]) -> None:
+    """A copy of a file adopted in place that no change set reached yet (a branch's copy, a
+    tenant copy): the copy is a tenant of cinch's own, so it gets the ledger its source's note
+    stands in for, written into it."""
+    seed = links.seed(source)
+    if seed is None:
+        return
+    conn = sqlite3.connect(os.fspath(copy))
+    try:
+        held = _ledger_exists(conn)
+    finally:
+        conn.close()
+    if not held:
+        commit = seed.changes[0][1] if seed.changes else ""
+        seed_adopted(copy, seed.bodies, commit, seed.fingerprint)
+
+
 # --- the tenant's own record of what cinch left in it ---------------------------------------
 
 

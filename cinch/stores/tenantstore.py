@@ -44,6 +44,7 @@ from cinch.stores.ledger import (
     reset_ledger,
     schema_fingerprint,
     seed_adopted,
+    seed_copy,
     shape_fingerprint,
     unwind_change,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "run_query",
     "schema_fingerprint",
     "seed_adopted",
+    "seed_copy",
     "shape_fingerprint",
     "sweep_templates",
     "unwind_change",
@@ -640,6 +642,7 @@ class TenantStore:
                     lease.__exit__(None, None, None)
                 else:
                     source.close()
+            seed_copy(src, tmp)  # a file adopted in place may hold its ledger in its note
             synced = prepare(Path(tmp)) if prepare is not None else False
             if (durable or prepare is not None) and not synced:
                 fd = os.open(tmp, os.O_RDONLY)
