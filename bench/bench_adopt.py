@@ -2,15 +2,18 @@
 
 Adoption reads every file (its schema fingerprint), records the majority schema as a change set
 and registers each file as a tenant: copied into the tenant folder with its ledger and state
-written inside it. The floor is what no adoption can beat: copying the files, measured in the
-same run on the same files.
+written inside it (on parallel workers, one fsync per file), or, ``--in-place``, linked where it
+is. The floor is what no copying adoption can beat: copying the files with
+``shutil.copyfile``, measured in the same run on the same files (no fsync: a lower floor still).
 
-    python bench/bench_adopt.py --files 10000
+    python bench/bench_adopt.py --tenants 10000
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import shutil
 import sqlite3
 import sys
@@ -47,7 +50,7 @@ def make_files(folder: Path, count: int, rows: int) -> None:
         shutil.copyfile(template, folder / f"t{i:05d}.db")
 
 
-def run(count: int, rows: int) -> dict[str, float]:
+def run(count: int, rows: int, mode: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="cinch-bench-adopt-") as tmp:
         base = Path(tmp)
         files = base / "files"
@@ -60,7 +63,7 @@ def run(count: int, rows: int) -> dict[str, float]:
         copied = time.perf_counter() - start
         start = time.perf_counter()
         project = cinch.init(base / "project")
-        result = project.adopt(files)
+        result = project.adopt(files, mode=mode)
         adopted = time.perf_counter() - start
         assert sum(f.adopted for f in result.files) == count
         project.close()
@@ -69,15 +72,20 @@ def run(count: int, rows: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--files", type=int, action="append")
+    parser.add_argument("--tenants", "--files", dest="tenants", type=int, action="append",
+                        help="How many files to adopt (repeat; default 10,000)")
     parser.add_argument("--rows", type=int, default=50)
+    parser.add_argument("--in-place", action="store_true", help="Adopt in place (links)")
     args = parser.parse_args()
-    print("| files | copy (s) | adopt (s) | adopt / copy | per file (ms) |")
-    print("|---:|---:|---:|---:|---:|")
-    for count in args.files or [10_000]:
-        t = run(count, args.rows)
+    mode = "in_place" if args.in_place else "copy"
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"load {os.getloadavg()[0]:.1f} at start, mode {mode}")
+    print("| files | copy (s) | adopt (s) | adopt / copy | per file (ms) | load after |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for count in args.tenants or [10_000]:
+        t = run(count, args.rows, mode)
         print(f"| {count:,} | {t['copy']:.2f} | {t['adopt']:.2f} | {t['adopt'] / t['copy']:.1f}x "
-              f"| {t['adopt'] / count * 1000:.2f} |", flush=True)
+              f"| {t['adopt'] / count * 1000:.2f} | {os.getloadavg()[0]:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from cinch.engine import parallel
 from cinch.engine.tenant_catalog import at_head_many
 from cinch.errors import CinchError, InvalidName, UsageError
 from cinch.models.operations import describe
@@ -219,18 +220,53 @@ def adopt(project: Project, source: str | os.PathLike[str], *, database: str | N
     target = [(result.change.id, result.change.to_json())]
     schema = db.schema()
     tenants = project.tenants
-    registering = [f for f in plan.files if f.status in ("adopt", "repair")]
+    # The majority first (copied on parallel workers), then the outliers being repaired.
+    registering = [f for f in plan.files if f.status == "adopt"] + \
+        [f for f in plan.files if f.status == "repair"]
     with tenants.moving(name, db.branch):
         # The catalog learns of every tenant (status and tenant list read it, not the files)
         # before the files appear; one refused on the way is forgotten again.
         records = at_head_many(tenants, name, result.commit, [f.tenant for f in registering])
         with tenants.catalog.changing(name, db.branch, records):
-            for entry in registering:
+            fast = [f for f in registering if f.status == "adopt" and mode == "copy"]
+            _copy_all(project, plan, fast, target)
+            for entry in registering[len(fast):] if mode == "copy" else registering:
                 _register(project, plan, entry, target, schema)
         for entry in registering:
             if not entry.adopted:
                 tenants.catalog.forget(name, db.branch, entry.tenant)
     return plan
+
+
+def _copy_all(project: Project, plan: Adoption, entries: list[AdoptedFile],
+              target: list[tuple[str, bytes]]) -> None:
+    """The files of the majority schema, copied as tenants on parallel workers: each copy
+    gets its ledger in one pass with no journal (it is not a tenant until published), one
+    fsync, then its name; the folder is synced once at the end. Every file of the group has
+    the same schema, so the state recorded in each is known without reading it again."""
+    tenants = project.tenants
+    db, branch = plan.database, project.database(plan.database).branch
+    commit = plan.commit or ""
+
+    def one(entry: AdoptedFile) -> None:
+        dest = tenants.store.path(db, branch, entry.tenant)
+        if os.path.lexists(dest):
+            # Only the tenant made with the database (``main``) can be here: empty, replaced.
+            tenants.pool.close_path(dest)
+            tenants.store.delete(db, branch, entry.tenant)
+        tenants.store.create_from_file(
+            Path(entry.path).resolve(), db, branch, entry.tenant,
+            lambda tmp: ts.seed_adopted(tmp, target, commit, plan.fingerprint))
+
+    for entry, outcome in parallel.each(entries, one, parallel.worker_count()):
+        if isinstance(outcome, CinchError):
+            entry.status, entry.difference = "refused", [*entry.difference, outcome.message]
+        elif isinstance(outcome, Exception):
+            raise outcome
+        else:
+            entry.adopted = True
+    if entries:
+        tenants.store.sync_folder(db, branch)
 
 
 def _register(project: Project, plan: Adoption, entry: AdoptedFile,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -339,6 +340,56 @@ def _ensure_seeded_ledger(conn: sqlite3.Connection) -> None:
             "INSERT INTO _cinch_ledger(change_id, commit_id, applied_at) VALUES (?, ?, ?)",
             [(cid, commit, _now()) for cid, commit in seed.changes])
         conn.executemany("INSERT INTO _cinch_changes VALUES (?, ?)", seed.bodies)
+
+
+def seed_adopted(path: str | os.PathLike[str], changes: Sequence[tuple[str, bytes]],
+                 commit_id: str, fingerprint: str) -> None:
+    """Make an adopted file, copied under a name no one else opens yet, a tenant holding
+    ``changes``: its ledger and recorded state (its schema is ``fingerprint`` already), and
+    WAL mode, in one pass with no journal and no sync of its own (the caller syncs the file
+    once and publishes it; a crash before that leaves a temporary file, never a tenant).
+    Refused (:class:`TenantError`) if its rows break its own foreign keys, which a later
+    rebuild would refuse too."""
+    conn = sqlite3.connect(os.fspath(path), isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        violations = conn.execute("PRAGMA foreign_key_check").fetchmany(_MAX_VIOLATIONS_REPORTED)
+        if violations:
+            shown = "; ".join(f"{table} rowid {rowid} references a missing {parent} row"
+                              for table, rowid, parent, _ in violations)
+            raise TenantError(f"its rows break its foreign keys: {shown}", path=os.fspath(path))
+        conn.execute("BEGIN")
+        ensure_ledger(conn)
+        now = _now()
+        conn.executemany(
+            "INSERT INTO _cinch_ledger(change_id, commit_id, applied_at) VALUES (?, ?, ?)",
+            [(cid, commit_id, now) for cid, _ in changes])
+        conn.executemany("INSERT INTO _cinch_changes VALUES (?, ?)", changes)
+        conn.executemany("INSERT OR REPLACE INTO _cinch_state(key, value) VALUES (?, ?)",
+                         (("fingerprint", fingerprint),
+                          ("ledger", ledger_digest(cid for cid, _ in changes))))
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA journal_mode=WAL")
+    finally:
+        conn.close()
+
+
+def seed_copy(source: str | os.PathLike[str], copy: str | os.PathLike[str]) -> None:
+    """A copy of a file adopted in place that no change set reached yet (a branch's copy, a
+    tenant copy): the copy is a tenant of cinch's own, so it gets the ledger its source's note
+    stands in for, written into it."""
+    seed = links.seed(source)
+    if seed is None:
+        return
+    conn = sqlite3.connect(os.fspath(copy))
+    try:
+        held = _ledger_exists(conn)
+    finally:
+        conn.close()
+    if not held:
+        commit = seed.changes[0][1] if seed.changes else ""
+        seed_adopted(copy, seed.bodies, commit, seed.fingerprint)
 
 
 # --- the tenant's own record of what cinch left in it ---------------------------------------

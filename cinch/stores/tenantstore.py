@@ -42,6 +42,8 @@ from cinch.stores.ledger import (
     record_state,
     reset_ledger,
     schema_fingerprint,
+    seed_adopted,
+    seed_copy,
     shape_fingerprint,
     unwind_change,
 )
@@ -87,6 +89,8 @@ __all__ = [
     "run_batch",
     "run_query",
     "schema_fingerprint",
+    "seed_adopted",
+    "seed_copy",
     "shape_fingerprint",
     "sweep_templates",
     "unwind_change",
@@ -639,6 +643,7 @@ class TenantStore:
                     lease.__exit__(None, None, None)
                 else:
                     source.close()
+            seed_copy(src, tmp)  # a file adopted in place may hold its ledger in its note
             synced = prepare(Path(tmp)) if prepare is not None else False
             if (durable or prepare is not None) and not synced:
                 fd = os.open(tmp, os.O_RDONLY)
@@ -657,6 +662,50 @@ class TenantStore:
         self._publish(tmp, dest, tenant)
         if durable:
             _fsync_dir(folder)
+
+    def create_from_file(self, source: str | os.PathLike[str], db: str, branch: str,
+                         tenant: str, prepare: Callable[[Path], None]) -> Path:
+        """A new tenant from a file outside cinch (adoption): copied under a temporary name
+        (SQLite's backup when a WAL beside it may hold committed pages, else a plain copy),
+        made ready by ``prepare`` (its ledger written), synced once, then published under its name. A
+        crash leaves at most a temporary file to sweep, never a half-made tenant."""
+        src = os.fspath(source)
+        folder = self._make_folder(db, branch)
+        dest = os.path.join(folder, check_tenant_name(tenant) + _SUFFIX)
+        if os.path.lexists(dest):
+            raise AlreadyExists(f"tenant {tenant!r} already exists", tenant=tenant, path=dest)
+        tmp = self._tmp_name(folder, tenant)
+        try:
+            if os.path.exists(src + "-wal"):
+                reader = sqlite3.connect(f"{Path(src).resolve().as_uri()}?mode=ro", uri=True)
+                target = sqlite3.connect(tmp)
+                try:
+                    reader.backup(target)
+                finally:
+                    target.close()
+                    reader.close()
+            else:
+                shutil.copyfile(src, tmp)
+            prepare(Path(tmp))
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except sqlite3.Error as exc:
+            for extra in ("", *_SIDECARS):
+                _unlink_quietly(tmp + extra)
+            raise TenantError(f"cannot adopt {src}: {exc}", path=src, reason=str(exc)) from exc
+        except BaseException:
+            for extra in ("", *_SIDECARS):
+                _unlink_quietly(tmp + extra)
+            raise
+        self._publish(tmp, dest, tenant)
+        return Path(dest)
+
+    def sync_folder(self, db: str, branch: str) -> None:
+        """Make the names published in a tenant folder survive a power cut (one fsync)."""
+        _fsync_dir(str(self.folder(db, branch)))
 
     def copy(self, db: str, branch: str, src: str, dst: str, *, durable: bool = False) -> Path:
         """Copy tenant ``src`` to a new ``dst``, consistently even while ``src`` is written."""

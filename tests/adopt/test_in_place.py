@@ -163,3 +163,38 @@ def test_in_place_with_repair_is_refused_before_anything(tmp_path: Path) -> None
         project.adopt(src, mode="in_place", repair=True)
     assert project.database().changes() == []
     project.close()
+
+
+def test_a_change_failing_on_an_in_place_file_leaves_it_as_it_was(tmp_path: Path,
+                                                                  cli: Cli) -> None:
+    """The ledger is written from the note in the change's own transaction: a statement that
+    fails rolls back the ledger with it, and the file is byte for byte what it was."""
+    from cinch.stores import tenantstore as ts
+
+    src = tmp_path / "shops"
+    _files(src, count=2)
+    project = tmp_path / "acme"
+    cli("init", str(project), "--from", str(src), "--in-place", check=True)
+    before = _digests(src)
+    with cinch.open(project) as p:
+        held = [c.id for c in p.database().changes()]
+        with p.tenants.store.connection("main", "main", "shop0") as conn:
+            assert ts.read_ledger(conn) == held  # from the note: the file has no ledger
+            assert ts.drift(conn) is None
+            with pytest.raises(cinch.errors.TenantError, match="no such table"):
+                ts.apply_change(conn, "01ZZZZZZZZZZZZZZZZZZZZZZZZ", "c0ffee",
+                                ["ALTER TABLE customer ADD COLUMN email TEXT",
+                                 "INSERT INTO nowhere VALUES (1)"])
+    assert _digests(src) == before
+
+    # A branch made afterwards gets copies; the files stay the main branch's tenants.
+    cli("-C", str(project), "branch", "feature", check=True)
+    cli("-C", str(project), "switch", "feature", check=True)
+    cli("-C", str(project), "column", "add", "customer", "email:TEXT", check=True)
+    assert _digests(src) == before
+    cli("-C", str(project), "switch", "main", check=True)
+    cli("-C", str(project), "column", "add", "customer", "phone:TEXT", check=True)
+    with sqlite3.connect(src / "shop1.db") as conn:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(customer)")]
+    conn.close()
+    assert columns == ["id", "name", "phone"]

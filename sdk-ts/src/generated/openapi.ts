@@ -790,7 +790,7 @@ export interface components {
             dry_run?: boolean;
             /**
              * Mode
-             * @description Copy the files into the tenant folder, or link them where they are
+             * @description Copy the files into the tenant folder, or link them where they are (in_place: only below the server's --adopt-root, nothing written to the files until a change set is applied to them)
              * @default copy
              * @enum {string}
              */
