@@ -1,7 +1,7 @@
 """config: read and change cinch.toml's committed settings (like git config). Calls the engine.
 
-The engine (and rich) are imported inside the command: the CLI imports every command module at
-start, and one process runs one command.
+The engine (and rich) are imported inside the command: `cinch config --help` opens no
+project, and one process runs one command.
 """
 
 from typing import TYPE_CHECKING, Annotated
