@@ -1,7 +1,7 @@
 """branch, switch (checkout), merge: the branching verbs. Each calls the engine and renders.
 
-The engine is imported inside each command: the CLI imports every command module at start, and
-the merge engine (conflicts, planner, shadow databases) is heavy to import.
+The engine is imported inside each command: the module is imported to run (or show the help
+of) any of its commands, and the merge engine (conflicts, planner, shadow databases) is heavy to import.
 """
 
 from typing import TYPE_CHECKING, Annotated, Any

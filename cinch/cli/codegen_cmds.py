@@ -1,6 +1,6 @@
 """`cinch codegen`: typed client code for a database's schema at a revision.
 
-The engine is imported inside the command: the CLI imports every command module at start.
+The engine is imported inside the command: `cinch codegen --help` opens no project.
 """
 
 from enum import StrEnum

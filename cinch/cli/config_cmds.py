@@ -1,6 +1,6 @@
 """config: read and change cinch.toml's committed settings (like git config), through the
-Project's setting methods. rich is imported inside the command: the CLI imports every command
-module at start, and one process runs one command.
+Project's setting methods. rich is imported inside the command: `cinch config --help` opens no
+project, and one process runs one command.
 """
 
 from typing import TYPE_CHECKING, Annotated

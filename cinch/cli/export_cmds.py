@@ -1,7 +1,7 @@
 """`cinch export migrations` and `cinch import migrations`: the change log as plain-SQL
 migration files for other tools, and such files brought in as change sets.
 
-The engine is imported inside the command: the CLI imports every command module at start.
+The engine is imported inside the command: a command's --help opens no project.
 """
 
 from enum import StrEnum

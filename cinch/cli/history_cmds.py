@@ -1,7 +1,7 @@
 """init, status, log, show, diff: the git-like reading verbs.
 
-The engine is imported inside each command: the CLI imports every command module at start, and
-one process runs one command.
+The engine is imported inside each command: the module is imported to run any of its
+commands (or show their help), and one process runs one command.
 """
 
 import sys

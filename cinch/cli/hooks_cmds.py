@@ -1,6 +1,6 @@
 """`cinch hooks install|resolve` and `cinch hub init`: the git side of plain-git safety.
 
-The engine is imported inside the command: the CLI imports every command module at start.
+The engine is imported inside the command: a command's --help opens no project.
 """
 
 from pathlib import Path

@@ -1,7 +1,7 @@
 """Schema commands: db, table, column, index, view. Each builds nothing itself: it calls the engine.
 
-Engine, planner and model imports live inside the commands (or under TYPE_CHECKING): the CLI
-imports every command module at start, and they are heavy to import.
+Engine, planner and model imports live inside the commands (or under TYPE_CHECKING): the module
+is imported to run (or show the help of) any of its commands, and they are heavy to import.
 """
 
 import sys
