@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from cinch.stores import tenantstore as ts
 from cinch.stores.query import BatchItem
 
 if TYPE_CHECKING:
+    from cinch.engine.database import Database
     from cinch.engine.project import Project
     from cinch.models.schema import Table
 
@@ -32,10 +34,11 @@ class Tenant:
         self.branch = branch
         self.name = name
         self.path: Path = project.tenants.path(db, branch, name)
-        self._key = str(self.path.resolve())  # the pool's key, computed once
+        self._key = str(self.path)  # the pool's key (the store resolved the path already)
         self._pool = project.tenants.pool
         self._conn: sqlite3.Connection | None = None  # set inside transaction()
         self._tables: dict[str, Table] = {}  # looked up inside the transaction
+        self._db: Database | None = None  # looked up at the first write outside one
         # A read connection of this handle's own, kept open between queries: a point query
         # then costs what it costs on a raw reused sqlite3 connection. Closed by close(), and
         # by cinch before the tenant's file is renamed or deleted.
@@ -63,13 +66,13 @@ class Tenant:
             yield self._conn
             return
         if read_only:
-            with self.project.tenants.pool.connection(self.path, read_only=True) as conn:
+            with self.project.tenants.pool.connection(self._key, read_only=True) as conn:
                 yield conn
             return
         tenants = self.project.tenants
         with tenants.writing(self.database, self.branch):
             tenants.before_write(self.database, self.branch, self.name)
-            with tenants.pool.connection(self.path) as conn:
+            with tenants.pool.connection(self._key) as conn:
                 yield conn
 
     def query(self, sql: str, params: Params = (), *, read_only: bool = False,
@@ -152,7 +155,7 @@ class Tenant:
                timeout: float | None = None) -> Iterator[ts.QueryCursor]:
         """A read-only query's rows fetched as they are wanted (``fetchmany``), on a pooled
         connection held until the block ends."""
-        with self._pool.connection(self.path, read_only=True) as conn, \
+        with self._pool.connection(self._key, read_only=True) as conn, \
                 ts.QueryCursor(conn, sql, params, read_only=True, timeout=timeout) as cursor:
             yield cursor
 
@@ -175,7 +178,7 @@ class Tenant:
                     for item in statements]
         tenants = self.project.tenants
         if read_only:
-            with tenants.pool.connection(self.path, read_only=True) as conn:
+            with tenants.pool.connection(self._key, read_only=True) as conn:
                 return ts.run_batch(conn, statements, read_only=True, max_rows=max_rows,
                                     timeout=timeout)
         tenants.before_write(self.database, self.branch, self.name)
@@ -187,7 +190,7 @@ class Tenant:
         their copy (see :meth:`write`)."""
         tenants = self.project.tenants
         with tenants.writing(self.database, self.branch), tenants.pool.connection(
-                self.path) as conn:
+                self._key) as conn:
             return ts.run_batch(conn, statements, read_only=False, max_rows=max_rows,
                                 timeout=timeout)
 
@@ -202,7 +205,12 @@ class Tenant:
 
     def rows(self, sql: str, params: Params = ()) -> list[Row]:
         """A SELECT's rows as dicts (column -> value)."""
-        result = self.query(sql, params, read_only=self._conn is None)
+        if self._conn is None:  # on this handle's own reader: the point-query path
+            reader = self._reader
+            if reader is None:
+                reader = self._reader = ts.connect(self._key, read_only=True, create=False)
+            return ts.read_rows(reader, sql, params)
+        result = self.query(sql, params)
         return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
     def _table(self, name: str) -> Table:
@@ -216,40 +224,45 @@ class Tenant:
         return self._schema_table(name)
 
     def _schema_table(self, name: str) -> Table:
-        return self.project.database(self.database, branch=self.branch).schema().table(name)
+        db = self._db
+        if db is None:
+            db = self._db = self.project.database(self.database, branch=self.branch)
+        return db.schema().table(name)
 
-    def _columns(self, table: Table, values: Mapping[str, Any]) -> list[str]:
-        names = []
-        for key in values:
-            column = table.find_column(key)
-            if column is None:
-                raise NotFound(f"table {table.name} has no column {key!r}", column=key)
-            if column.auto in ("created_at", "updated_at"):
-                raise InvalidOperation(f"{table.name}.{column.name} is maintained by cinch")
-            names.append(column.name)
-        return names
+    def _statement(self, kind: str, table: Table, keys: tuple[str, ...]) -> str:
+        """The INSERT or UPDATE for ``table`` naming the columns ``keys``; built, and the keys
+        checked, once per schema and set of keys (see ``_STATEMENTS``)."""
+        found = _STATEMENTS.get((id(table), kind, keys))
+        if found is not None and found[0] is table:
+            return found[1]
+        cols = _columns(table, keys)
+        name = quote(table.name)
+        if kind == "update":
+            if not cols:
+                raise InvalidOperation("nothing to update")
+            sets = ", ".join(f"{quote(c)} = ?" for c in cols)
+            sql = f"UPDATE {name} SET {sets} WHERE \"id\" = ? RETURNING \"id\""
+        elif cols:
+            sql = (f"INSERT INTO {name} ({', '.join(quote(c) for c in cols)}) "
+                   f"VALUES ({', '.join('?' for _ in cols)}) RETURNING *")
+        else:
+            sql = f"INSERT INTO {name} DEFAULT VALUES RETURNING *"
+        if len(_STATEMENTS) >= _STATEMENTS_KEPT:
+            _STATEMENTS.clear()
+        _STATEMENTS[(id(table), kind, keys)] = (table, sql)
+        return sql
 
     def insert(self, table: str, row: Mapping[str, Value]) -> Row:
         """Insert a row; ``id`` and the timestamps are filled in. Returns the stored row."""
         t = self._table(table)
-        cols = self._columns(t, row)
-        if cols:
-            sql = (f"INSERT INTO {quote(t.name)} ({', '.join(quote(c) for c in cols)}) "
-                   f"VALUES ({', '.join('?' for _ in cols)}) RETURNING *")
-        else:
-            sql = f"INSERT INTO {quote(t.name)} DEFAULT VALUES RETURNING *"
+        sql = self._statement("insert", t, tuple(row))
         return self._write_returning(sql, list(row.values()))[0]
 
     def update(self, table: str, id: str, values: Mapping[str, Value]) -> Row:
         """Update the row with ``id``; ``updated_at`` moves by itself."""
         t = self._table(table)
-        cols = self._columns(t, values)
-        if not cols:
-            raise InvalidOperation("nothing to update")
-        sets = ", ".join(f"{quote(c)} = ?" for c in cols)
-        rows = self._write_returning(
-            f"UPDATE {quote(t.name)} SET {sets} WHERE \"id\" = ? RETURNING \"id\"",
-            [*values.values(), id])
+        sql = self._statement("update", t, tuple(values))
+        rows = self._write_returning(sql, [*values.values(), id])
         if not rows:
             raise NotFound(f"no row with id {id!r} in {t.name}", id=id)
         # RETURNING runs before AFTER triggers: read the row back for the new updated_at.
@@ -269,13 +282,23 @@ class Tenant:
         return rows[0] if rows else None
 
     def _write_returning(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        conn = self._conn
+        if conn is not None:  # inside transaction(): the common case, without a generator
+            return self._returning(conn, sql, params)
         with self._connection() as conn:
-            try:
-                cur = conn.execute(sql, params)
-                cols = [d[0] for d in cur.description]
-                return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-            except sqlite3.Error as exc:
-                raise QueryError(f"tenant {self.name}: {exc}", tenant=self.name) from exc
+            return self._returning(conn, sql, params)
+
+    def _returning(self, conn: sqlite3.Connection, sql: str,
+                   params: list[Any]) -> list[dict[str, Any]]:
+        try:
+            cur = conn.execute(sql, params)
+            rows = cur.fetchall()
+            if len(rows) == 1:  # one row written
+                return [dict(zip(map(_name, cur.description), rows[0], strict=True))]
+            cols = [d[0] for d in cur.description]
+            return [dict(zip(cols, r, strict=True)) for r in rows]
+        except sqlite3.Error as exc:
+            raise QueryError(f"tenant {self.name}: {exc}", tenant=self.name) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[Tenant]:
@@ -285,7 +308,7 @@ class Tenant:
             return
         tenants = self.project.tenants
         with tenants.writing(self.database, self.branch), tenants.pool.connection(
-                self.path) as conn:
+                self._key) as conn:
             tenants.before_write(self.database, self.branch, self.name)
             conn.execute("BEGIN IMMEDIATE")
             self._conn = conn
@@ -299,6 +322,28 @@ class Tenant:
             finally:
                 self._conn = None
                 self._tables.clear()
+
+
+def _columns(table: Table, keys: Iterable[str]) -> list[str]:
+    names = []
+    for key in keys:
+        column = table.find_column(key)
+        if column is None:
+            raise NotFound(f"table {table.name} has no column {key!r}", column=key)
+        if column.auto in ("created_at", "updated_at"):
+            raise InvalidOperation(f"{table.name}.{column.name} is maintained by cinch")
+        names.append(column.name)
+    return names
+
+
+_name = itemgetter(0)  # a column's name in a cursor's description
+
+# Write statements by (table, kind, the keys a row names): a table is an immutable part of the
+# schema of one commit, kept by the history's cache, so a statement built and checked for it
+# stays right for as long as that table object is the one looked up. The entry holds the table,
+# so its id cannot be reused for another while the entry lives.
+_STATEMENTS: dict[tuple[int, str, tuple[str, ...]], tuple[Table, str]] = {}
+_STATEMENTS_KEPT = 1024
 
 
 class DataWatch:

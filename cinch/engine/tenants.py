@@ -93,6 +93,8 @@ class Tenants:
         self.handles: weakref.WeakSet[Any] = weakref.WeakSet()
         # Children per branch, keyed by the forks folder's mtime: another process may fork.
         self._children_cache: dict[tuple[str, str], tuple[int, list[str]]] = {}
+        self._forks_folders: dict[str, str] = {}  # db -> its forks folder
+        self._lock_files: dict[tuple[str, str], str] = {}  # (db, branch) -> its lock file
         # Workers bringing tenants along at once; None: CINCH_APPLY_WORKERS, else the cores.
         self.apply_workers: int | None = None
         # Each tenant's state, kept by every operation below that changes a tenant file
@@ -411,9 +413,11 @@ class Tenants:
         os.replace(tmp, path)
 
     def _children(self, db: str, branch: str) -> list[str]:
-        folder = self.project.state_dir / "forks" / db
+        folder = self._forks_folders.get(db)
+        if folder is None:
+            folder = self._forks_folders[db] = os.path.join(self.project.state_dir, "forks", db)
         try:
-            stamp = folder.stat().st_mtime_ns
+            stamp = os.stat(folder).st_mtime_ns
         except FileNotFoundError:
             return []
         cached = self._children_cache.get((db, branch))
@@ -686,12 +690,18 @@ class Tenants:
             os.close(fd)
 
     def _lock_fd(self, db: str, branch: str) -> int:
-        folder = self.project.state_dir / "locks" / "tenants" / db
+        path = self._lock_files.get((db, branch))
+        if path is None:  # every write takes this lock: build its path once
+            path = os.path.join(self.project.state_dir, "locks", "tenants", db,
+                                ts.branch_key(branch))
+            if len(self._lock_files) > 4096:
+                self._lock_files.clear()
+            self._lock_files[(db, branch)] = path
         try:
-            return os.open(folder / ts.branch_key(branch), os.O_RDWR | os.O_CREAT, 0o644)
+            return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except FileNotFoundError:
-            folder.mkdir(parents=True, exist_ok=True)
-            return os.open(folder / ts.branch_key(branch), os.O_RDWR | os.O_CREAT, 0o644)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
     def _synced_file(self, db: str, branch: str) -> Path:
         return self.project.state_dir / "synced" / db / ts.branch_key(branch)

@@ -12,6 +12,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, TypeAlias
 
 from cinch.errors import QueryError, QueryRefused, QueryTimeout
@@ -22,6 +23,7 @@ Params: TypeAlias = Sequence[Any] | Mapping[str, Any]
 BatchItem: TypeAlias = tuple[str, Params] | str
 
 _SQLITE_READONLY = 8
+_name = itemgetter(0)  # a column's name in a cursor's description
 _PROGRESS_STEPS = 1000
 
 
@@ -175,6 +177,46 @@ def run_query(
         return _execute_one(conn, guard, sql, params, max_rows)
     finally:
         _disarm(conn, guard, toggled)
+
+
+def read_rows(conn: CinchConnection, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+    """A guarded read's rows as dicts (column -> value), on a connection opened ``read_only``.
+
+    What :func:`run_query` does for such a connection with no row cap and no time budget,
+    without the result object between: the point-query path of ``Tenant.rows``.
+    """
+    if not isinstance(sql, str) or not sql or sql.isspace():
+        _check_sql(sql)
+    if not conn.read_only:
+        raise QueryError("read_rows needs a connection opened read-only")
+    guard = conn._cinch_guard
+    if guard is None:
+        guard, _ = _arm(conn, True)
+    else:
+        guard.arm(True)
+        if guard.level < READ_ONLY:
+            sqlite3.Connection.set_authorizer(conn, guard)  # expire unauthorized statements
+            guard.level = READ_ONLY
+        guard.deadline = None
+    try:
+        cur = conn.execute(sql, params)
+    except (sqlite3.Error, ValueError, OverflowError) as exc:
+        guard.active = False
+        raise _translate(exc, guard, sql) from exc
+    try:
+        rows = cur.fetchall()
+        description = cur.description
+        if description is None or not rows:
+            return []
+        if len(rows) == 1:  # a point query: no list of names in between
+            return [dict(zip(map(_name, description), rows[0], strict=True))]
+        columns = [d[0] for d in description]
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+    except sqlite3.Error as exc:
+        raise _translate(exc, guard, sql) from exc
+    finally:
+        cur.close()  # an open read statement would pin the WAL snapshot and block checkpoints
+        guard.active = False
 
 
 def run_batch(

@@ -48,7 +48,14 @@ from cinch.stores.ledger import (
     unwind_change,
 )
 from cinch.stores.leftovers import record_intent, recover, sweep_temp_files, sweep_templates
-from cinch.stores.query import QueryCursor, QueryResult, iter_query, run_batch, run_query
+from cinch.stores.query import (
+    QueryCursor,
+    QueryResult,
+    iter_query,
+    read_rows,
+    run_batch,
+    run_query,
+)
 from cinch.stores.sqlite_conn import (
     CinchConnection,
     ConnectionPool,
@@ -82,6 +89,7 @@ __all__ = [
     "ledger_digest",
     "read_ledger",
     "read_ledger_rows",
+    "read_rows",
     "read_state",
     "record_state",
     "recover",
@@ -217,6 +225,7 @@ class TenantStore:
         self._prefix = self._root + os.sep
         self.pool = pool if pool is not None else ConnectionPool()
         self._ready: dict[tuple[str, str], str] = {}
+        self._resolved: dict[tuple[str, str], str] = {}  # (db, branch) -> resolved folder
         self._anonymous_files = hasattr(os, "O_TMPFILE")  # cleared if the FS refuses them
 
     # -- paths ---------------------------------------------------------------------------------
@@ -285,10 +294,18 @@ class TenantStore:
         return Path(self._inside(os.path.join(self._root, db, branch_key(branch))))
 
     def path(self, db: str, branch: str, tenant: str) -> Path:
-        check_name(db, "database")
         check_tenant_name(tenant)
-        key = branch_key(branch)
-        return Path(self._inside(os.path.join(self._root, db, key, tenant + _SUFFIX)))
+        folder = self._resolved.get((db, branch))
+        if folder is None:
+            folder = str(self.folder(db, branch))
+            if os.path.isdir(folder):  # a folder still to be made is resolved again
+                if len(self._resolved) > 4096:
+                    self._resolved.clear()
+                self._resolved[(db, branch)] = folder
+        candidate = os.path.join(folder, tenant + _SUFFIX)
+        # Resolved once per folder (a tenant's handle is made per request: realpath is a
+        # stat per path component); a tenant file that is a symlink is resolved each time.
+        return Path(self._inside(candidate) if os.path.islink(candidate) else candidate)
 
     def _make_folder(self, db: str, branch: str) -> str:
         """The validated, resolved, existing folder for ``db``/``branch`` (cached: creating
@@ -824,6 +841,7 @@ class TenantStore:
             if target is not None:
                 close_path_everywhere(os.path.realpath(target))
         self._ready.pop((db, branch), None)
+        self._resolved.pop((db, branch), None)
         shutil.rmtree(folder)
         return count
 

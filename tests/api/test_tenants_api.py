@@ -146,3 +146,55 @@ def test_watch_sees_a_commit(project: cinch.Project) -> None:
         assert watch.version() != before
     finally:
         watch.close()
+
+
+def test_a_handle_writes_at_the_schema_of_the_moment(project: cinch.Project) -> None:
+    """Write statements are built once per schema: a column added or dropped since the last
+    write through the same handle is seen at the next one, inside a transaction or not."""
+    db = project.database()
+    acme = db.tenants.create("acme")[0]
+    acme.insert("users", {"name": "Ann"})
+    with pytest.raises(errors.NotFound):
+        acme.insert("users", {"name": "Bob", "nickname": "bobby"})
+    db.add_column("users", "nickname", "TEXT")
+    with acme.transaction():
+        bob = acme.insert("users", {"name": "Bob", "nickname": "bobby"})
+        acme.update("users", bob["id"], {"nickname": "rob"})
+    assert acme.get("users", bob["id"])["nickname"] == "rob"  # type: ignore[index]
+    db.drop_column("users", "nickname")
+    for _ in range(2):  # refused each time, not only when the statement is first built
+        with pytest.raises(errors.NotFound, match="nickname"), acme.transaction():
+            acme.insert("users", {"name": "Cy", "nickname": "cy"})
+        with pytest.raises(errors.InvalidOperation, match="maintained by cinch"):
+            acme.update("users", bob["id"], {"updated_at": "x"})
+    assert [r["name"] for r in acme.rows("SELECT name FROM users ORDER BY name")] == [
+        "Ann", "Bob"]
+
+
+def test_rows_reads_and_refuses_writes(project: cinch.Project) -> None:
+    """``Tenant.rows`` keeps a read connection of the handle's own: it sees every commit, and
+    refuses anything but a read whatever ran on that connection before."""
+    acme = project.database().tenants.create("acme")[0]
+    ann = acme.insert("users", {"name": "Ann"})
+    point = "SELECT name FROM users WHERE id = ?"
+    assert acme.rows(point, [ann["id"]]) == [{"name": "Ann"}]
+    assert acme.rows(point, ["nobody"]) == []
+    # A write through another connection is seen by the next read.
+    with sqlite3.connect(acme.path) as other:
+        other.execute("UPDATE users SET name = 'Anna' WHERE id = ?", [ann["id"]])
+    assert acme.rows(point, [ann["id"]]) == [{"name": "Anna"}]
+    for sql, error in [("DELETE FROM users", errors.QueryRefused),
+                       ("DROP TABLE users", errors.QueryRefused),
+                       ("SELECT * FROM users; DELETE FROM users", errors.QueryRefused),
+                       ("   ", errors.QueryError),
+                       ("SELECT nosuch FROM users", errors.QueryError)]:
+        with pytest.raises(error):
+            acme.rows(sql)
+        # The refusal left the handle's reader usable, and still guarded.
+        assert acme.query("SELECT count(*) FROM users", read_only=True).rows == [(1,)]
+        assert acme.rows(point, [ann["id"]]) == [{"name": "Anna"}]
+    with pytest.raises(errors.QueryRefused):
+        acme.rows("UPDATE users SET name = 'x'")
+    assert acme.rows("SELECT name FROM users") == [{"name": "Anna"}]
+    assert [r["name"] for r in acme.rows("SELECT name FROM users UNION ALL SELECT 'Bob'")] == [
+        "Anna", "Bob"]
