@@ -1,7 +1,9 @@
 """Tenants follow any git history: two clones exchanging work, reset, rebase, squash,
 a branch deleted and made again, drift that is skipped and repaired, a killed revert.
 
-Each test drives the real `cinch` and `git` binaries the way a team would.
+Each test drives `cinch` and the real `git` binary the way a team would. The git binary runs
+cinch's hooks as real processes; cinch's own commands call the CLI's entry point in this process
+(an interpreter's start per command was most of the time), except the revert that is killed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import run_cinch_in_process
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary")
 
@@ -36,8 +40,8 @@ def git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProces
 
 
 def cinch(*args: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "cinch.cli.app", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+    result = run_cinch_in_process(*args, cwd=cwd)
+    proc = subprocess.CompletedProcess(list(args), result.rc, result.stdout, result.stderr)
     if ok and proc.returncode != 0:
         raise AssertionError(f"cinch {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n"
                              f"{proc.stderr}")
