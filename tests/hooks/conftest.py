@@ -1,10 +1,13 @@
-"""Helpers for driving a project with the real git binary and the real `cinch` command."""
+"""Helpers for driving a project with the real git binary and `cinch`.
+
+The git binary runs cinch's hooks as real processes: they are what these tests are about.
+cinch's own commands call the CLI's entry point in this process (an interpreter's start per
+command was most of the time)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +19,7 @@ from cinch.models.changeset import Author, ChangeSet
 from cinch.models.ids import object_id, ulid
 from cinch.models.operations import CreateView
 from cinch.models.schema import View
+from tests.conftest import run_cinch_in_process
 
 
 @pytest.fixture(autouse=True)
@@ -40,8 +44,8 @@ def git(*args: str, cwd: Path, check: bool = True,
 
 
 def cinch_run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cinch.cli.app", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    result = run_cinch_in_process(*args, cwd=cwd)
+    return subprocess.CompletedProcess(list(args), result.rc, result.stdout, result.stderr)
 
 
 def cinch_cli(*args: str, cwd: Path) -> str:

@@ -1,4 +1,5 @@
-"""Plain git stays safe: the installed hooks, driven by the real `git` binary."""
+"""Plain git stays safe: the installed hooks, driven by the real `git` binary (cinch's own
+commands call its entry point in this process)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import cinch
+from tests.conftest import run_cinch_in_process
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary")
 
@@ -33,10 +34,9 @@ def git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProces
 
 
 def cinch_cli(*args: str, cwd: Path) -> str:
-    proc = subprocess.run([sys.executable, "-m", "cinch.cli.app", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+    result = run_cinch_in_process(*args, cwd=cwd)
+    assert result.rc == 0, result.stderr
+    return result.stdout
 
 
 def columns(root: Path, tenant: str = "main", branch: str | None = None) -> list[str]:
