@@ -81,6 +81,8 @@ p.database().create_table("users", ["name:TEXT", "email:TEXT"])
 with timed("create"):
     for i in range(0, n, 1000):
         p.tenants.create_many("main", "main", names[i:i + 1000])
+# Each step ends by closing the pooled connections (their checkpoints), as the floor closes
+# every file it opened.
 with timed("insert"):
     for t in names:
         tenant = p.tenant(t)
@@ -88,12 +90,15 @@ with timed("insert"):
             for i in range(ROWS):
                 tenant.insert("users", row(t, i))
         tenant.close()
+    p.tenants.pool.close_all()
 with timed("branch"):
     create_branch(p, "feature", start="main")
 with timed("add_column"):
     p.database(branch="feature").add_column("users", "age:INTEGER")
+    p.tenants.pool.close_all()
 with timed("merge"):
     merge(p, "feature", "main")
+    p.tenants.pool.close_all()
 tenant = p.tenant(names[0])
 ids = [r["id"] for r in tenant.rows("SELECT id FROM users")]
 with timed("queries"):
@@ -261,12 +266,14 @@ def main() -> int:
             if other is not None:
                 tools.insert(0, ("cinchdb", other, CINCHDB_WORKFLOW))
             best: dict[str, dict[str, float]] = {}
+            loads = [os.getloadavg()[0]]
             for r in range(args.runs):
                 # Alternate the order, so a load that comes and goes falls on each tool alike.
                 for name, python, script in tools if r % 2 == 0 else tools[::-1]:
                     folder = work / f"n{n}" / name
                     shutil.rmtree(folder, ignore_errors=True)
                     figures = run(python, script, folder, n)
+                    loads.append(os.getloadavg()[0])
                     shutil.rmtree(folder, ignore_errors=True)
                     if figures is None:
                         failed = True
@@ -277,6 +284,7 @@ def main() -> int:
             if "cinch" not in best or "floor" not in best:
                 continue
             report(n, best["cinch"], best["floor"], best.get("cinchdb"), args.runs)
+            print(f"load average {min(loads):.1f}-{max(loads):.1f} during the runs", flush=True)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

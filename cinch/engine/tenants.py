@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from cinch.engine.project import Project
 
 MAIN_TENANT = "main"
+# Tenants of an apply whose catalog rows are written (marked, then confirmed) together.
+_CATALOG_BATCH = 256
 Progress = Callable[[int, int], None]
 
 
@@ -256,12 +258,13 @@ class Tenants:
 
     def _move(self, path: Path, db: str, head: str, *, name: str, branch: str = "",
               verify: bool = True, report: dict[str, int] | None = None,
-              before: Callable[[], None] | None = None) -> int:
+              before: Callable[[], None] | None = None, marked: bool = False) -> int:
         """:meth:`_move_file`, the catalog told first where the tenant is going (a failed or
-        refused move has the catalog read the file again)."""
-        if not branch:  # a template: not a tenant
-            return self._move_file(path, db, head, name=name, verify=verify, report=report,
-                                   before=before)
+        refused move has the catalog read the file again); ``marked``: the caller told it
+        already, for a batch of tenants."""
+        if not branch or marked:  # a template (not a tenant), or the catalog knows
+            return self._move_file(path, db, head, name=name, branch=branch, verify=verify,
+                                   report=report, before=before)
         with self.catalog.changing(db, branch, [tenant_catalog.at_head(self, db, head, name)]):
             return self._move_file(path, db, head, name=name, branch=branch, verify=verify,
                                    report=report, before=before)
@@ -764,27 +767,39 @@ class Tenants:
                 path = files.get(name) or self.store.path(db, branch, name)
                 report: dict[str, int] = {}
                 return self._move(path, db, head, name=name, branch=branch, report=report,
-                                  before=self._copy_into(db, children, name)), report
+                                  before=self._copy_into(db, children, name),
+                                  marked=True), report
 
             # Copies into child branches and a lazy parent's copies change shared records: one
             # tenant after the other then.
             alone = bool(children) or (fork is not None and self._fork(db, fork.parent) is not None)
+            workers = 1 if alone else self.workers()
             self.expected(db, branch)  # computed once here, not by the first workers at once
+            done = 0
             try:
-                outcomes = parallel.each(names, one, 1 if alone else self.workers())
-                for done, (name, outcome) in enumerate(outcomes, 1):
-                    if isinstance(outcome, TenantDrifted):
-                        drifted.append({"tenant": name, "reason": outcome.message})
-                    elif isinstance(outcome, TenantError | ApplyRefused | ApplyIncomplete):
-                        failed.append({"tenant": name, "reason": outcome.message})
-                    elif isinstance(outcome, Exception):
-                        raise outcome
-                    else:
-                        applied += bool(outcome[0])
-                        if outcome[1]:
-                            restored[name] = outcome[1]
-                    if progress:
-                        progress(done, len(names))
+                # The catalog is told where a batch of tenants is going in one write, and that
+                # they got there in one more, rather than twice per tenant.
+                for start in range(0, len(names), _CATALOG_BATCH):
+                    batch = names[start:start + _CATALOG_BATCH]
+                    going = [tenant_catalog.at_head(self, db, head, name) for name in batch
+                             if name not in lazy]
+                    with self.catalog.changing(db, branch, going) as recheck:
+                        for name, outcome in parallel.each(batch, one, workers):
+                            done += 1
+                            if isinstance(outcome, Exception) and name not in lazy:
+                                recheck.add(name)
+                            if isinstance(outcome, TenantDrifted):
+                                drifted.append({"tenant": name, "reason": outcome.message})
+                            elif isinstance(outcome, TenantError | ApplyRefused | ApplyIncomplete):
+                                failed.append({"tenant": name, "reason": outcome.message})
+                            elif isinstance(outcome, Exception):
+                                raise outcome
+                            else:
+                                applied += bool(outcome[0])
+                                if outcome[1]:
+                                    restored[name] = outcome[1]
+                            if progress:
+                                progress(done, len(names))
             finally:
                 if fork is not None and lazy:
                     self._save_fork(db, branch, fork)  # once, for every tenant copied

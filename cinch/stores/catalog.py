@@ -191,10 +191,14 @@ class Catalog:
 
     @contextlib.contextmanager
     def changing(self, db: str, branch: str, after: Iterable[Record] = (),
-                 gone: Iterable[str] = ()) -> Iterator[None]:
+                 gone: Iterable[str] = ()) -> Iterator[set[str]]:
         """Around a change to tenant files: ``after`` are the tenants as they will be, ``gone``
         the names that will no longer exist. Written marked first; unmarked (and ``gone``
-        dropped) when the block succeeds; asked of the files again when it fails."""
+        dropped) when the block succeeds; asked of the files again when it fails.
+
+        The block gets a set to add the names of tenants whose change did not happen as
+        announced (a move refused or failed while others of the same batch went on): those
+        are asked of their files at the end, the rest unmarked."""
         gone = list(gone)
         with self._lock:
             self.ensure_built(db, branch)
@@ -214,17 +218,26 @@ class Catalog:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        recheck: set[str] = set()
         try:
-            yield
+            yield recheck
         except BaseException:
             with self._lock:
                 self._heal(db, branch, token)
             raise
         with self._lock:
+            truth = [(name, self.probe(db, branch, name)) for name in sorted(recheck)]
             conn = self._db()
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany("DELETE FROM tenants WHERE db = ? AND branch = ? AND name = ? "
                              "AND pending = ?", [(db, branch, name, token) for name in gone])
+            for name, record in truth:
+                if record is None:
+                    conn.execute("DELETE FROM tenants WHERE db = ? AND branch = ? AND name = ? "
+                                 "AND pending = ?", (db, branch, name, token))
+                else:
+                    conn.execute(_UPSERT, (db, branch, name, record.ledger, record.applied,
+                                           int(record.lazy), record.drifted, None))
             conn.execute("UPDATE tenants SET pending = NULL WHERE pending = ?", (token,))
             conn.execute("COMMIT")
 

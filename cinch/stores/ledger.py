@@ -36,7 +36,11 @@ _CREATE_CHANGES = (
 )
 _CREATE_STATE = ("CREATE TABLE IF NOT EXISTS _cinch_state(key TEXT PRIMARY KEY, "
                  "value TEXT NOT NULL) WITHOUT ROWID")
+_LEDGER_TABLES = ("_cinch_ledger", "_cinch_changes", "_cinch_state")
+_COUNT_LEDGER_TABLES = ("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
+                        f"{_LEDGER_TABLES!r}")
 _MAX_VIOLATIONS_REPORTED = 10
+_COOKIE = "schema_version"  # the state's copy of SQLite's schema cookie
 Hook = Callable[[sqlite3.Connection], None]
 Check = Callable[[sqlite3.Connection, str], None]  # given the new schema fingerprint
 
@@ -64,9 +68,16 @@ def _now() -> str:
 
 def ensure_ledger(conn: sqlite3.Connection) -> None:
     """Create the ledger tables if missing (harmless inside or outside a transaction)."""
+    # One read when they all exist (every tenant but the oldest), not three schema statements.
+    if conn.execute(_COUNT_LEDGER_TABLES).fetchone()[0] == len(_LEDGER_TABLES):
+        return
     conn.execute(_CREATE_LEDGER)
     conn.execute(_CREATE_CHANGES)
     conn.execute(_CREATE_STATE)
+
+
+def _no_such_table(exc: sqlite3.OperationalError) -> bool:
+    return str(exc).startswith("no such table")
 
 
 def _ledger_exists(conn: sqlite3.Connection) -> bool:
@@ -91,19 +102,27 @@ def _seed_rows(conn: sqlite3.Connection) -> list[LedgerRow]:
 
 def read_ledger_rows(conn: sqlite3.Connection) -> list[LedgerRow]:
     """Every ledger row in application order; [] for a database without a ledger."""
-    if not _ledger_exists(conn):
-        return _seed_rows(conn)
-    cur = conn.execute(
-        "SELECT seq, change_id, commit_id, applied_at FROM _cinch_ledger ORDER BY seq"
-    )
+    # Read first, and ask whether the table exists only when that fails: one statement for
+    # every tenant cinch made, two for a file without a ledger.
+    try:
+        cur = conn.execute(
+            "SELECT seq, change_id, commit_id, applied_at FROM _cinch_ledger ORDER BY seq")
+    except sqlite3.OperationalError as exc:
+        if _no_such_table(exc) and not _ledger_exists(conn):
+            return _seed_rows(conn)
+        raise
     return [LedgerRow(*row) for row in cur]
 
 
 def read_ledger(conn: sqlite3.Connection) -> list[str]:
     """The change ids this tenant has, in the order they were applied."""
-    if not _ledger_exists(conn):
-        return [row.change_id for row in _seed_rows(conn)]
-    return [row[0] for row in conn.execute("SELECT change_id FROM _cinch_ledger ORDER BY seq")]
+    try:
+        cur = conn.execute("SELECT change_id FROM _cinch_ledger ORDER BY seq")
+    except sqlite3.OperationalError as exc:
+        if _no_such_table(exc) and not _ledger_exists(conn):
+            return [row.change_id for row in _seed_rows(conn)]
+        raise
+    return [row[0] for row in cur]
 
 
 def has_change(conn: sqlite3.Connection, change_id: str) -> bool:
@@ -402,25 +421,37 @@ def ledger_digest(change_ids: Iterable[str]) -> str:
 
 def record_state(conn: sqlite3.Connection) -> str:
     """Write the schema fingerprint and ledger digest as they are now (inside the caller's
-    transaction): what later drift checks compare the file against. Returns the fingerprint."""
+    transaction): what later drift checks compare the file against. Returns the fingerprint.
+
+    The schema cookie goes beside them: SQLite moves it with every schema change, so a file
+    whose cookie is still the recorded one has the recorded schema, and :func:`drift` need not
+    hash the schema again (a file whose cookie moved is hashed, as one without it)."""
     ids = [row[0] for row in conn.execute("SELECT change_id FROM _cinch_ledger")]
     fingerprint = schema_fingerprint(conn)
     conn.executemany("INSERT OR REPLACE INTO _cinch_state(key, value) VALUES (?, ?)",
-                     (("fingerprint", fingerprint), ("ledger", ledger_digest(ids))))
+                     (("fingerprint", fingerprint), ("ledger", ledger_digest(ids)),
+                      (_COOKIE, str(_schema_cookie(conn)))))
     return fingerprint
+
+
+def _schema_cookie(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA schema_version").fetchone()[0])
 
 
 def read_state(conn: sqlite3.Connection) -> dict[str, str]:
     """The recorded state ({} for a tenant made before cinch recorded it)."""
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_cinch_state'").fetchone()
-    if row is None:
-        seed = _seed(conn)
-        if seed is None:
-            return {}
-        return {"fingerprint": seed.fingerprint,
-                "ledger": ledger_digest(cid for cid, _ in seed.changes)}
-    return dict(conn.execute("SELECT key, value FROM _cinch_state"))
+    try:
+        return dict(conn.execute("SELECT key, value FROM _cinch_state"))
+    except sqlite3.OperationalError as exc:
+        if not _no_such_table(exc) or conn.execute(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_cinch_state'"
+        ).fetchone() is not None:
+            raise
+    seed = _seed(conn)
+    if seed is None:
+        return {}
+    return {"fingerprint": seed.fingerprint,
+            "ledger": ledger_digest(cid for cid, _ in seed.changes)}
 
 
 def drift(conn: sqlite3.Connection, held: Sequence[str] | None = None,
@@ -436,6 +467,9 @@ def drift(conn: sqlite3.Connection, held: Sequence[str] | None = None,
     ids = read_ledger(conn) if held is None else held
     if state.get("ledger") != ledger_digest(ids):
         return "its ledger was edited outside cinch"
+    cookie = state.get(_COOKIE)
+    if cookie is not None and cookie == str(_schema_cookie(conn)):
+        return None  # no schema change since the record (see record_state)
     if state.get("fingerprint") != schema_fingerprint(conn):
         return "its schema was changed outside cinch"
     return None

@@ -257,3 +257,45 @@ def test_two_appliers_race_and_apply_once(store: ts.TenantStore, tenant: Path) -
         t.join()
     assert errors == []
     assert sorted(results) == [False, False, False, True]
+
+
+def test_drift_follows_every_schema_change_made_outside_cinch(tenant: Path) -> None:
+    """The record keeps SQLite's schema cookie so an unchanged file is not hashed again; any
+    schema change moves the cookie, and the file is then compared by its fingerprint."""
+    conn = ts.connect(tenant)
+    try:
+        ts.apply_change(conn, "01C", "c3", ["ALTER TABLE parent ADD COLUMN email TEXT"])
+        assert ts.drift(conn) is None
+        # The same schema by another road (dropped and made again): the cookie moved, the
+        # fingerprint did not, so it is not drift.
+        conn.execute("DROP INDEX child_parent")
+        conn.execute("CREATE INDEX child_parent ON child(parent_id)")
+        assert ts.drift(conn) is None
+        conn.execute("CREATE INDEX sneaky ON parent(name)")
+        assert ts.drift(conn) == "its schema was changed outside cinch"
+        conn.execute("DROP INDEX sneaky")
+        assert ts.drift(conn) is None
+        conn.execute("ALTER TABLE child ADD COLUMN extra TEXT")
+        assert ts.drift(conn) == "its schema was changed outside cinch"
+        # A record without the cookie (written before it was kept) is compared by hashing.
+        conn.execute("DELETE FROM _cinch_state WHERE key = 'schema_version'")
+        assert ts.drift(conn) == "its schema was changed outside cinch"
+        conn.execute("ALTER TABLE child DROP COLUMN extra")
+        assert ts.drift(conn) is None
+        conn.execute("DELETE FROM _cinch_ledger WHERE change_id = '01A'")
+        assert ts.drift(conn) == "its ledger was edited outside cinch"
+    finally:
+        conn.close()
+
+
+def test_a_file_without_ledger_or_record_reads_as_empty(tmp_path: Path) -> None:
+    conn = ts.connect(tmp_path / "plain.db")
+    try:
+        conn.execute("CREATE TABLE t(x)")
+        assert ts.read_state(conn) == {} and ts.read_ledger(conn) == []
+        assert ts.read_ledger_rows(conn) == [] and ts.drift(conn) is None
+        ts.ensure_ledger(conn)
+        assert {"_cinch_ledger", "_cinch_changes", "_cinch_state"} <= _tables(conn)
+        assert ts.read_state(conn) == {} and ts.read_ledger(conn) == []
+    finally:
+        conn.close()
