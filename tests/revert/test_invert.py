@@ -294,7 +294,8 @@ def _random_ops(data: st.DataObject, s: Schema) -> list[Operation]:
 def test_random_histories_every_change_inverts() -> None:
     inverted: Counter[str] = Counter()  # operations inverted, by kind, over every example
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=150, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
     @given(st.data())
     def check(data: st.DataObject) -> None:
         schema = Schema()
