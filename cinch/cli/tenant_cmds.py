@@ -77,15 +77,23 @@ def tenant_delete(ctx: typer.Context, name: str, branch: BranchOpt = None,
         from cinch.errors import NotFound
 
         raise NotFound(f"no tenant named {name!r} on {db.name}@{db.branch}", tenant=name)
+    kept = db.tenants.adopted_file(name)
     if not yes:
         if not typer.get_text_stream("stdin").isatty():
-            raise ConfirmationRequired(
-                f"deleting tenant {name!r} destroys its data; pass --yes to confirm")
-        typer.confirm(f"Delete tenant {name!r} of {db.name}@{db.branch} and all its data?",
+            what = (f"forgetting tenant {name!r} (its file {kept} stays)" if kept else
+                    f"deleting tenant {name!r} destroys its data")
+            raise ConfirmationRequired(f"{what}; pass --yes to confirm")
+        typer.confirm(f"Forget tenant {name!r} of {db.name}@{db.branch}? Its file {kept} stays."
+                      if kept else
+                      f"Delete tenant {name!r} of {db.name}@{db.branch} and all its data?",
                       abort=True)
     db.tenants.delete(name)
     if not st.quiet:
-        output.console.print(f"[green]✓[/green] tenant {name} deleted")
+        if kept:
+            output.console.print(f"[green]✓[/green] tenant {name} forgotten; its file "
+                                 f"{kept} stays where it is", highlight=False)
+        else:
+            output.console.print(f"[green]✓[/green] tenant {name} deleted")
 
 
 SqlFileOpt = Annotated[Path | None, typer.Option(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cinch.engine.tenant import Tenant
@@ -107,6 +108,11 @@ class TenantCollection:
         """Rename a tenant (its file moves; branches forked from this one keep theirs)."""
         self._engine.rename(*self._where, old, new)
         return self.get(new)
+
+    def adopted_file(self, name: str) -> Path | None:
+        """The file a tenant adopted in place stands for (None for a tenant cinch keeps itself)."""
+        target = self._engine.linked(*self._where, name)
+        return Path(target) if target is not None else None
 
     def delete(self, name: str) -> None:
         """Delete a tenant and its data (branches forked from this one keep their copy). A

@@ -572,6 +572,10 @@ class Tenants:
             self._materialize(db, branch, name)
         return path
 
+    def linked(self, db: str, branch: str, name: str) -> str | None:
+        """The file a tenant adopted in place stands for (None for a tenant of cinch's own)."""
+        return self.store.linked(db, branch, name)
+
     def delete(self, db: str, branch: str, name: str) -> None:
         check_tenant_name(name)
         with self.project.lock():

@@ -123,8 +123,11 @@ def test_deleting_renaming_and_a_missing_file(tmp_path: Path, cli: Cli) -> None:
     run = ("-C", str(project))
     before = _digests(src)
 
-    # Deleting the tenant forgets it; the owner's file stays, byte for byte.
-    cli(*run, "tenant", "delete", "shop0", "--yes", check=True)
+    # Deleting the tenant forgets it, and says so; the owner's file stays, byte for byte.
+    asked = cli(*run, "tenant", "delete", "shop0")  # no terminal to confirm on
+    assert asked.rc != 0 and "forgetting tenant 'shop0'" in asked.stderr, asked
+    done = cli(*run, "tenant", "delete", "shop0", "--yes", check=True)
+    assert "forgotten" in done.stdout and str(src / "shop0.db") in done.stdout, done
     assert _digests(src) == before
     names = {row["name"] for row in _json(cli, *run, "tenant", "list")}
     assert "shop0" not in names
