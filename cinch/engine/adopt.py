@@ -13,7 +13,6 @@ keeping their rows (a file whose repair would lose data is left out and says so)
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -288,7 +287,7 @@ def _register(project: Project, plan: Adoption, entry: AdoptedFile,
         entry.adopted = True
         return
     dest.parent.mkdir(parents=True, exist_ok=True)
-    _copy(Path(entry.path).resolve(), dest)
+    ts.copy_database(Path(entry.path).resolve(), dest)
     statements: list[str] = []
     try:
         with tenants.pool.connection(dest) as conn:
@@ -306,16 +305,3 @@ def _register(project: Project, plan: Adoption, entry: AdoptedFile,
     entry.adopted = True
 
 
-def _copy(source: Path, dest: Path) -> None:
-    """The file as it is, committed pages included: SQLite's backup when a WAL may hold some,
-    else a plain copy (the fast path adoption is measured by)."""
-    if Path(f"{source}-wal").exists():
-        src = _open_read_only(source)
-        out = sqlite3.connect(dest)
-        try:
-            src.backup(out)
-        finally:
-            out.close()
-            src.close()
-    else:
-        shutil.copyfile(source, dest)

@@ -20,7 +20,7 @@ from cinch.planner.sqlgen import default_sql, references_sql
 
 _STARTS = {"constraint", "primary", "not", "null", "unique", "check", "default", "collate",
            "references", "generated", "as"}
-_CLOSERS = {'"': '"', "'": "'", "`": "`", "[": "]"}
+CLOSERS = {'"': '"', "'": "'", "`": "`", "[": "]"}
 
 
 @dataclass(frozen=True)
@@ -45,21 +45,16 @@ def tokens(text: str) -> list[Token]:
         if ch.isspace():
             i += 1
             continue
-        if text.startswith("--", i):
-            end = text.find("\n", i)
-            i = n if end == -1 else end + 1
+        if (after := after_comment(text, i)) != i:
+            i = after
             continue
-        if text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end == -1 else end + 2
-            continue
-        if ch in _CLOSERS:
-            i = _after_quote(text, i)
+        if ch in CLOSERS:
+            i = after_quote(text, i)
         elif ch == "(":
             depth = 0
             while i < n:
-                if text[i] in _CLOSERS:
-                    i = _after_quote(text, i)
+                if text[i] in CLOSERS:
+                    i = after_quote(text, i)
                     continue
                 depth += {"(": 1, ")": -1}.get(text[i], 0)
                 i += 1
@@ -74,8 +69,20 @@ def tokens(text: str) -> list[Token]:
     return out
 
 
-def _after_quote(text: str, i: int) -> int:
-    close = _CLOSERS[text[i]]
+def after_comment(text: str, i: int) -> int:
+    """Where the comment starting at ``i`` ends (``i`` itself when none starts there)."""
+    if text.startswith("--", i):
+        end = text.find("\n", i)
+        return len(text) if end == -1 else end + 1
+    if text.startswith("/*", i):
+        end = text.find("*/", i + 2)
+        return len(text) if end == -1 else end + 2
+    return i
+
+
+def after_quote(text: str, i: int) -> int:
+    """Where the quoted name or string starting at ``i`` ends."""
+    close = CLOSERS[text[i]]
     end = text.find(close, i + 1)
     while end != -1 and close != "]" and text[end + 1:end + 2] == close:
         end = text.find(close, end + 2)  # a doubled quote is part of the text

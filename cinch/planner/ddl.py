@@ -22,25 +22,14 @@ def _scan(text: str, start: int) -> list[tuple[int, str]]:
     """(position, character) of every character outside quotes and comments from ``start``."""
     out: list[tuple[int, str]] = []
     i, n = start, len(text)
-    closers = {'"': '"', "'": "'", "`": "`", "[": "]"}
     while i < n:
-        ch = text[i]
-        if ch in closers:
-            end = text.find(closers[ch], i + 1)
-            while end != -1 and ch != "[" and text[end + 1:end + 2] == closers[ch]:
-                end = text.find(closers[ch], end + 2)  # a doubled quote is part of the name
-            i = n if end == -1 else end + 1
-            continue
-        if text.startswith("--", i):
-            end = text.find("\n", i)
-            i = n if end == -1 else end + 1
-            continue
-        if text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end == -1 else end + 2
-            continue
-        out.append((i, ch))
-        i += 1
+        if text[i] in coldef.CLOSERS:
+            i = coldef.after_quote(text, i)
+        elif (after := coldef.after_comment(text, i)) != i:
+            i = after
+        else:
+            out.append((i, text[i]))
+            i += 1
     return out
 
 

@@ -189,15 +189,7 @@ def read_rows(conn: CinchConnection, sql: str, params: Params = ()) -> list[dict
         _check_sql(sql)
     if not conn.read_only:
         raise QueryError("read_rows needs a connection opened read-only")
-    guard = conn._cinch_guard
-    if guard is None:
-        guard, _ = _arm(conn, True)
-    else:
-        guard.arm(True)
-        if guard.level < READ_ONLY:
-            sqlite3.Connection.set_authorizer(conn, guard)  # expire unauthorized statements
-            guard.level = READ_ONLY
-        guard.deadline = None
+    guard, _ = _arm(conn, True)  # a read-only connection: no query_only toggle, no budget
     try:
         cur = conn.execute(sql, params)
     except (sqlite3.Error, ValueError, OverflowError) as exc:

@@ -203,11 +203,37 @@ def _fill(fd: int, source: bytes | str, durable: bool) -> None:
 
 
 def _fsync_dir(folder: str) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+    _fsync_file(folder)
+
+
+def _fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _discard(tmp: str) -> None:
+    """A temporary copy that will not be published, with its sidecars."""
+    for extra in ("", *_SIDECARS):
+        _unlink_quietly(tmp + extra)
+
+
+def copy_database(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+    """A file outside cinch as it is, committed pages included: SQLite's backup (read-only)
+    when a WAL beside it may hold some, else a plain copy (the fast path)."""
+    src = os.fspath(source)
+    if os.path.exists(src + "-wal"):
+        reader = sqlite3.connect(f"{Path(src).resolve().as_uri()}?mode=ro", uri=True)
+        target = sqlite3.connect(dest)
+        try:
+            reader.backup(target)
+        finally:
+            target.close()
+            reader.close()
+    else:
+        shutil.copyfile(src, dest)
 
 
 class TenantStore:
@@ -615,8 +641,7 @@ class TenantStore:
             finally:
                 conn.close()
         except BaseException:
-            for extra in ("", *_SIDECARS):
-                _unlink_quietly(tmp + extra)
+            _discard(tmp)
             raise
         self._publish(tmp, dest, tenant)
         return Path(dest)
@@ -663,18 +688,12 @@ class TenantStore:
             seed_copy(src, tmp)  # a file adopted in place may hold its ledger in its note
             synced = prepare(Path(tmp)) if prepare is not None else False
             if (durable or prepare is not None) and not synced:
-                fd = os.open(tmp, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+                _fsync_file(tmp)
         except sqlite3.Error as exc:
-            for extra in ("", *_SIDECARS):
-                _unlink_quietly(tmp + extra)
+            _discard(tmp)
             raise TenantError(f"cannot copy {src}: {exc}", path=src, reason=str(exc)) from exc
         except BaseException:
-            for extra in ("", *_SIDECARS):
-                _unlink_quietly(tmp + extra)
+            _discard(tmp)
             raise
         self._publish(tmp, dest, tenant)
         if durable:
@@ -693,29 +712,14 @@ class TenantStore:
             raise AlreadyExists(f"tenant {tenant!r} already exists", tenant=tenant, path=dest)
         tmp = self._tmp_name(folder, tenant)
         try:
-            if os.path.exists(src + "-wal"):
-                reader = sqlite3.connect(f"{Path(src).resolve().as_uri()}?mode=ro", uri=True)
-                target = sqlite3.connect(tmp)
-                try:
-                    reader.backup(target)
-                finally:
-                    target.close()
-                    reader.close()
-            else:
-                shutil.copyfile(src, tmp)
+            copy_database(src, tmp)
             prepare(Path(tmp))
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync_file(tmp)
         except sqlite3.Error as exc:
-            for extra in ("", *_SIDECARS):
-                _unlink_quietly(tmp + extra)
+            _discard(tmp)
             raise TenantError(f"cannot adopt {src}: {exc}", path=src, reason=str(exc)) from exc
         except BaseException:
-            for extra in ("", *_SIDECARS):
-                _unlink_quietly(tmp + extra)
+            _discard(tmp)
             raise
         self._publish(tmp, dest, tenant)
         return Path(dest)
