@@ -1,10 +1,11 @@
 """Bringing many tenants along at once: a bounded set of worker threads.
 
-An apply spends its time inside SQLite (statements, commits, the checkpoint and its fsync when
-a connection closes) and in file copies, and CPython lets go of the GIL for all of them, so
-threads overlap that work; what is left in Python per tenant is small. Threads rather than
-processes: a process would have to open the project again and plan every move again, and a
-worker's failure stays one tenant's failure, reported like a serial apply reports it.
+An apply spends its time inside SQLite (statements, commits, checkpoints), in the file-system
+syncs that make a group of tenants durable (``cinch.stores.group_commit``) and in file copies,
+and CPython lets go of the GIL for all of them, so threads overlap that work; what is left in
+Python per tenant is small. Threads rather than processes: a process would have to open the
+project again and plan every move again, and a worker's failure stays one tenant's failure,
+reported like a serial apply reports it.
 
 Nothing changes about each tenant's guarantees: every tenant is moved by one worker, one
 transaction per change set, so a crash leaves each tenant at some commit of its branch and

@@ -23,7 +23,7 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from cinch.engine import parallel, tenant_catalog
 from cinch.engine.moves import UNWOUND, MovePlan, Step, plan_move
@@ -40,6 +40,7 @@ from cinch.errors import (
 from cinch.models.changeset import ChangeSet, parse_change
 from cinch.names import check_tenant_name
 from cinch.planner.plan import Plan
+from cinch.stores import group_commit
 from cinch.stores import tenantstore as ts
 
 if TYPE_CHECKING:
@@ -48,7 +49,11 @@ if TYPE_CHECKING:
 MAIN_TENANT = "main"
 # Tenants of an apply whose catalog rows are written (marked, then confirmed) together.
 _CATALOG_BATCH = 256
+# Tenants whose commits are made durable together (two file-system syncs for the group): a
+# group holds its connections open until then, so it stays well inside the pool.
+_GROUP_COMMIT = 32
 Progress = Callable[[int, int], None]
+R = TypeVar("R")
 
 
 # "not copied yet": a tenant of a lazy fork that still reads its parent's file.
@@ -258,25 +263,28 @@ class Tenants:
 
     def _move(self, path: Path, db: str, head: str, *, name: str, branch: str = "",
               verify: bool = True, report: dict[str, int] | None = None,
-              before: Callable[[], None] | None = None, marked: bool = False) -> int:
+              before: Callable[[], None] | None = None, marked: bool = False,
+              group: group_commit.GroupCommit | None = None) -> int:
         """:meth:`_move_file`, the catalog told first where the tenant is going (a failed or
         refused move has the catalog read the file again); ``marked``: the caller told it
         already, for a batch of tenants."""
         if not branch or marked:  # a template (not a tenant), or the catalog knows
             return self._move_file(path, db, head, name=name, branch=branch, verify=verify,
-                                   report=report, before=before)
+                                   report=report, before=before, group=group)
         with self.catalog.changing(db, branch, [tenant_catalog.at_head(self, db, head, name)]):
             return self._move_file(path, db, head, name=name, branch=branch, verify=verify,
                                    report=report, before=before)
 
     def _move_file(self, path: Path, db: str, head: str, *, name: str, branch: str = "",
                    verify: bool = True, report: dict[str, int] | None = None,
-                   before: Callable[[], None] | None = None) -> int:
+                   before: Callable[[], None] | None = None,
+                   group: group_commit.GroupCommit | None = None) -> int:
         """Bring the file to the log at ``head``: unwind what it holds that the log lacks,
         apply what it lacks. The number of steps taken; a drifted tenant raises
-        :class:`TenantDrifted` untouched."""
+        :class:`TenantDrifted` untouched. In a ``group``, the commits are durable only once
+        the group finishes."""
         _, digest = self.target(db, head)
-        with self.pool.connection(path) as conn:
+        with (self.pool.connection(path) if group is None else group.connection(path)) as conn:
             state = ts.read_state(conn)
             if state.get("ledger") == digest:
                 return 0
@@ -765,14 +773,15 @@ class Tenants:
             restored: dict[str, dict[str, int]] = {}
             progress = progress or self.project.progress
 
-            def one(name: str) -> tuple[int, dict[str, int]]:
+            def one(name: str, group: group_commit.GroupCommit | None,
+                    ) -> tuple[int, dict[str, int]]:
                 if name in lazy:
                     return self._follow_lazy(db, branch, sources.get(name), name, head), {}
                 path = files.get(name) or self.store.path(db, branch, name)
                 report: dict[str, int] = {}
                 return self._move(path, db, head, name=name, branch=branch, report=report,
                                   before=self._copy_into(db, children, name),
-                                  marked=True), report
+                                  marked=True, group=group), report
 
             # Copies into child branches and a lazy parent's copies change shared records: one
             # tenant after the other then.
@@ -788,7 +797,7 @@ class Tenants:
                     going = [tenant_catalog.at_head(self, db, head, name) for name in batch
                              if name not in lazy]
                     with self.catalog.changing(db, branch, going) as recheck:
-                        for name, outcome in parallel.each(batch, one, workers):
+                        for name, outcome in self._each_grouped(batch, one, workers):
                             done += 1
                             if isinstance(outcome, Exception) and name not in lazy:
                                 recheck.add(name)
@@ -821,6 +830,24 @@ class Tenants:
                     f"others are; {advice}", **result)
             self._mark_synced(db, branch, head)
             return result
+
+    def _each_grouped(self, names: list[str], one: Callable[..., R], workers: int,
+                      ) -> Iterator[tuple[str, R | Exception]]:
+        """``one(name, group)`` for every name on ``workers`` threads, in groups whose commits
+        are made durable together (:mod:`cinch.stores.group_commit`); each group's outcomes
+        are handed on only once its files are durable."""
+        size = min(_GROUP_COMMIT, self.pool.max_open - 2 * workers)
+        if size < 2 or not group_commit.available():
+            yield from parallel.each(names, lambda name: one(name, None), workers)
+            return
+        for start in range(0, len(names), size):
+            group = group_commit.GroupCommit(self.pool)
+            try:
+                outcomes = list(parallel.each(names[start:start + size],
+                                              lambda name, g=group: one(name, g), workers))
+            finally:
+                group.finish()
+            yield from outcomes
 
     def _copy_into(self, db: str, children: list[str], name: str) -> Callable[[], None]:
         """Copy-before-write into the branches forked from this one, run only when the

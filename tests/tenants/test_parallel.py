@@ -198,3 +198,64 @@ def test_kill_during_a_forks_first_change_then_sync(built: Path, tmp_path: Path)
             assert {n: rows for n, (_, _, rows) in _state(project, "feature").items()} == \
                 expected
         project.close()
+
+
+def _file_alone_has(path: Path, copy: Path, column: str) -> bool:
+    """Whether the database file by itself (copied without its WAL, as a file-level backup
+    would be) has ``column`` in users."""
+    shutil.copyfile(path, copy)
+    conn = sqlite3.connect(copy)
+    try:
+        return column in [r[1] for r in conn.execute("PRAGMA table_info(users)")]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_apply_leaves_every_file_holding_its_change_by_itself(
+        built: Path, tmp_path: Path, workers: int) -> None:
+    """Once an apply returns, each tenant's .db file holds the change even while cinch keeps
+    the tenant open, and the connections it keeps write with the usual syncs again."""
+    shutil.copytree(built, tmp_path / "acme")
+    project = cinch.open(tmp_path / "acme")
+    project.tenants.apply_workers = workers
+    project.database().add_column("users", "nick:TEXT")
+    assert project.tenants.pool.open_count > 0  # files still open in the pool
+    for name in project.tenants.names("main", "main"):
+        path = project.tenants.path("main", "main", name)
+        assert _file_alone_has(path, tmp_path / f"{name}.copy", "nick"), name
+        with project.tenants.pool.connection(path) as conn:
+            assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    tenant = project.tenant("t04")
+    tenant.insert("users", {"name": "later", "nick": "n"})  # an ordinary write goes on
+    assert tenant.rows("SELECT nick FROM users WHERE name = 'later'") == [{"nick": "n"}]
+    project.close()
+
+
+def test_a_small_pool_applies_in_small_groups(built: Path, tmp_path: Path) -> None:
+    shutil.copytree(built, tmp_path / "acme")
+    for max_open in (3, 7):
+        project = cinch.open(tmp_path / "acme")
+        project.tenants.pool.max_open = max_open
+        project.tenants.apply_workers = 2
+        project.database().add_column("users", f"c{max_open}:TEXT")
+        assert {i.state for i in project.tenants.infos("main", "main")} == {"up to date"}
+        assert project.tenants.pool.open_count <= max_open
+        project.close()
+
+
+def test_a_tenant_left_behind_does_not_hold_back_the_others_files(
+        built: Path, tmp_path: Path) -> None:
+    shutil.copytree(built, tmp_path / "acme")
+    project = cinch.open(tmp_path / "acme")
+    project.tenants.apply_workers = 2
+    conn = sqlite3.connect(project.tenants.path("main", "main", "t11"))
+    conn.execute("CREATE TABLE stray (x)")  # made outside cinch: drift
+    conn.close()
+    with pytest.raises(ApplyIncomplete) as caught:
+        project.database().add_column("users", "nick:TEXT")
+    assert [d["tenant"] for d in caught.value.details["drifted"]] == ["t11"]
+    for name in project.tenants.names("main", "main"):
+        path = project.tenants.path("main", "main", name)
+        assert _file_alone_has(path, tmp_path / f"{name}.copy", "nick") == (name != "t11")
+    project.close()
