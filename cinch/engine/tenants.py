@@ -264,13 +264,15 @@ class Tenants:
     def _move(self, path: Path, db: str, head: str, *, name: str, branch: str = "",
               verify: bool = True, report: dict[str, int] | None = None,
               before: Callable[[], None] | None = None, marked: bool = False,
-              group: group_commit.GroupCommit | None = None) -> int:
+              group: group_commit.GroupCommit | None = None,
+              expected: tuple[str, str] | None = None) -> int:
         """:meth:`_move_file`, the catalog told first where the tenant is going (a failed or
         refused move has the catalog read the file again); ``marked``: the caller told it
         already, for a batch of tenants."""
         if not branch or marked:  # a template (not a tenant), or the catalog knows
             return self._move_file(path, db, head, name=name, branch=branch, verify=verify,
-                                   report=report, before=before, group=group)
+                                   report=report, before=before, group=group,
+                                   expected=expected)
         with self.catalog.changing(db, branch, [tenant_catalog.at_head(self, db, head, name)]):
             return self._move_file(path, db, head, name=name, branch=branch, verify=verify,
                                    report=report, before=before)
@@ -278,11 +280,13 @@ class Tenants:
     def _move_file(self, path: Path, db: str, head: str, *, name: str, branch: str = "",
                    verify: bool = True, report: dict[str, int] | None = None,
                    before: Callable[[], None] | None = None,
-                   group: group_commit.GroupCommit | None = None) -> int:
+                   group: group_commit.GroupCommit | None = None,
+                   expected: tuple[str, str] | None = None) -> int:
         """Bring the file to the log at ``head``: unwind what it holds that the log lacks,
         apply what it lacks. The number of steps taken; a drifted tenant raises
         :class:`TenantDrifted` untouched. In a ``group``, the commits are durable only once
-        the group finishes."""
+        the group finishes; ``expected``: :meth:`expected` for the branch, when the caller
+        just computed it."""
         _, digest = self.target(db, head)
         with (self.pool.connection(path) if group is None else group.connection(path)) as conn:
             state = ts.read_state(conn)
@@ -303,7 +307,10 @@ class Tenants:
                                    [r.commit_id for r in reversed(rows)])
             if before is not None:
                 before()  # e.g. copy-before-write: only now that the tenant will change
-            expected = self.expected(db, branch) if verify and branch else None
+            if not (verify and branch):
+                expected = None
+            elif expected is None:
+                expected = self.expected(db, branch)
             kept = self._snapshot_folder(db, branch, name).is_dir() if branch else False
             moved = 0
             for index, step in enumerate(plan_.steps):
@@ -781,13 +788,13 @@ class Tenants:
                 report: dict[str, int] = {}
                 return self._move(path, db, head, name=name, branch=branch, report=report,
                                   before=self._copy_into(db, children, name),
-                                  marked=True, group=group), report
+                                  marked=True, group=group, expected=expected), report
 
             # Copies into child branches and a lazy parent's copies change shared records: one
             # tenant after the other then.
             alone = bool(children) or (fork is not None and self._fork(db, fork.parent) is not None)
             workers = 1 if alone else self.workers()
-            self.expected(db, branch)  # computed once here, not by the first workers at once
+            expected = self.expected(db, branch)  # once here, not by every worker
             done = 0
             try:
                 # The catalog is told where a batch of tenants is going in one write, and that

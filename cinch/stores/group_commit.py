@@ -136,10 +136,11 @@ class GroupCommit:
 
 
 def _one_folder_per_device(conns: list[CinchConnection]) -> list[str]:
+    # A file adopted in place is a link to a file that may live on another file system.
+    named = {os.path.dirname(os.path.realpath(conn.path) if os.path.islink(conn.path)
+                             else conn.path) for conn in conns}
     folders: dict[int, str] = {}
-    for conn in conns:
-        real = os.path.realpath(conn.path)  # a file adopted in place may live elsewhere
-        folder = os.path.dirname(real)
+    for folder in sorted(named):
         try:
             device = os.stat(folder).st_dev
         except OSError:

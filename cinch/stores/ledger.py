@@ -37,6 +37,8 @@ _CREATE_CHANGES = (
 _CREATE_STATE = ("CREATE TABLE IF NOT EXISTS _cinch_state(key TEXT PRIMARY KEY, "
                  "value TEXT NOT NULL) WITHOUT ROWID")
 _LEDGER_TABLES = ("_cinch_ledger", "_cinch_changes", "_cinch_state")
+_LEDGER_TABLES_PRESENT = ("SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN "
+                          f"{_LEDGER_TABLES!r}")
 _COUNT_LEDGER_TABLES = ("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
                         f"{_LEDGER_TABLES!r}")
 _MAX_VIOLATIONS_REPORTED = 10
@@ -352,7 +354,10 @@ def reset_ledger(conn: sqlite3.Connection, statements: Sequence[str],
 def _ensure_seeded_ledger(conn: sqlite3.Connection) -> None:
     """The ledger tables, inside the caller's write transaction; a file adopted in place gets
     its first ledger here, from its seed, so it is written with the first change applied."""
-    seed = None if _ledger_exists(conn) else _seed(conn)
+    present = {row[0] for row in conn.execute(_LEDGER_TABLES_PRESENT)}
+    if len(present) == len(_LEDGER_TABLES):
+        return  # every tenant cinch made: one read
+    seed = None if LEDGER_TABLE in present else _seed(conn)
     ensure_ledger(conn)
     if seed is not None:
         conn.executemany(
