@@ -63,7 +63,11 @@ def init(ctx: typer.Context,
 
 def status(ctx: typer.Context, format: FormatOpt = None) -> None:
     """The current branch, its databases and whether every tenant is at the head."""
-    data = state(ctx).project().status()
+    import cinch
+
+    st = state(ctx)
+    # From the files on disk when they can say (no git library, no models), else the project
+    data = cinch.glance(st.directory).status() or st.project().status()
     chosen = fmt(ctx, format)
     if chosen is not Format.table:
         output.emit(data, chosen)

@@ -103,6 +103,16 @@ class Database:
     def tables(self) -> list[Table]:
         return list(self.schema().tables)
 
+    def table_rows(self) -> list[dict[str, object]]:
+        """Each table's name, id, column and index counts and strictness, as `cinch table
+        list` prints them (and notes them for the next command: :mod:`cinch.engine.glance`)."""
+        from cinch.engine import glance
+
+        head = self.head
+        rows = glance.table_rows(self.project.history.schema(head, self.name))
+        glance.record(self.project, head)
+        return rows
+
     def table(self, name: str) -> Table:
         return self.schema().table(name)
 
