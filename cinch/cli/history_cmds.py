@@ -72,10 +72,9 @@ def status(ctx: typer.Context, format: FormatOpt = None) -> None:
     if chosen is not Format.table:
         output.emit(data, chosen)
         return
-    c = output.console
-    c.print(f"On branch [bold]{data['branch']}[/bold]"
-            + (" [yellow](protected)[/yellow]" if data["protected"] else "")
-            + f" at {data['head'][:10]}")
+    output.say(f"On branch [bold]{data['branch']}[/bold]"
+               + (" [yellow](protected)[/yellow]" if data["protected"] else "")
+               + f" at {data['head'][:10]}")
     for db in data["databases"]:
         t = db.get("tenants", {})
         line = (f"  database [bold]{db['name']}[/bold]: {db['tables']} tables, {db['views']} "
@@ -90,12 +89,12 @@ def status(ctx: typer.Context, format: FormatOpt = None) -> None:
             line += f" ({'; '.join(advice)})"
         else:
             line += " (all up to date)"
-        c.print(line)
+        output.say(line)
     if data["uncommitted"]:
-        c.print("[yellow]Uncommitted files:[/yellow] " + ", ".join(data["uncommitted"]))
+        output.say("[yellow]Uncommitted files:[/yellow] " + ", ".join(data["uncommitted"]))
     if data["hooks_missing"]:
-        c.print("[yellow]Plain git is not checked in this clone[/yellow] (missing: "
-                + ", ".join(data["hooks_missing"]) + "): run `cinch hooks install`")
+        output.say("[yellow]Plain git is not checked in this clone[/yellow] (missing: "
+                   + ", ".join(data["hooks_missing"]) + "): run `cinch hooks install`")
 
 
 def log(ctx: typer.Context,
