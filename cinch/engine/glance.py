@@ -10,7 +10,7 @@ commit from the file, and the tenants' states from the catalog, without loading 
 pydantic or the change-set models.
 
 A cached answer is never stale: it is looked up by the commit id the branch points at now, and
-a file is used only if its first line names that commit and the digest of what follows.
+a file is used only if its first line names that commit and a check of what follows.
 Whatever this module cannot answer so (no file yet, a detached HEAD, a git layout or a tenant
 catalog that needs the full reader) it answers None, and the caller opens the project.
 """
@@ -18,10 +18,9 @@ catalog that needs the full reader) it answers None, and the caller opens the pr
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import tempfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,7 +99,7 @@ def record(project: Project, commit: str | None) -> None:
     if path.exists():
         return
     body = json.dumps(summarize(project, commit)).encode()
-    data = f"{commit} {hashlib.sha256(body).hexdigest()}\n".encode() + body
+    data = f"{commit} {_check(body)}\n".encode() + body
     with contextlib.suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
         _write(path, data)
@@ -125,6 +124,8 @@ def record_clean(project: Project, commit: str | None, checksum: str | None) -> 
 
 
 def _write(path: Path, data: bytes) -> None:
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -145,13 +146,19 @@ def _prune(folder: Path) -> None:
                 os.unlink(entry.path)
 
 
+def _check(body: bytes) -> str:
+    """A check of a file's body against a torn write or an edit (CRC-32: the file is local
+    state written by cinch, and hashlib would cost every start its import)."""
+    return f"{zlib.crc32(body):08x}-{len(body)}"
+
+
 def _load(root: Path, commit: str) -> dict[str, Any] | None:
     try:
         data = (_folder(root) / f"{commit}.json").read_bytes()
     except OSError:
         return None
     first, _, body = data.partition(b"\n")
-    if first != f"{commit} {hashlib.sha256(body).hexdigest()}".encode():
+    if first != f"{commit} {_check(body)}".encode():
         return None  # torn or edited: the long way writes it again
     try:
         summary = json.loads(body)

@@ -10,7 +10,6 @@ caller asks :class:`cinch.stores.gitstore.GitStore`, which reads through libgit2
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
@@ -55,6 +54,12 @@ class GitFiles:
             common = path if path.is_absolute() else self.gitdir / path
         if (common / "reftable").exists() or not (common / "refs").is_dir():
             return None  # refs this module does not read
+        try:
+            config = (common / "config").read_bytes().lower()
+        except OSError:
+            return None
+        if b"objectformat" in config or b"refstorage" in config:
+            return None  # SHA-256 ids, or refs kept elsewhere
         return common
 
     def head_branch(self) -> str | None:
@@ -199,8 +204,8 @@ def index_checksum(files: GitFiles) -> str | None:
 
 
 def _read_index(files: GitFiles) -> tuple[bytes, str, int] | None:
-    """(the index file, its checksum, its mtime in ns), verified."""
-    if files.gitdir is None:
+    """(the index file, its checksum, its mtime in ns)."""
+    if files.gitdir is None or files.common is None:
         return None
     try:
         with open(files.gitdir / "index", "rb") as fh:
@@ -208,10 +213,12 @@ def _read_index(files: GitFiles) -> tuple[bytes, str, int] | None:
             data = fh.read()
     except OSError:
         return None
-    body, checksum = data[:-20], data[-20:]
-    if len(data) < 32 or hashlib.sha1(body).digest() != checksum:
-        return None  # torn, or not a SHA-1 repository
-    return data, checksum.hex(), stamp
+    if len(data) < 32:
+        return None
+    # git replaces the index whole (index.lock, then a rename), so its last 20 bytes, the
+    # SHA-1 of the rest, name this content: compared, never recomputed (hashlib is slow to
+    # import, and the answer is only trusted if it equals what libgit2 was shown).
+    return data, data[-20:].hex(), stamp
 
 
 def clean_work_tree(files: GitFiles, checksum: str) -> bool:
@@ -295,6 +302,8 @@ def _unchanged(path: Path, mode: int, size: int, mtime_ns: int, ino: int, oid: b
                    else path.read_bytes())
     except OSError:
         return False
+    import hashlib  # only here: a file that may have changed since the index was written
+
     blob = hashlib.sha1(b"blob %d\0" % len(content))
     blob.update(content)
     return blob.digest() == oid

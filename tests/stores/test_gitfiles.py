@@ -153,8 +153,11 @@ def test_an_index_it_does_not_read_proves_nothing(project: cinch.Project, git: G
     assert checksum is not None and GitStore.open(root).dirty_paths() == []
     assert not gitfiles.clean_work_tree(files, checksum)
     git("update-index", "--index-version", "2", cwd=root)
-    (root / ".git" / "index").write_bytes((root / ".git" / "index").read_bytes()[:-1] + b"\0")
-    assert gitfiles.index_checksum(files) is None
+    checksum = gitfiles.index_checksum(files)
+    assert checksum is not None and gitfiles.clean_work_tree(files, checksum)
+    git("config", "extensions.objectFormat", "sha256", cwd=root)  # ids this does not read
+    assert GitFiles(root).head_branch() is None
+    assert not gitfiles.clean_work_tree(GitFiles(root), checksum)
 
 
 @pytest.mark.parametrize(("pattern", "trusted"), [
