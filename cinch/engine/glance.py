@@ -94,10 +94,10 @@ def record(project: Project, commit: str | None) -> None:
     only makes the next command slower)."""
     if commit is None:
         return
+    if _load(project.root, commit) is not None:
+        return  # written before (one that does not read back is written again)
     folder = _folder(project.root)
     path = folder / f"{commit}.json"
-    if path.exists():
-        return
     body = json.dumps(summarize(project, commit)).encode()
     data = f"{commit} {_check(body)}\n".encode() + body
     with contextlib.suppress(OSError):
