@@ -50,7 +50,10 @@ class CheapCoercion:
         if isinstance(kind, type) and issubclass(kind, Enum):
             return _choice(kind, value, self.info.case_sensitive, ctx)
         if isinstance(kind, type) and issubclass(kind, Path) and type(value) is str:
-            from typer._param_types import coerce_cli_path
+            try:  # typer's own checks of a path (exists, readable...), pydantic left out
+                from typer._param_types import coerce_cli_path
+            except ImportError:  # a typer that moved it: its converter does the lot
+                return _UNSURE
 
             # typer's adapter makes the Path (pydantic: ``Path(value)``), then checks it
             path_type = self.info.path_type or kind

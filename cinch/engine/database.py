@@ -104,8 +104,8 @@ class Database:
         return list(self.schema().tables)
 
     def table_rows(self) -> list[dict[str, object]]:
-        """Each table's name, id, column and index counts and strictness, as `cinch table
-        list` prints them (and notes them for the next command: :mod:`cinch.engine.glance`)."""
+        """Each table's name, column and index counts, strictness and id at the branch tip, as
+        `cinch table list` prints them; kept on disk for the next `cinch table list`."""
         from cinch.engine import glance
 
         head = self.head
