@@ -24,6 +24,7 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cinch.errors import CinchError, NotAProject
 from cinch.names import check_name
 from cinch.stores import gitfiles, leftovers
 from cinch.stores.gitfiles import GitFiles
@@ -42,8 +43,6 @@ CLEAN_FILE = "clean"  # the commit and index checksum libgit2 last found clean
 
 def find_root(start: Path | None = None) -> Path:
     """The project holding ``start``: ``CINCH_PROJECT``, else ``start`` or its nearest parent."""
-    from cinch.errors import NotAProject
-
     env = os.environ.get("CINCH_PROJECT")
     here = Path(start) if start is not None else Path(env) if env else Path.cwd()
     here = here.resolve()
@@ -98,7 +97,11 @@ def record(project: Project, commit: str | None) -> None:
         return  # written before (one that does not read back is written again)
     folder = _folder(project.root)
     path = folder / f"{commit}.json"
-    body = json.dumps(summarize(project, commit)).encode()
+    try:
+        summary = summarize(project, commit)
+    except (CinchError, ValueError):
+        return  # e.g. another database's damaged change set: the command that needs it says so
+    body = json.dumps(summary).encode()
     data = f"{commit} {_check(body)}\n".encode() + body
     with contextlib.suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
@@ -118,9 +121,13 @@ def record_clean(project: Project, commit: str | None, checksum: str | None) -> 
     if commit is None or checksum is None or index_checksum(project.root) != checksum:
         return
     folder = _folder(project.root)
+    line = f"{commit} {checksum}\n"
+    with contextlib.suppress(OSError):
+        if (folder / CLEAN_FILE).read_text() == line:
+            return
     with contextlib.suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
-        _write(folder / CLEAN_FILE, f"{commit} {checksum}\n".encode())
+        _write(folder / CLEAN_FILE, line.encode())
 
 
 def _write(path: Path, data: bytes) -> None:
