@@ -5,7 +5,10 @@ commands people type most (``--help``, ``status``, ``table list``) are timed who
 runs them: wall time of the ``cinch`` console script, best of N after a warm-up run (bytecode
 cached). The floor is ``python -c pass`` (the interpreter alone) and ``python -c "import typer"``
 (the CLI library alone), measured in the same run. Also printed: how many modules each command
-imports, and which third-party packages (tests/cli/test_startup.py holds those lists).
+imports, and which third-party packages (tests/cli/test_startup.py holds those lists). The
+warm-up run of ``status`` and ``table list`` also writes what the timed runs read from disk
+for the branch head (``.cinch/cache/glance``, see cinch.engine.glance), as the first such
+command after a commit does for a user.
 
     python bench/bench_cli_start.py              # best of 7
     python bench/bench_cli_start.py --runs 15

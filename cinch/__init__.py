@@ -27,7 +27,7 @@ __all__ = [
     "MergeReport",
     "MergeResult", "Project", "QueryResult", "RevertResult", "Schema", "SettingChange", "SyncResult", "Table",
     "TagInfo", "Tenant", "TenantCollection", "TenantInfo", "TenantState", "View", "check_receive", "clone",
-    "describe", "init", "init_hub", "open", "plan_adoption",
+    "describe", "glance", "init", "init_hub", "open", "plan_adoption",
 ]
 
 # The engine's public names, imported on first use (PEP 562): importing any cinch module
@@ -66,6 +66,7 @@ _ENGINE_EXPORTS: dict[str, tuple[str, str]] = {
     "check_receive": ("cinch.engine.hub", "check_receive"),
     "clone": ("cinch.engine.remotes", "clone"),
     "describe": ("cinch.models.operations", "describe"),
+    "glance": ("cinch.engine.glance", "glance"),
     "init": ("cinch.engine.project", "init"),
     "init_hub": ("cinch.engine.hub", "init_hub"),
     "open": ("cinch.engine.project", "open_project"),
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
     from cinch.engine.branches import BranchInfo
     from cinch.engine.config import LimitsConfig
     from cinch.engine.database import ChangeResult, Database
+    from cinch.engine.glance import glance
     from cinch.engine.hub import check_receive, init_hub
     from cinch.engine.inspect import LogItem
     from cinch.engine.merge import MergeReport, MergeResult

@@ -17,6 +17,7 @@ from typing import Annotated, Any, NamedTuple
 import typer
 import typer.core
 
+from cinch.cli.coerce import spare_pydantic_in
 from cinch.cli.context import State, state
 from cinch.cli.output import Format
 from cinch.errors import CinchError
@@ -212,8 +213,10 @@ def _tidy_help(command: Any) -> Any:
 
     typer names values by their Python types (``<str>``, ``<list[str]>``, ``<bool>``); the
     tree is walked once per run (idempotent: only what is still unset is set), and the root's
-    commands not built yet are tidied when they are.
+    commands not built yet are tidied when they are. The same walk gives each parameter
+    cinch's converter for plain values (:mod:`cinch.cli.coerce`), which needs no pydantic.
     """
+    spare_pydantic_in(command)
     for param in command.params:
         if getattr(param, "is_flag", False) or getattr(param, "count", False):
             if param.default is False:

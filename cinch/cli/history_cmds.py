@@ -63,15 +63,18 @@ def init(ctx: typer.Context,
 
 def status(ctx: typer.Context, format: FormatOpt = None) -> None:
     """The current branch, its databases and whether every tenant is at the head."""
-    data = state(ctx).project().status()
+    import cinch
+
+    st = state(ctx)
+    # From the files on disk when they can say (no git library, no models), else the project
+    data = cinch.glance(st.directory).status() or st.project().status()
     chosen = fmt(ctx, format)
     if chosen is not Format.table:
         output.emit(data, chosen)
         return
-    c = output.console
-    c.print(f"On branch [bold]{data['branch']}[/bold]"
-            + (" [yellow](protected)[/yellow]" if data["protected"] else "")
-            + f" at {data['head'][:10]}")
+    output.say(f"On branch [bold]{data['branch']}[/bold]"
+               + (" [yellow](protected)[/yellow]" if data["protected"] else "")
+               + f" at {data['head'][:10]}")
     for db in data["databases"]:
         t = db.get("tenants", {})
         line = (f"  database [bold]{db['name']}[/bold]: {db['tables']} tables, {db['views']} "
@@ -86,12 +89,12 @@ def status(ctx: typer.Context, format: FormatOpt = None) -> None:
             line += f" ({'; '.join(advice)})"
         else:
             line += " (all up to date)"
-        c.print(line)
+        output.say(line)
     if data["uncommitted"]:
-        c.print("[yellow]Uncommitted files:[/yellow] " + ", ".join(data["uncommitted"]))
+        output.say("[yellow]Uncommitted files:[/yellow] " + ", ".join(data["uncommitted"]))
     if data["hooks_missing"]:
-        c.print("[yellow]Plain git is not checked in this clone[/yellow] (missing: "
-                + ", ".join(data["hooks_missing"]) + "): run `cinch hooks install`")
+        output.say("[yellow]Plain git is not checked in this clone[/yellow] (missing: "
+                   + ", ".join(data["hooks_missing"]) + "): run `cinch hooks install`")
 
 
 def log(ctx: typer.Context,

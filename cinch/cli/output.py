@@ -1,7 +1,9 @@
 """Rendering for the CLI: rich tables for people, json/yaml/csv for scripts.
 
 rich is imported on first use (``console``, ``err_console``, a table): a command printing json,
-or nothing, should not pay for it at start.
+or nothing, should not pay for it at start. Where rich would print no colour (its output not a
+terminal, nothing forcing one), a line of simple markup or a table of plain cells is written
+here, as rich writes it (:func:`say`, :func:`emit`); anything else goes to rich.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
@@ -36,6 +40,87 @@ def _console(*, stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, soft_wrap=True)
+
+
+# --- without rich, where its output would be plain text --------------------------------------
+
+# The markup cinch's own messages use; a line with any other ``[`` or ``]`` goes to rich.
+_TAGS = re.compile(r"\[/?(?:bold|dim|green|red|yellow)\]")
+# Text rich prints as it is: printable ASCII, no markup or escapes, no emoji code (``:x:``).
+_AS_IS = re.compile(r"[ -Z^-~]*")
+_EMOJI = re.compile(r":\S*?:")
+
+
+@cache
+def _plain_stdout() -> bool:
+    """Whether rich would write to standard output without colour or other terminal codes
+    (see rich.console.Console.is_terminal): not a terminal, and no variable forcing one."""
+    if sys.platform == "win32" or os.environ.get("TTY_COMPATIBLE") == "1" \
+            or os.environ.get("FORCE_COLOR") is not None:
+        return False
+    try:
+        return not sys.stdout.isatty()
+    except ValueError:
+        return False
+
+
+def _as_is(text: str) -> bool:
+    return _AS_IS.fullmatch(text) is not None and _EMOJI.search(text) is None
+
+
+def plain_line(markup: str) -> str | None:
+    """``markup`` as rich prints it where it prints no colour; None if only rich can say."""
+    if not _plain_stdout():
+        return None
+    text = _TAGS.sub("", markup)
+    return text if _as_is(text) and "[" not in text and "]" not in text else None
+
+
+def say(markup: str) -> None:
+    """Print one line of markup to standard output (rich's ``console.print``)."""
+    text = plain_line(markup)
+    if text is None:
+        _console().print(markup)
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def _width() -> int:
+    """The width rich gives its console (rich.console.Console.size), not being a terminal."""
+    columns = os.environ.get("COLUMNS")
+    if columns is not None and columns.isdigit():
+        return int(columns) or 80
+    width = 0
+    for fd in (0, 1, 2):
+        try:
+            width = os.get_terminal_size(fd).columns
+        except (AttributeError, ValueError, OSError):
+            continue
+        break
+    return width or 80
+
+
+def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str | None:
+    """A table as rich draws a default ``Table`` of these cells where it prints no colour and
+    the table fits the width; None if only rich can say (markup, other characters, wrapping)."""
+    if not _plain_stdout() or not rows:
+        return None
+    cells = [list(columns), *(list(row) for row in rows)]
+    if any(not _as_is(c) or c != c.strip() or "  " in c for row in cells for c in row):
+        return None
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    if sum(widths) + 3 * len(widths) + 1 > _width():
+        return None
+
+    def line(left: str, fill: str, mid: str, right: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + right + "\n"
+
+    def row(edge: str, values: list[str]) -> str:
+        return edge + edge.join(f" {v.ljust(w)} " for v, w in zip(values, widths,
+                                                                 strict=True)) + edge + "\n"
+
+    return (line("┏", "━", "┳", "┓") + row("┃", cells[0]) + line("┡", "━", "╇", "┩")
+            + "".join(row("│", r) for r in cells[1:]) + line("└", "─", "┴", "┘"))
 
 
 class Format(StrEnum):
@@ -73,9 +158,9 @@ def emit(data: Any, fmt: Format, *, columns: Sequence[str] | None = None,
             writer.writerow([_csv_cell(row.get(c)) for c in cols])
         sys.stdout.write(buf.getvalue())
         return
-    from rich.table import Table
-
     if isinstance(data, dict) and columns is None:
+        from rich.table import Table
+
         table = Table(show_header=False, box=None, title=title)
         table.add_column(style="bold")
         table.add_column()
@@ -83,6 +168,14 @@ def emit(data: Any, fmt: Format, *, columns: Sequence[str] | None = None,
             table.add_row(str(key), _cell(value))
         _console().print(table)
         return
+    if title is None:
+        drawn = plain_table([str(c) for c in cols],
+                            [[_cell(row.get(c)) for c in cols] for row in rows])
+        if drawn is not None:
+            sys.stdout.write(drawn)
+            return
+    from rich.table import Table
+
     table = Table(title=title, header_style="bold")
     for c in cols:
         table.add_column(str(c))

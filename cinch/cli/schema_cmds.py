@@ -97,9 +97,13 @@ def table_copy(ctx: typer.Context, source: str, new: str,
 @table_app.command("list")
 def table_list(ctx: typer.Context, format: FormatOpt = None) -> None:
     """List tables."""
-    db = state(ctx).db()
-    rows = [{"name": t.name, "columns": len(t.columns), "strict": t.strict,
-             "indexes": len(db.indexes(t.name)), "id": t.id} for t in db.tables()]
+    import cinch
+
+    st = state(ctx)
+    # From the files on disk when they can say (no git library, no models), else the project
+    rows = cinch.glance(st.directory).tables(st.database)
+    if rows is None:
+        rows = st.db().table_rows()
     output.emit(rows, fmt(ctx, format), columns=["name", "columns", "indexes", "strict", "id"])
 
 

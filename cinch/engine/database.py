@@ -103,6 +103,16 @@ class Database:
     def tables(self) -> list[Table]:
         return list(self.schema().tables)
 
+    def table_rows(self) -> list[dict[str, object]]:
+        """Each table's name, column and index counts, strictness and id at the branch tip, as
+        `cinch table list` prints them; kept on disk for the next `cinch table list`."""
+        from cinch.engine import glance
+
+        head = self.head
+        rows = glance.table_rows(self.project.history.schema(head, self.name))
+        glance.record(self.project, head)
+        return rows
+
     def table(self, name: str) -> Table:
         return self.schema().table(name)
 

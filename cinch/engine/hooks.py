@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from importlib import resources
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,6 +19,8 @@ DRIVER = "cinch-schema"
 
 
 def _template() -> str:
+    from importlib import resources  # only here: `cinch status` reads this module's names
+
     return resources.files("git_hooks").joinpath("hook.sh.in").read_text()
 
 

@@ -198,8 +198,11 @@ def _known_db(project: Project, db: str, *commits: str) -> str:
 
 
 def status(project: Project, *, tenants: bool = True) -> dict[str, Any]:
+    from cinch.engine import glance
+
     branch = project.current_branch
     head = project.git.branch_tip(branch)
+    index = glance.index_checksum(project.root)  # before libgit2 compares the files
     config = project.config(branch)
     dbs = []
     for name in config.databases:
@@ -211,6 +214,11 @@ def status(project: Project, *, tenants: bool = True) -> dict[str, Any]:
         dbs.append(entry)
     from cinch.engine.hooks import missing
 
+    uncommitted = project.git.dirty_paths()
+    # What the next status can read without opening the project (cinch.engine.glance)
+    glance.record(project, head)
+    if not uncommitted and project.git.branch_tip(branch) == head:
+        glance.record_clean(project, head, index)
     return {"branch": branch, "head": head, "protected": branch in config.branches.protected,
-            "databases": dbs, "uncommitted": project.git.dirty_paths(),
+            "databases": dbs, "uncommitted": uncommitted,
             "hooks_missing": missing(project)}

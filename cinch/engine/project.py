@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cinch.engine.config import CONFIG_FILE, Config, parse_config
+from cinch.engine.glance import find_root
 from cinch.engine.history import History, schema_file
 from cinch.engine.locks import FileLock
 from cinch.errors import AlreadyExists, NotAProject, NotFound, ProjectExists
@@ -54,19 +55,6 @@ class Author:
 
     def as_tuple(self) -> tuple[str, str]:
         return self.name, self.email
-
-
-def find_root(start: Path | None = None) -> Path:
-    """The project holding ``start``: ``CINCH_PROJECT``, else ``start`` or its nearest parent."""
-    env = os.environ.get("CINCH_PROJECT")
-    here = Path(start) if start is not None else Path(env) if env else Path.cwd()
-    here = here.resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / CONFIG_FILE).is_file() and (candidate / ".git").exists():
-            return candidate
-    raise NotAProject(
-        f"{here} is not inside a cinch project (no {CONFIG_FILE} beside a .git folder here or "
-        "above)", hint="run `cinch init NAME`, or pass -C DIR", path=str(here))
 
 
 class Project:

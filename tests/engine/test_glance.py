@@ -1,0 +1,118 @@
+"""`cinch status` and `cinch table list` from the files on disk (cinch.engine.glance): the
+same answers as the opened project, never a stale one. Branches are moved with the git
+binary, as a user (or another tool) moves them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cinch
+from cinch.engine.glance import Glance
+
+Git = Callable[..., str]
+Cli = Callable[..., Any]
+
+
+def full_status(root: Path) -> dict[str, Any]:
+    with cinch.open(root) as project:
+        return project.status()
+
+
+def full_tables(root: Path, database: str | None = None) -> list[dict[str, Any]]:
+    with cinch.open(root) as project:
+        return project.database(database).table_rows()
+
+
+def test_answers_once_the_project_has_and_the_same(make_project: Callable[..., Path]) -> None:
+    root = make_project("users")
+    for path in (root / ".cinch" / "cache").glob("glance/*"):
+        path.unlink()
+    glance = Glance(root)
+    assert glance.status() is None and glance.tables(None) is None  # nothing written yet
+    status = full_status(root)
+    assert glance.status() == status
+    assert glance.tables(None) == full_tables(root) == full_tables(root, "MAIN")
+    assert glance.tables("MAIN") == glance.tables(None)
+    assert glance.tables("nosuch") is None  # the project words the refusal
+
+
+def test_a_branch_moved_by_plain_git_is_never_answered_stale(
+        make_project: Callable[..., Path], git: Git) -> None:
+    root = make_project("users")
+    with cinch.open(root) as project:
+        project.switch("feature", create=True)
+        project.database().create_table("orders", ["total:REAL"])
+        project.status()
+    glance = Glance(root)
+    feature = glance.status()
+    assert feature is not None and feature["branch"] == "feature"
+    assert [t["name"] for t in glance.tables(None) or []] == ["users", "orders"]
+
+    git("checkout", "-q", "main", cwd=root)
+    assert glance.status() is None  # the work tree was proven clean at feature's head only
+    full = full_status(root)
+    assert glance.status() == full and full["branch"] == "main"
+    assert [t["name"] for t in glance.tables(None) or []] == ["users"]
+
+    # A commit the cache has never seen: the project answers, then the cache does
+    git("merge", "-q", "--no-ff", "-m", "merge feature", "feature", cwd=root)
+    assert glance.tables(None) is None
+    assert [t["name"] for t in full_tables(root)] == ["users", "orders"]
+    assert glance.tables(None) == full_tables(root)
+    git("commit", "-q", "--allow-empty", "-m", "no schema change", cwd=root)
+    assert glance.status() is None
+    full = full_status(root)
+    assert glance.status() == full and full["head"] == git("rev-parse", "HEAD", cwd=root).strip()
+
+
+def test_what_it_cannot_prove_goes_to_the_project(make_project: Callable[..., Path],
+                                                  git: Git) -> None:
+    root = make_project("users")
+    full_status(root)
+    glance = Glance(root)
+    assert glance.status() is not None
+    (root / "notes.txt").write_text("untracked")
+    assert glance.status() is None
+    assert full_status(root)["uncommitted"] == ["notes.txt"]
+    (root / "notes.txt").unlink()
+    assert glance.status() == full_status(root)
+
+    git("checkout", "-q", "--detach", cwd=root)
+    assert glance.status() is None and glance.tables(None) is None
+    git("checkout", "-q", "main", cwd=root)
+
+    cache = next((root / ".cinch" / "cache" / "glance").glob("*.json"))
+    cache.write_bytes(cache.read_bytes().replace(b'"views": 1', b'"views": 7'))
+    assert glance.status() is None  # its check no longer matches: not trusted
+    assert glance.status() is None
+    full = full_status(root)  # and writes it again
+    assert full["databases"][0]["views"] == 1
+    assert glance.status() == full
+
+
+def test_tenants_are_counted_as_the_project_counts_them(
+        make_project: Callable[..., Path], git: Git) -> None:
+    root = make_project("users")
+    with cinch.open(root) as project:
+        project.database().tenants.create_many(["t1", "t2"])
+        project.status()
+    glance = Glance(root)
+    assert glance.status() == full_status(root)
+    assert glance.status()["databases"][0]["tenants"]["total"] == 3  # type: ignore[index]
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "yaml"])
+def test_the_commands_print_the_same_either_way(make_project: Callable[..., Path],
+                                                cli: Cli, fmt: str) -> None:
+    root = make_project("users")
+    for path in (root / ".cinch" / "cache").glob("glance/*"):
+        path.unlink()
+    for command in (["status"], ["table", "list"]):
+        first = cli("-f", fmt, *command, cwd=root, check=True)  # opens the project
+        again = cli("-f", fmt, *command, cwd=root, check=True)  # from the files
+        assert (again.stdout, again.stderr) == (first.stdout, first.stderr)
+        assert first.stdout
