@@ -12,7 +12,7 @@ import pytest
 import cinch
 from cinch.errors import CinchError
 from cinch.planner import build
-from tests.conftest import Cli
+from tests.conftest import Cli, run_cinch
 
 SCHEMA = """
 CREATE TABLE item (
@@ -24,6 +24,13 @@ CREATE TABLE item (
 );
 """
 TENANTS = ("north", "south", "west")
+
+
+@pytest.fixture
+def cli(cli_in_process: Cli) -> Cli:
+    """The CLI's entry point in this process (the same code, rendering and exit codes); the
+    refused drop runs the real `cinch` command."""
+    return cli_in_process
 
 
 def _adopted(tmp_path: Path, cli: Cli) -> Path:
@@ -127,7 +134,7 @@ def test_dropping_a_column_a_table_check_names_is_refused_clearly(tmp_path: Path
                                                                   cli: Cli) -> None:
     project = _adopted(tmp_path, cli)
     before = [p.read_bytes() for p in _tenants(project)]
-    result = cli("-C", str(project), "column", "drop", "item", "qty")
+    result = run_cinch("-C", str(project), "column", "drop", "item", "qty")
     assert result.rc != 0
     assert "CHECK (qty < 1000000)" in result.stderr and "nothing changed" in result.stderr, result
     assert [p.read_bytes() for p in _tenants(project)] == before

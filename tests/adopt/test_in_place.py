@@ -1,6 +1,9 @@
 """`--in-place`: the files stay where they are, registered as tenants by a link. Adoption
 writes nothing into them; change sets later apply to them like to any tenant (the ledger
-written with the first one); deleting the tenant forgets the link and keeps the file."""
+written with the first one); deleting the tenant forgets the link and keeps the file.
+
+The CLI's entry point runs in this process (the same code and rendering); the confirmation a
+command asks for without a terminal runs the real `cinch` command."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import pytest
 
 import cinch
 from cinch.errors import NotFound, UsageError
-from tests.conftest import Cli
+from tests.conftest import Cli, run_cinch
 
 SCHEMA = """
 CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT NOT NULL COLLATE NOCASE,
@@ -22,6 +25,11 @@ CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT NOT NULL COLLATE NOCASE
 CREATE TABLE visit (customer_id INTEGER NOT NULL REFERENCES customer(id) ON DELETE CASCADE,
                     day TEXT NOT NULL, PRIMARY KEY (customer_id, day)) WITHOUT ROWID;
 """
+
+
+@pytest.fixture
+def cli(cli_in_process: Cli) -> Cli:
+    return cli_in_process
 
 
 def _files(folder: Path, count: int = 6) -> None:
@@ -124,7 +132,7 @@ def test_deleting_renaming_and_a_missing_file(tmp_path: Path, cli: Cli) -> None:
     before = _digests(src)
 
     # Deleting the tenant forgets it, and says so; the owner's file stays, byte for byte.
-    asked = cli(*run, "tenant", "delete", "shop0")  # no terminal to confirm on
+    asked = run_cinch(*run, "tenant", "delete", "shop0")  # no terminal to confirm on
     assert asked.rc != 0 and "forgetting tenant 'shop0'" in asked.stderr, asked
     done = cli(*run, "tenant", "delete", "shop0", "--yes", check=True)
     assert "forgotten" in done.stdout and str(src / "shop0.db") in done.stdout, done

@@ -1,5 +1,9 @@
-"""The issue's command list, as written, through the real `cinch` command in a temp folder;
-git state checked with pygit2 and with the git binary."""
+"""The issue's command list, as written, through the `cinch` command line in a temp folder;
+git state checked with pygit2 and with the git binary.
+
+`cinch init` and `cinch status` run the real console script; the commands between call its
+entry point in this process (the same code, rendering and exit codes, without an interpreter's
+start per command)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import json
 import re
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,25 +49,19 @@ class Acme:
 @pytest.fixture(scope="module")
 def acme(tmp_path_factory: pytest.TempPathFactory, cli: Callable[..., Any],
          cli_in_process: Callable[..., Any]) -> Acme:
-    """`cinch init acme; cd acme; ...` once for the module, each command of the issue a real
-    `cinch` process; the tests read what it did."""
+    """`cinch init acme; cd acme; ...` once for the module; the tests read what it did."""
     base = tmp_path_factory.mktemp("cli")
     init = cli("init", "acme", cwd=base, check=True)
     state = Acme(base / "acme", {"init": init})
     state.commits["init"] = str(state.repo().head.target)
 
-    def run(label: str, *args: str) -> None:
-        state.results[label] = cli(*args, cwd=state.root, check=True)
+    def run(label: str, *args: str, command: Callable[..., Any] = cli_in_process) -> None:
+        state.results[label] = command(*args, cwd=state.root, check=True)
         state.commits[label] = str(state.repo().head.target)
 
     def read(commands: dict[str, list[str]]) -> None:
-        """Commands that only read git run side by side (they touch no tenant file)."""
-        with ThreadPoolExecutor(max_workers=len(commands)) as pool:
-            futures = {label: pool.submit(cli, *args, cwd=state.root, check=True)
-                       for label, args in commands.items()}
-            for label, future in futures.items():
-                state.results[label] = future.result()
-                state.commits[label] = str(state.repo().head.target)
+        for label, args in commands.items():
+            run(label, *args)
 
     first, first_args = SCHEMA_COMMANDS[0]
     run(first, *first_args)
@@ -81,7 +78,7 @@ def acme(tmp_path_factory: pytest.TempPathFactory, cli: Callable[..., Any],
     alter_id = CHANGE_LINE.search(state.results["column alter"].stdout)
     assert alter_id is not None
     read({"log": ["log"], "show": ["show", alter_id["id"]], "diff": ["diff", "HEAD~3", "HEAD"]})
-    run("status", "status")
+    run("status", "status", command=cli)
     return state
 
 

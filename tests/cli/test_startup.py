@@ -11,7 +11,7 @@ import inspect
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Set
 from pathlib import Path
 
 import pytest
@@ -49,7 +49,19 @@ def loaded_by(code: str, *args: str, cwd: Path | None = None) -> set[str]:
     return set(json.loads(proc.stdout.rsplit("@@modules@@", 1)[1]))
 
 
-def among(modules: set[str], prefixes: tuple[str, ...]) -> list[str]:
+_PROBED: dict[tuple[tuple[str, ...], bool], frozenset[str]] = {}
+
+
+def probe(*args: str, cwd: Path) -> frozenset[str]:
+    """The modules `cinch ARGS` loads in an empty folder or in a project: several tests ask
+    about the same command line, and one fresh interpreter answers them all."""
+    key = (args, (cwd / "cinch.toml").exists())
+    if key not in _PROBED:
+        _PROBED[key] = frozenset(loaded_by(_PROBE, *args, cwd=cwd))
+    return _PROBED[key]
+
+
+def among(modules: Set[str], prefixes: tuple[str, ...]) -> list[str]:
     return sorted(m for m in modules if m.startswith(prefixes))
 
 
@@ -70,7 +82,7 @@ def test_importing_the_cli_loads_no_engine_and_no_rich() -> None:
     ["no-such-command"],
 ], ids=" ".join)
 def test_help_and_usage_errors_load_no_engine(args: list[str], tmp_path: Path) -> None:
-    assert among(loaded_by(_PROBE, *args, cwd=tmp_path), ENGINE) == []
+    assert among(probe(*args, cwd=tmp_path), ENGINE) == []
 
 
 @pytest.mark.parametrize("args", [
@@ -80,9 +92,9 @@ def test_help_and_usage_errors_load_no_engine(args: list[str], tmp_path: Path) -
 def test_a_command_loads_only_what_it_uses(args: list[str],
                                            make_project: Callable[..., Path]) -> None:
     root = make_project("users")
-    assert among(loaded_by(_PROBE, *args, cwd=root), RARE) == []
+    assert among(probe(*args, cwd=root), RARE) == []
     # json output needs no rich, and no progress bar was wanted
-    assert among(loaded_by(_PROBE, "-f", "json", *args, cwd=root), ("rich",)) == []
+    assert among(probe("-f", "json", *args, cwd=root), ("rich",)) == []
 
 
 # The third-party packages each everyday command may import (bench/bench_cli_start.py times
@@ -104,7 +116,7 @@ MAY_IMPORT: dict[str, set[str]] = {
 }
 
 
-def third_party(modules: set[str]) -> set[str]:
+def third_party(modules: Set[str]) -> set[str]:
     return {m.split(".")[0] for m in modules if m.split(".")[0] not in sys.stdlib_module_names
             and not m.startswith(("_", "cinch"))}
 
@@ -211,7 +223,7 @@ def test_every_group_of_commands_is_in_the_table() -> None:
 ], ids=str)
 def test_a_command_imports_only_its_own_module(args: list[str], modules: list[str],
                                                tmp_path: Path) -> None:
-    loaded = loaded_by(_PROBE, *args, cwd=tmp_path)
+    loaded = probe(*args, cwd=tmp_path)
     assert "cinch.cli.app" in loaded
     assert sorted(m for m in among(loaded, ("cinch.cli.",)) if m.endswith("_cmds")) == modules
 

@@ -1,4 +1,7 @@
-"""`cinch import migrations DIR`: plain-SQL migration files become change sets, or nothing."""
+"""`cinch import migrations DIR`: plain-SQL migration files become change sets, or nothing.
+
+The CLI's entry point runs in this process (the same code, rendering and exit codes); the
+usage error's exit code comes from the real `cinch` command."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import pytest
 import cinch
 from cinch.engine.export import migrations
 from cinch.engine.importsql import import_migrations
+from tests.conftest import run_cinch
 
 INIT = """-- the first migration
 BEGIN;
@@ -31,6 +35,11 @@ ALTER TABLE users RENAME COLUMN nick TO handle;
 CREATE VIEW titles AS SELECT title FROM posts;
 DROP INDEX IF EXISTS no_such_index;
 """
+
+
+@pytest.fixture
+def cli(cli_in_process: Any) -> Any:
+    return cli_in_process
 
 
 def write(folder: Path, files: dict[str, str]) -> Path:
@@ -105,5 +114,6 @@ def test_dry_run_and_an_empty_folder(empty_project: cinch.Project, tmp_path: Pat
     assert dry.rc == 0 and "would import 001_init.sql" in dry.stdout
     assert empty_project.database().head == head
     (tmp_path / "none").mkdir()
-    empty = cli("-C", str(empty_project.root), "import", "migrations", str(tmp_path / "none"))
+    empty = run_cinch("-C", str(empty_project.root), "import", "migrations",
+                      str(tmp_path / "none"))
     assert empty.rc == 2 and "holds no .sql files" in empty.stderr

@@ -2,7 +2,7 @@
 git verbs; afterwards ``sync`` succeeds, every tenant has exactly the schema a fresh tenant
 has at HEAD, and no value written in a clone is lost while HEAD still has its column.
 
-Derandomized with a fixed seed in the normal run (80 sequences); the ``long`` marker runs
+Derandomized with a fixed seed in the normal run (30 sequences); the ``long`` marker runs
 fresh seeds and more sequences (``pytest -m long``).
 """
 
@@ -173,7 +173,7 @@ def _run(world: World, sequence: list[Step], template: Path) -> None:
 
 
 @pytest.mark.timeout(1800)  # hundreds of sequences in one test
-@settings(max_examples=int(os.environ.get("CINCH_MODEL_EXAMPLES", "80")), derandomize=True,
+@settings(max_examples=int(os.environ.get("CINCH_MODEL_EXAMPLES", "30")), derandomize=True,
           deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(sequence=steps)

@@ -16,7 +16,7 @@ from cinch.engine.branches import (
 )
 from cinch.engine.merge import merge
 from cinch.errors import AlreadyExists, BranchError, InvalidName, NotFound, ProtectedBranch
-from tests.conftest import Cli
+from tests.conftest import Cli, run_cinch
 
 
 def _names(project: cinch.Project, branch: str) -> list[str]:
@@ -122,7 +122,10 @@ def test_protect_commits_on_the_branch_and_guards_it(project: cinch.Project) -> 
     assert project.config("main").branches.protected == []
 
 
-def test_cli_branch_switch_checkout_delete(project: cinch.Project, cli: Cli) -> None:
+def test_cli_branch_switch_checkout_delete(project: cinch.Project, cli_in_process: Cli) -> None:
+    """Through the console script's entry point in this process (the same code, rendering and
+    exit codes); one refusal through the real `cinch` command."""
+    cli = cli_in_process
     root = project.root
     project.close()
     assert cli("branch", "feature", cwd=root).rc == 0
@@ -132,7 +135,7 @@ def test_cli_branch_switch_checkout_delete(project: cinch.Project, cli: Cli) -> 
     assert cli("checkout", "feature", cwd=root).rc == 0
     as_json = json.loads(cli("branch", "--format", "json", cwd=root).stdout)
     assert [b["name"] for b in as_json if b["current"]] == ["feature"]
-    refused = cli("branch", "-d", "feature", cwd=root)
+    refused = run_cinch("branch", "-d", "feature", cwd=root)
     assert refused.rc != 0 and "current branch" in refused.stderr
     assert cli("--db", "main", "column", "add", "users", "nickname:TEXT", cwd=root).rc == 0
     assert cli("switch", "main", cwd=root).rc == 0

@@ -21,7 +21,7 @@ from cinch.errors import ConfirmationRequired, NotFound, UsageError
 from cinch.models.operations import DropColumn
 from cinch.models.schema import Schema
 from cinch.stores import tenantstore as ts
-from tests.conftest import Cli, assert_refused
+from tests.conftest import Cli, assert_refused, run_cinch
 
 
 def _norm(schema: Schema) -> dict[str, Any]:
@@ -317,12 +317,20 @@ def test_snapshot_step_uses_the_branch_retention(project: cinch.Project, tmp_pat
 
 
 # --- the CLI ------------------------------------------------------------------------------
+# Through the console script's entry point in this process (the same code, rendering and exit
+# codes); the confirmation asked for without a terminal runs the real `cinch` command.
+
+
+@pytest.fixture
+def cli(cli_in_process: Cli) -> Cli:
+    return cli_in_process
+
 
 
 def test_cli_revert_and_tag(project: cinch.Project, cli: Cli) -> None:
     root = str(project.root)
     drop = project.database().drop_column("users", "age", cascade=True).change
-    refused = cli("-C", root, "revert", drop.id)
+    refused = run_cinch("-C", root, "revert", drop.id)
     assert refused.rc != 0 and "destroyed data" in refused.stderr, refused
     assert "--yes" in refused.stderr
     dry = cli("-C", root, "revert", drop.id[:10], "--dry-run")

@@ -157,10 +157,18 @@ def test_a_tenant_key_queries_only_its_tenants(real_server: RealServer, http: ht
 @pytest.mark.parametrize(("params", "named"), [
     ("[1, NaN]", "parameter 2"), ("[Infinity]", "parameter 1"), ('{"x": -Infinity}', ":x"),
     ("[1e999]", "parameter 1")])
-def test_non_finite_parameters_are_refused_naming_them(real_server: RealServer,
-                                                       http: httpx.Client, api_keys: Keys,
-                                                       params: str, named: str) -> None:
+def test_non_finite_parameters_are_refused_naming_them(
+        shared_server: tuple[RealServer, Keys], params: str, named: str) -> None:
+    """Refusals only: the cases share one server (each checks the tenant is as it was)."""
+    real_server, api_keys = shared_server
     h = {**Keys.header(api_keys.write), "content-type": "application/json"}
+    with httpx.Client(base_url=real_server.url, timeout=30) as http:
+        _refuse_non_finite(http, h, params, named)
+    with cinch.open(real_server.root) as project:
+        assert len(project.tenant("acme").rows("SELECT name FROM users")) == 1
+
+
+def _refuse_non_finite(http: httpx.Client, h: dict[str, str], params: str, named: str) -> None:
     for path, raw in (
             ("/databases/main/tenants/acme/query",
              f'{{"sql": "INSERT INTO users (name, email) VALUES (?, ?)", "params": {params}}}'),
@@ -171,5 +179,3 @@ def test_non_finite_parameters_are_refused_naming_them(real_server: RealServer,
         assert refused.status_code == 422, refused.text
         error = refused.json()["error"]
         assert error["code"] == "validation_error" and named in error["message"]
-    with cinch.open(real_server.root) as project:
-        assert len(project.tenant("acme").rows("SELECT name FROM users")) == 1

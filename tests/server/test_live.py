@@ -1,4 +1,7 @@
-"""Live queries over WebSocket: a write by another process is pushed to the subscriber."""
+"""Live queries over WebSocket: a write by another process is pushed to the subscriber.
+
+The tests that write get a server of their own; the ones that only read and get refused share
+one server for the module (each checks that it changes nothing it reads)."""
 
 from __future__ import annotations
 
@@ -51,8 +54,18 @@ def test_a_write_from_another_process_is_pushed(real_server: RealServer,
             ws.recv(timeout=0.5)
 
 
-def test_browsers_authenticate_with_a_first_frame(real_server: RealServer,
-                                                  api_keys: Keys) -> None:
+@pytest.fixture
+def shared(shared_server: tuple[RealServer, Keys]) -> RealServer:
+    return shared_server[0]
+
+
+@pytest.fixture
+def keys(shared_server: tuple[RealServer, Keys]) -> Keys:
+    return shared_server[1]
+
+
+def test_browsers_authenticate_with_a_first_frame(shared: RealServer, keys: Keys) -> None:
+    real_server, api_keys = shared, keys
     with connect(ws_url(real_server)) as ws:
         ws.send(json.dumps({"type": "auth", "key": api_keys.read}))
         assert receive(ws)["type"] == "ready"
@@ -60,8 +73,8 @@ def test_browsers_authenticate_with_a_first_frame(real_server: RealServer,
         assert receive(ws)["result"]["rows"] == [["acme-ann"]]
 
 
-def test_live_queries_are_read_only_and_checked(real_server: RealServer,
-                                                api_keys: Keys) -> None:
+def test_live_queries_are_read_only_and_checked(shared: RealServer, keys: Keys) -> None:
+    real_server, api_keys = shared, keys
     with connect(ws_url(real_server), additional_headers=Keys.header(api_keys.admin)) as ws:
         receive(ws)
         ws.send(json.dumps({"type": "subscribe", "id": "w", "sql": "DELETE FROM users"}))
@@ -85,8 +98,9 @@ def test_live_queries_are_read_only_and_checked(real_server: RealServer,
     (None, "..", 4422),
 ])
 def test_refused_sockets_get_an_error_and_a_close_code(
-        real_server: RealServer, api_keys: Keys, headers: dict[str, str] | None, path: str,
+        shared: RealServer, keys: Keys, headers: dict[str, str] | None, path: str,
         close_code: int) -> None:
+    real_server, api_keys = shared, keys
     with connect(ws_url(real_server, path),
                  additional_headers=Keys.header(api_keys.read) if headers is None else headers,
                  ) as ws:
@@ -99,7 +113,8 @@ def test_refused_sockets_get_an_error_and_a_close_code(
         assert ws.close_code == close_code
 
 
-def test_a_branch_key_cannot_watch_main(real_server: RealServer, api_keys: Keys) -> None:
+def test_a_branch_key_cannot_watch_main(shared: RealServer, keys: Keys) -> None:
+    real_server, api_keys = shared, keys
     with connect(ws_url(real_server), additional_headers=Keys.header(api_keys.feature)) as ws:
         assert receive(ws)["error"]["code"] == "forbidden"
         with pytest.raises(ConnectionClosed):

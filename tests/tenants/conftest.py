@@ -10,12 +10,26 @@ from pathlib import Path
 import pytest
 
 import cinch
+from tests.conftest import run_cinch_in_process
 
 
 def run_cinch(*args: str, cwd: Path, check: bool = True,
               timeout: float = 120) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run([sys.executable, "-m", "cinch.cli.app", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
+    if check and proc.returncode != 0:
+        raise AssertionError(f"cinch {' '.join(args)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def run_cinch_here(*args: str, cwd: Path,
+                   check: bool = True) -> subprocess.CompletedProcess[str]:
+    """:func:`run_cinch` through the console script's entry point in this process (the same
+    code, rendering and exit codes, without an interpreter's start): for tests whose subject
+    is a command's effect, not the process running it."""
+    result = run_cinch_in_process(*args, cwd=cwd)
+    proc = subprocess.CompletedProcess(list(args), result.rc, result.stdout, result.stderr)
     if check and proc.returncode != 0:
         raise AssertionError(f"cinch {' '.join(args)} failed ({proc.returncode}):\n"
                              f"{proc.stdout}\n{proc.stderr}")
