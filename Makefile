@@ -107,7 +107,8 @@ lint: install-all
 	npm run typecheck -w frontend
 	npm run lint -w frontend
 
-# Line coverage of cinch/ over the Python suite; fails under 85%.
+# Line coverage of cinch/ over the Python suite, the processes it starts included (the cinch
+# command, cinch serve: [tool.coverage.run] in pyproject.toml); fails under 85%.
 coverage: install
 	$(VENV)/bin/pytest $(PYTEST_PARALLEL) --cov=cinch --cov-report=term:skip-covered \
 		--cov-fail-under=85

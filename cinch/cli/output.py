@@ -136,16 +136,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _json_value(value: Any) -> Any:
+    """What json cannot hold as it is: a blob as hex (as in a table or csv), else its text."""
+    return value.hex() if isinstance(value, bytes) else str(value)
+
+
 def emit(data: Any, fmt: Format, *, columns: Sequence[str] | None = None,
          title: str | None = None) -> None:
     """Print ``data`` (a list of row dicts, or one dict) in the chosen format."""
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(data, indent=2, default=_json_value, ensure_ascii=False) + "\n")
         return
     if fmt is Format.yaml:
         import yaml  # only here: importing it costs every command's start
 
-        sys.stdout.write(yaml.safe_dump(json.loads(json.dumps(data, default=str)),
+        sys.stdout.write(yaml.safe_dump(json.loads(json.dumps(data, default=_json_value)),
                                         sort_keys=False, allow_unicode=True))
         return
     rows = data if isinstance(data, list) else [data]
@@ -195,10 +200,10 @@ def _csv_cell(value: Any) -> str | int | float:
         return value
     if isinstance(value, (list, tuple)):
         # a list of records (a commit's changes, a status's databases) by what names each
-        return ", ".join(str(v.get("id", v.get("name", json.dumps(v, default=str)))
+        return ", ".join(str(v.get("id", v.get("name", json.dumps(v, default=_json_value)))
                              if isinstance(v, dict) else _csv_cell(v)) for v in value)
     if isinstance(value, dict):
-        return json.dumps(value, default=str, ensure_ascii=False)
+        return json.dumps(value, default=_json_value, ensure_ascii=False)
     return str(_plain(value))
 
 
@@ -208,7 +213,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):
-        return json.dumps(value, default=str)
+        return json.dumps(value, default=_json_value)
     return str(_plain(value)).replace("[", r"\[")
 
 

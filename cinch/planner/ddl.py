@@ -57,7 +57,7 @@ def split(ddl: str) -> tuple[str, list[str], str]:
 
 
 def _first_name(part: str) -> str:
-    text = part.strip()
+    text = _from_first_token(part)
     if text[:1] in "\"`[":
         close = {"[": "]"}.get(text[0], text[0])
         end = 1
@@ -76,6 +76,20 @@ def _first_name(part: str) -> str:
             break
         word += ch
     return word
+
+
+def _from_first_token(part: str) -> str:
+    """``part`` from its first token on: a comment before it (after the comma that ends the
+    previous definition, say) is not the column's name."""
+    i = 0
+    while i < len(part):
+        if part[i].isspace():
+            i += 1
+        elif (after := coldef.after_comment(part, i)) != i:
+            i = after
+        else:
+            break
+    return part[i:].rstrip()
 
 
 def column_name(part: str) -> str | None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import pty
 import re
 import socket
 import subprocess
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pygit2
 import pytest
+import yaml
 
 from tests.conftest import CINCH_COMMAND, Cli, assert_refused
 
@@ -251,3 +254,56 @@ def test_hand_edits_of_schema_sql_are_refused_and_kept(make_project: Callable[..
     assert path.read_text() == edited
     # a dry run changes nothing, so it still shows the SQL
     assert cli_in_process("column", "add", "users", "nick:TEXT", "--dry-run", cwd=root).rc == 0
+
+
+def test_a_long_apply_at_a_terminal_shows_a_bar_and_clears_it(make_project: Callable[..., Path],
+                                                              cli_in_process: Cli) -> None:
+    root = make_project("users")
+    names = [f"t{i:02d}" for i in range(24)]
+    assert cli_in_process("tenant", "create", *names, cwd=root).rc == 0
+    # stderr a real terminal (a pseudo-terminal), stdout a pipe, as in `cinch ... | less`.
+    leader, follower = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"}
+    with subprocess.Popen([*CINCH_COMMAND, "column", "add", "users", "nick:TEXT"], cwd=root,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower,
+                          env=env) as proc:
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the command is done
+                break
+            if not chunk:
+                break
+            shown += chunk
+        out = proc.stdout.read().decode() if proc.stdout else ""
+        assert proc.wait(timeout=60) == 0, shown.decode(errors="replace")
+    os.close(leader)
+    text = shown.decode(errors="replace")
+    assert "applying to tenants" in text and "25/25" in text, text
+    assert "applying to tenants: 25/25\n" not in text.replace("\r\n", "\n")  # a bar, not lines
+    assert "\x1b[" in text  # drawn, then erased (cursor movements)
+    assert "nick" in out
+
+
+def test_query_results_read_the_same_in_every_format(make_project: Callable[..., Path],
+                                                     cli_in_process: Cli) -> None:
+    """A blob is hex in every format (a script reading json gets the bytes back with
+    bytes.fromhex), NULL stays apart from text, and text that looks like markup is printed
+    as written."""
+    root = make_project("empty")
+    cli_in_process("table", "create", "t", "b:BLOB", "s:TEXT", "n:INTEGER", cwd=root, check=True)
+    cli_in_process("query", "INSERT INTO t (b, s, n) VALUES (x'00ff', '[bold]x[/bold]', NULL)",
+                   cwd=root, check=True)
+    select = ("query", "SELECT b, s, n FROM t")
+    as_json = json.loads(cli_in_process(*select, "-f", "json", cwd=root, check=True).stdout)
+    assert as_json == [{"b": "00ff", "s": "[bold]x[/bold]", "n": None}]
+    assert bytes.fromhex(as_json[0]["b"]) == b"\x00\xff"
+    as_yaml = yaml.safe_load(cli_in_process(*select, "-f", "yaml", cwd=root, check=True).stdout)
+    assert as_yaml == as_json
+    as_csv = list(csv.DictReader(io.StringIO(
+        cli_in_process(*select, "-f", "csv", cwd=root, check=True).stdout)))
+    assert as_csv == [{"b": "00ff", "s": "[bold]x[/bold]", "n": ""}]
+    table = cli_in_process(*select, cwd=root, check=True).stdout
+    assert "00ff" in table and "[bold]x[/bold]" in table and "NULL" in table

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Set
@@ -43,8 +44,11 @@ sys.stdout.write("\\n@@modules@@" + json.dumps(sorted(sys.modules)))
 
 
 def loaded_by(code: str, *args: str, cwd: Path | None = None) -> set[str]:
+    # Without the variables that start coverage in a child (`make coverage`): its modules are
+    # not cinch's to answer for.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     proc = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+                          text=True, timeout=120, stdin=subprocess.DEVNULL, env=env)
     assert "@@modules@@" in proc.stdout, proc.stdout + proc.stderr
     return set(json.loads(proc.stdout.rsplit("@@modules@@", 1)[1]))
 

@@ -76,3 +76,42 @@ def test_templates_of_dead_processes_are_swept(project: cinch.Project) -> None:
     # the dead one.
     names = {p.name for p in folder.iterdir()} - {"template.db-wal", "template.db-shm"}
     assert names == {"template.db", mine.name}
+
+
+def _dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
+def test_recovery_never_removes_a_file_outside_the_store_or_of_a_live_batch(
+        project: cinch.Project, tmp_path: Path) -> None:
+    """A batch record names paths; one that points outside the tenant folders (a record edited
+    or copied from elsewhere) must not cost the user a file, and a live writer's batch stays."""
+    project.tenants.create_many("main", "main", ["kept"])
+    store = project.root / ".cinch/tenants"
+    folder = store / "main/main"
+    precious = tmp_path / "precious.db"
+    precious.write_bytes(b"the user's own database")
+    half = folder / "half.db"
+    half.write_bytes(b"half a tenant")
+    Path(f"{half}-wal").write_bytes(b"its log")
+    live = folder / "live.db"
+    live.write_bytes(b"being written")
+    records = store / ".batches"
+    dead = _dead_pid()
+    (records / f"{dead}-a.json").write_text(json.dumps(
+        {"pid": dead, "paths": [str(half), str(precious), str(folder / "never-made.db")]}))
+    (records / f"{os.getpid()}-b.json").write_text(json.dumps(
+        {"pid": os.getpid(), "paths": [str(live)]}))
+    (records / f"{dead}-c.json").write_text("{not json")  # torn: forgotten, nothing removed
+    (records / f"{dead}-d.json.tmp").write_text('{"pid": ')  # a record its writer never finished
+    (records / f"{os.getpid()}-e.json.tmp").write_text('{"pid": ')  # still being written
+
+    with cinch.open(project.root) as again:
+        assert again.tenants.names("main", "main") == ["kept", "live", "main"]
+    assert precious.read_bytes() == b"the user's own database"
+    assert not half.exists() and not Path(f"{half}-wal").exists()
+    assert live.read_bytes() == b"being written"
+    assert sorted(p.name for p in records.iterdir()) == [f"{os.getpid()}-b.json",
+                                                         f"{os.getpid()}-e.json.tmp"]
