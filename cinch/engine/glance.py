@@ -247,24 +247,13 @@ class Glance:
     def _hooks_missing(self) -> list[str] | None:
         """As :func:`cinch.engine.hooks.missing`; None when git's config may say more than
         the repository's own config file."""
-        from cinch.engine.hooks import DRIVER, HOOKS, MARKER
+        from cinch.engine.hooks import DRIVER, missing_in
 
         hooks_dir = self.git.hooks_dir
         driver = self.git.config_value("merge", DRIVER, "driver")
         if hooks_dir is None or driver is None:
             return None
-        out = []
-        for name in HOOKS:
-            path = hooks_dir / name
-            try:
-                ours = MARKER in path.read_text(errors="replace") and os.access(path, os.X_OK)
-            except OSError:
-                ours = False
-            if not ours:
-                out.append(name)
-        if "git_hooks" not in driver:
-            out.append("merge driver")
-        return out
+        return missing_in(hooks_dir, driver)
 
     def _tenant_counts(self, state: Path, branch: str,
                        summary: dict[str, Any]) -> dict[str, dict[str, int]] | None:

@@ -8,6 +8,8 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cinch.engine.project import Project
 
 HOOKS = ("pre-commit", "pre-merge-commit", "prepare-commit-msg", "post-commit", "post-merge",
@@ -33,7 +35,11 @@ def hook_script(name: str, python: str) -> str:
 def missing(project: Project) -> list[str]:
     """What of cinch's git setup this clone lacks (a plain `git clone` has none of it): hook
     names, and ``merge driver``."""
-    hooks_dir = project.git.hooks_dir
+    return missing_in(project.git.hooks_dir, project.git.config_get(f"merge.{DRIVER}.driver") or "")
+
+
+def missing_in(hooks_dir: Path, driver: str) -> list[str]:
+    """:func:`missing`, given the hooks folder and the merge driver's configured command."""
     out = []
     for name in HOOKS:
         path = hooks_dir / name
@@ -43,7 +49,6 @@ def missing(project: Project) -> list[str]:
             ours = False
         if not ours:
             out.append(name)
-    driver = project.git.config_get(f"merge.{DRIVER}.driver") or ""
     if "git_hooks" not in driver:
         out.append("merge driver")
     return out
