@@ -39,8 +39,6 @@ _CREATE_STATE = ("CREATE TABLE IF NOT EXISTS _cinch_state(key TEXT PRIMARY KEY, 
 _LEDGER_TABLES = ("_cinch_ledger", "_cinch_changes", "_cinch_state")
 _LEDGER_TABLES_PRESENT = ("SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN "
                           f"{_LEDGER_TABLES!r}")
-_COUNT_LEDGER_TABLES = ("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
-                        f"{_LEDGER_TABLES!r}")
 _MAX_VIOLATIONS_REPORTED = 10
 _COOKIE = "schema_version"  # the state's copy of SQLite's schema cookie
 Hook = Callable[[sqlite3.Connection], None]
@@ -71,8 +69,15 @@ def _now() -> str:
 def ensure_ledger(conn: sqlite3.Connection) -> None:
     """Create the ledger tables if missing (harmless inside or outside a transaction)."""
     # One read when they all exist (every tenant but the oldest), not three schema statements.
-    if conn.execute(_COUNT_LEDGER_TABLES).fetchone()[0] == len(_LEDGER_TABLES):
-        return
+    if len(_present_ledger_tables(conn)) < len(_LEDGER_TABLES):
+        _create_ledger_tables(conn)
+
+
+def _present_ledger_tables(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute(_LEDGER_TABLES_PRESENT)}
+
+
+def _create_ledger_tables(conn: sqlite3.Connection) -> None:
     conn.execute(_CREATE_LEDGER)
     conn.execute(_CREATE_CHANGES)
     conn.execute(_CREATE_STATE)
@@ -354,11 +359,11 @@ def reset_ledger(conn: sqlite3.Connection, statements: Sequence[str],
 def _ensure_seeded_ledger(conn: sqlite3.Connection) -> None:
     """The ledger tables, inside the caller's write transaction; a file adopted in place gets
     its first ledger here, from its seed, so it is written with the first change applied."""
-    present = {row[0] for row in conn.execute(_LEDGER_TABLES_PRESENT)}
+    present = _present_ledger_tables(conn)
     if len(present) == len(_LEDGER_TABLES):
         return  # every tenant cinch made: one read
     seed = None if LEDGER_TABLE in present else _seed(conn)
-    ensure_ledger(conn)
+    _create_ledger_tables(conn)
     if seed is not None:
         conn.executemany(
             "INSERT INTO _cinch_ledger(change_id, commit_id, applied_at) VALUES (?, ?, ?)",
