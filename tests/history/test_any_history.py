@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cinch_in_process
+from tests.tenants.conftest import run_cinch_here
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary")
 
@@ -39,13 +39,7 @@ def git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProces
     return proc
 
 
-def cinch(*args: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = run_cinch_in_process(*args, cwd=cwd)
-    proc = subprocess.CompletedProcess(list(args), result.rc, result.stdout, result.stderr)
-    if ok and proc.returncode != 0:
-        raise AssertionError(f"cinch {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n"
-                             f"{proc.stderr}")
-    return proc
+cinch = run_cinch_here
 
 
 def columns(root: Path, tenant: str = "x", table: str = "t") -> set[str]:
@@ -201,14 +195,14 @@ def test_drifted_tenant_is_skipped_reported_and_repaired(tmp_path: Path) -> None
     conn.commit()
     conn.close()
     assert states(root)["y"] == "drifted"
-    change = cinch("column", "add", "t", "c", "TEXT", cwd=root, ok=False)
+    change = cinch("column", "add", "t", "c", "TEXT", cwd=root, check=False)
     assert change.returncode != 0 and "drifted" in change.stderr
     assert "c" in columns(root, "x") and "c" not in columns(root, "y")  # untouched
-    sync = cinch("sync", cwd=root, ok=False)
+    sync = cinch("sync", cwd=root, check=False)
     assert sync.returncode != 0 and "cinch tenant repair" in sync.stderr
-    status = cinch("status", cwd=root, ok=False)
+    status = cinch("status", cwd=root, check=False)
     assert "repair" in status.stdout + status.stderr
-    refused = cinch("tenant", "repair", "y", cwd=root, ok=False)
+    refused = cinch("tenant", "repair", "y", cwd=root, check=False)
     assert refused.returncode != 0 and "extra" in refused.stderr  # would lose its row
     plan = cinch("tenant", "repair", "y", "--dry-run", "--accept-loss", cwd=root).stdout
     assert ("DROP TABLE" in plan and "ADD COLUMN" not in plan) or "c" in plan
@@ -227,7 +221,7 @@ def test_edited_ledger_is_drift(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     assert states(root)["x"] == "drifted"
-    cinch("column", "add", "t", "c", "TEXT", cwd=root, ok=False)
+    cinch("column", "add", "t", "c", "TEXT", cwd=root, check=False)
     assert "c" not in columns(root, "x")
     cinch("tenant", "repair", "x", cwd=root)
     assert states(root)["x"] == "up to date"
