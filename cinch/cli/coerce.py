@@ -4,10 +4,10 @@ typer (0.26 and later) converts every parameter's value through a pydantic ``Typ
 builds on first use, for every parameter parsed, the root's ``-C``, ``--db`` and ``-f``
 included, and even when the value is absent: importing pydantic and building the adapters was
 the largest part of every command's start. The values cinch's everyday options take (absent,
-text, a choice of an enum, a path) convert here as typer's adapters convert them; anything
-else (a number, a list, a value these rules do not cover) goes to typer's own conversion, so
-its results and its error messages are typer's. tests/cli/test_coerce.py compares the two on
-every parameter of the CLI.
+text, a whole number, a choice of an enum, a path) convert here as typer's adapters convert
+them; anything else (a signed or fractional number, a list, a value these rules do not cover)
+goes to typer's own conversion, so its results and its error messages are typer's.
+tests/cli/test_coerce.py compares the two on every parameter of the CLI.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class CheapCoercion:
             return value if type(value) is str else _UNSURE
         if kind is bool:
             return value if type(value) is bool else _UNSURE
+        if kind is int:
+            return _whole(value, self.info)
         if isinstance(kind, type) and issubclass(kind, Enum):
             return _choice(kind, value, self.info.case_sensitive, ctx)
         if isinstance(kind, type) and issubclass(kind, Path) and type(value) is str:
@@ -62,6 +64,19 @@ class CheapCoercion:
             return coerce_cli_path(kind(value), self.info, path_type=path_type, param=param,
                                    ctx=ctx)
         return _UNSURE
+
+
+def _whole(value: Any, info: Any) -> Any:
+    """A number of ASCII digits within the option's bounds; anything else (a sign, spaces,
+    a bound crossed, clamping) is typer's to convert or refuse."""
+    if type(value) is str and value.isascii() and value.isdigit():
+        value = int(value)
+    elif type(value) is not int:
+        return _UNSURE
+    if getattr(info, "clamp", False) or (info.min is not None and value < info.min) \
+            or (info.max is not None and value > info.max):
+        return _UNSURE
+    return value
 
 
 def _choice(kind: type[Enum], value: Any, case_sensitive: bool, ctx: Any) -> Any:
@@ -83,7 +98,7 @@ def _plain(param: Any) -> bool:
     if desc.is_file or info.parser is not None:
         return False
     kind = desc.annotation
-    if kind is str or kind is bool:  # a flag left out reaches typer's converter as None
+    if kind is str or kind is bool or kind is int:  # a flag left out comes as None
         return True
     if isinstance(kind, type) and issubclass(kind, Enum):
         return True

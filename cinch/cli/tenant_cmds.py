@@ -39,9 +39,15 @@ def tenant_list(ctx: typer.Context, branch: BranchOpt = None, format: FormatOpt 
                     "--after", help="With --limit: start after this tenant name")] = None,
                 ) -> None:
     """Tenants with their size and schema state (up to date / behind / drifted)."""
+    import cinch
+
     st = state(ctx)
-    db = st.db(_branch(ctx, branch))
-    rows = [t.to_dict() for t in db.tenants.list(limit=limit, after=after)]
+    # A page answers from the tenant catalog on disk when it can (no git library, no models)
+    rows = None if limit is None else cinch.glance(st.directory).tenant_page(
+        st.database, branch, after=after, limit=limit)
+    if rows is None:
+        db = st.db(_branch(ctx, branch))
+        rows = [t.to_dict() for t in db.tenants.list(limit=limit, after=after)]
     output.emit(rows, fmt(ctx, format), columns=["name", "size", "applied", "state", "detail"])
 
 

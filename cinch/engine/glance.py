@@ -1,4 +1,5 @@
-"""``cinch status`` and ``cinch table list`` answered from what is already on disk.
+"""``cinch status``, ``cinch table list`` and a page of ``cinch tenant list`` answered from what
+is already on disk.
 
 Both commands ask the same few things of the branch head: which databases cinch.toml lists,
 how long each change log is, how many tables and views the schema has, the tables' sizes and
@@ -32,6 +33,7 @@ from cinch.stores.gitfiles import GitFiles
 if TYPE_CHECKING:
     from cinch.engine.project import Project
     from cinch.models.schema import Schema
+    from cinch.stores.catalog import Catalog
 
 FORMAT = 1
 CONFIG_FILE = "cinch.toml"
@@ -235,6 +237,62 @@ class Glance:
         return {"branch": branch, "head": commit, "protected": branch in summary["protected"],
                 "databases": dbs, "uncommitted": [], "hooks_missing": hooks}
 
+    def tenant_page(self, database: str | None, branch: str | None, *, after: str | None,
+                    limit: int) -> list[dict[str, Any]] | None:
+        """``cinch tenant list --limit``'s rows (:meth:`cinch.Tenants.page`), or None when only
+        the project can say: states from the catalog, one ``stat`` per listed tenant."""
+        if branch is None:
+            branch = self.git.head_branch()
+        commit = self.git.branch_tip(branch) if branch is not None else None
+        summary = _load(self.root, commit) if commit is not None else None
+        if branch is None or summary is None:
+            return None
+        name = _match(summary, database)
+        state = self.root / STATE_DIR
+        key = _short_key(branch)
+        if name is None or key is None or not state.is_dir():
+            return None
+        leftovers.recover(state / "tenants")
+        leftovers.sweep_temp_tenants(state / "tenants")
+        root = os.path.realpath(state / "tenants")
+        folder = os.path.realpath(os.path.join(root, name, key))
+        if not folder.startswith(root + os.sep) or not os.path.isfile(
+                os.path.join(folder, f"{MAIN_TENANT}.db")):
+            return None  # a linked folder, or no main tenant yet: the store knows how
+        facts = summary["databases"][name]
+        catalog = _catalog(state)
+        try:
+            return self._page(catalog, state, name, branch, key, folder, facts, after, limit)
+        except _Unsure:
+            return None
+        finally:
+            catalog.close()
+
+    def _page(self, catalog: Catalog, state: Path, db: str, branch: str, key: str, folder: str,
+              facts: dict[str, Any], after: str | None, limit: int,
+              ) -> list[dict[str, Any]] | None:
+        parent: str | None = None
+        rows: list[dict[str, Any]] = []
+        for record in catalog.page(db, branch, after=after, limit=limit):
+            path = os.path.join(folder, record.name + ".db")
+            row = {"name": record.name, "database": db, "branch": branch, "path": path,
+                   "size": 0, "applied": 0}
+            if record.lazy:
+                if parent is None:
+                    parent = _fork_parent(state / "forks" / db / f"{key}.json")
+                row.update(state="not copied yet", detail=f"copied from {parent} on first use")
+            else:
+                try:
+                    size = os.stat(path).st_size
+                except FileNotFoundError:
+                    return None  # gone behind cinch's back: the project tells the catalog
+                with contextlib.suppress(FileNotFoundError):
+                    size += os.stat(path + "-wal").st_size
+                row["size"], row["applied"] = size, record.applied
+                row["state"], row["detail"] = record.state(facts["ledger"], facts["changes"])
+            rows.append(row)
+        return rows
+
     def _clean(self, commit: str) -> bool:
         """Whether the work tree is as ``commit`` has it, proven from the index that libgit2
         last found equal to that commit (see :func:`record_clean`)."""
@@ -257,24 +315,44 @@ class Glance:
 
     def _tenant_counts(self, state: Path, branch: str,
                        summary: dict[str, Any]) -> dict[str, dict[str, int]] | None:
-        from cinch.stores.catalog import Catalog
-
-        key = branch.replace("%", "%25").replace("/", "%2F")
-        if len(key.encode()) > 100:
-            return None  # the store shortens such names: it knows how
+        key = _short_key(branch)
+        if key is None:
+            return None
         for name in summary["order"]:
             if not os.path.isfile(state / "tenants" / name / key / f"{MAIN_TENANT}.db"):
                 return None  # the project creates the main tenant first
-
-        def unsure(*_: object) -> Any:
-            raise _Unsure
-
-        catalog = Catalog(state / "catalog.db", probe=unsure, scan=unsure)
+        catalog = _catalog(state)
         try:
             return {name: catalog.counts(name, branch, summary["databases"][name]["ledger"])
                     for name in summary["order"]}
         finally:
             catalog.close()
+
+
+def _short_key(branch: str) -> str | None:
+    """The tenant store's folder name for ``branch``; None for a name the store shortens (it
+    knows how) or one it would refuse (it says why)."""
+    if branch.startswith(".") or "\x00" in branch:
+        return None
+    key = branch.replace("%", "%25").replace("/", "%2F")
+    return None if len(key.encode()) > 100 else key
+
+
+def _catalog(state: Path) -> Catalog:
+    """The tenant catalog, unable to read tenant files: what needs them is :class:`_Unsure`."""
+    from cinch.stores.catalog import Catalog
+
+    def unsure(*_: object) -> Any:
+        raise _Unsure
+
+    return Catalog(state / "catalog.db", probe=unsure, scan=unsure)
+
+
+def _fork_parent(path: Path) -> str:
+    try:
+        return str(json.loads(path.read_bytes())["parent"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "the parent branch"
 
 
 def _match(summary: dict[str, Any], database: str | None) -> str | None:

@@ -123,11 +123,6 @@ def page(tenants: Tenants, db: str, branch: str, *, after: str | None, limit: in
 
 def _info(info: type[TenantInfo], record: Record, db: str, branch: str, path: str, size: int,
           digest: str, head_count: int) -> TenantInfo:
-    if record.drifted:
-        return info(record.name, db, branch, path, size, record.applied, "drifted",
-                    record.drifted)
-    if record.ledger == digest:
-        return info(record.name, db, branch, path, size, record.applied, "up to date", "")
-    return info(record.name, db, branch, path, size, record.applied, "behind",
-                f"holds {record.applied} change set(s), the head {head_count}: `cinch sync` "
-                "moves it")
+    state, detail = record.state(digest, head_count)
+    return info(record.name, db, branch, path, size, record.applied, state,  # type: ignore[arg-type]
+                detail)

@@ -90,7 +90,12 @@ class TenantCollection:
             names = [n for n in self.names() if n > after]  # type: ignore[operator]
             return self._engine.infos(*self._where, names)
         # A page: the tenant catalog picks the names, only their files are opened.
-        return self._engine.page(*self._where, after=after, limit=limit)[0]
+        rows = self._engine.page(*self._where, after=after, limit=limit)[0]
+        from cinch.engine import glance
+
+        # what the next page can be answered from without opening the project
+        glance.record(self._engine.project, self._engine._head(self._where[1]))
+        return rows
 
     def page(self, *, after: str | None = None, limit: int = 100,
              keep: Callable[[str], bool] | None = None,

@@ -97,6 +97,16 @@ class Record:
     lazy: bool = False
     drifted: str | None = None
 
+    def state(self, head_ledger: str, head_changes: int) -> tuple[str, str]:
+        """``tenant list``'s state and detail of a copied tenant, against the branch head's
+        ledger digest and number of change sets."""
+        if self.drifted:
+            return "drifted", self.drifted
+        if self.ledger == head_ledger:
+            return "up to date", ""
+        return "behind", (f"holds {self.applied} change set(s), the head {head_changes}: "
+                          "`cinch sync` moves it")
+
 
 # The truth about one tenant, from its file (None: there is no such tenant).
 Probe = Callable[[str, str, str], Record | None]

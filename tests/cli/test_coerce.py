@@ -44,7 +44,9 @@ def _outcome(convert: Any, value: Any, param: Any, ctx: typer.Context) -> tuple[
 def _samples(param: Any, tmp: Path) -> list[Any]:
     (tmp / "file.txt").write_text("x")
     values: list[Any] = [None, "", "main", "json", "JSON", "yes", "1", "../x", str(tmp),
-                         str(tmp / "file.txt"), str(tmp / "missing"), True, False, b"bytes"]
+                         str(tmp / "file.txt"), str(tmp / "missing"), True, False, b"bytes",
+                    "0", "3", "007", "100000", "-2", "+3", " 3", "3.5", "1e3", "\u0663", 0, 5,
+                    -1, 10**6]
     choices = param.type_descriptor.choices or ()
     return values + list(choices) + [str(getattr(c, "value", c)) for c in choices]
 
@@ -65,7 +67,8 @@ def test_cheap_conversion_matches_typers(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["cinch directory", "cinch database", "cinch format",
-                                  "cinch quiet", "cinch help", "status format", "list format"])
+                                  "cinch quiet", "cinch help", "status format", "list format",
+                                  "list limit", "list after", "log limit"])
 def test_everyday_options_have_the_cheap_converter(name: str) -> None:
     kinds = {n: type(p._runtime_param).__name__ for n, p, _ in _all_params()}
     assert kinds[name] == "CheapCoercion"

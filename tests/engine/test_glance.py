@@ -1,5 +1,5 @@
-"""`cinch status` and `cinch table list` from the files on disk (cinch.engine.glance): the
-same answers as the opened project, never a stale one. Branches are moved with the git
+"""`cinch status`, `cinch table list` and a page of `cinch tenant list` from the files on disk
+(cinch.engine.glance): the same answers as the opened project, never a stale one. Branches are moved with the git
 binary, as a user (or another tool) moves them."""
 
 from __future__ import annotations
@@ -8,9 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import sqlite3
+
 import pytest
 
 import cinch
+from cinch.errors import ApplyIncomplete
 from cinch.engine.glance import Glance
 
 Git = Callable[..., str]
@@ -111,8 +114,50 @@ def test_the_commands_print_the_same_either_way(make_project: Callable[..., Path
     root = make_project("users")
     for path in (root / ".cinch" / "cache").glob("glance/*"):
         path.unlink()
-    for command in (["status"], ["table", "list"]):
+    with cinch.open(root) as project:
+        project.database().tenants.create_many(["t1", "t2", "t3"])
+    for command in (["status"], ["table", "list"], ["tenant", "list", "--limit", "2"],
+                    ["tenant", "list", "--limit", "5", "--after", "t1"]):
         first = cli("-f", fmt, *command, cwd=root, check=True)  # opens the project
         again = cli("-f", fmt, *command, cwd=root, check=True)  # from the files
         assert (again.stdout, again.stderr) == (first.stdout, first.stderr)
         assert first.stdout
+
+
+def full_page(root: Path, branch: str, after: str | None, limit: int) -> list[dict[str, Any]]:
+    with cinch.open(root) as project:
+        tenants = project.database(branch=branch).tenants
+        return [t.to_dict() for t in tenants.list(limit=limit, after=after)]
+
+
+def test_a_page_of_tenants_is_the_projects_page(make_project: Callable[..., Path]) -> None:
+    root = make_project("users")
+    with cinch.open(root) as project:
+        project.database().tenants.create_many([f"t{i}" for i in range(1, 7)])
+        project.create_branch("feature")  # forked lazily: its tenants are not copied yet
+        with sqlite3.connect(project.tenants.path("main", "main", "t2")) as conn:
+            conn.execute("ALTER TABLE users ADD COLUMN sneaky TEXT")  # behind cinch's back
+        with pytest.raises(ApplyIncomplete):
+            project.database().add_column("users", "plan:TEXT")  # t2 is found drifted
+        project.database(branch="feature").tenants.get("t5").insert("users", {"name": "x"})
+    glance = Glance(root)
+    assert glance.tenant_page(None, "main", after=None, limit=3) is None  # not written yet
+    pages = [("main", None, 3), ("main", "t1", 4), ("main", "t6", 5), ("feature", None, 10),
+             ("feature", "t4", 2)]
+    for branch, after, limit in pages:
+        full = full_page(root, branch, after, limit)
+        assert glance.tenant_page(None, branch, after=after, limit=limit) == full
+        assert glance.tenant_page("MAIN", branch, after=after, limit=limit) == full
+    states = {row["name"]: row["state"] for row in full_page(root, "main", None, 10)}
+    assert states["t2"] == "drifted" and states["t1"] == "up to date"
+    lazy = {row["name"]: row["state"] for row in full_page(root, "feature", None, 10)}
+    assert lazy["t4"] == "up to date" and lazy["t2"] == "not copied yet"  # copied on write
+    assert glance.tenant_page("nosuch", "main", after=None, limit=3) is None
+    assert glance.tenant_page(None, "nosuch", after=None, limit=3) is None
+
+    # A file removed behind cinch's back: the project answers (and the catalog learns it)
+    (root / ".cinch" / "tenants" / "main" / "main" / "t3.db").unlink()
+    assert glance.tenant_page(None, "main", after=None, limit=10) is None
+    full = full_page(root, "main", None, 10)
+    assert "t3" not in [row["name"] for row in full]
+    assert glance.tenant_page(None, "main", after=None, limit=10) == full
