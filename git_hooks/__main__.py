@@ -238,6 +238,9 @@ def main(argv: list[str]) -> int:
         return 2
     if os.environ.get("CINCH_HOOKS") == "off":
         return 0
+    # cinch uses no pydantic plugin; looking for some scans every installed package's metadata
+    # on the first model, at each start of each hook (as `cinch` itself does, cinch/cli/app.py).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         return HANDLERS[argv[0]](argv[1:])
     except CinchError as exc:

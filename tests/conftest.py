@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from unittest import mock
 
 import click
@@ -30,6 +31,9 @@ import typer
 import typer.main
 
 import cinch
+
+if TYPE_CHECKING:
+    from tests.warm import WarmServer
 
 AUTHOR_NAME = "Cinch Tester"
 AUTHOR_EMAIL = "tester@example.com"
@@ -256,3 +260,14 @@ def project(make_project: Callable[..., Path]) -> Iterator[cinch.Project]:
 def empty_project(make_project: Callable[..., Path]) -> Iterator[cinch.Project]:
     with cinch.open(make_project("empty")) as p:
         yield p
+
+
+@pytest.fixture(scope="session")
+def warm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarmServer]:
+    """``cinch`` and the hooks' ``python -m git_hooks`` as real processes forked from one that
+    imported cinch once (tests/warm.py), for tests that do not test a process's start."""
+    from tests.warm import WarmServer
+
+    server = WarmServer(tmp_path_factory.mktemp("warm"))
+    yield server
+    server.close()

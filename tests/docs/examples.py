@@ -13,8 +13,12 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.warm import WarmServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTENT = ROOT / "docs" / "content"
@@ -39,13 +43,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_shell_page(page: str, folder: Path, tools: tuple[str, ...] = ()) -> str:
+def run_shell_page(page: str, folder: Path, tools: tuple[str, ...] = (),
+                   warm: WarmServer | None = None) -> str:
     """Run the page's ``sh`` blocks in order as one bash script in ``folder``; its output.
+
+    With ``warm`` each ``cinch`` (and each hook git runs) is forked from a process that has
+    imported cinch already (tests/warm.py): the same code, files and output, without an
+    interpreter's start per command; ``cinch serve`` is the real command.
 
     A page that starts a server reads its ports from PORT and PROXY_PORT (a reader gets 8000
     and 8080); a server left running when a block fails is stopped with the script."""
     # nginx is installed in /usr/sbin, which a user's PATH may leave out
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"], "/usr/sbin"])
+    path = os.pathsep.join([*([str(warm.bin)] if warm else []), str(Path(sys.executable).parent),
+                            os.environ["PATH"], "/usr/sbin"])
     missing = [tool for tool in tools if not shutil.which(tool, path=path)]
     if missing:
         pytest.skip(f"{page} needs {', '.join(missing)} (.ci/run installs them)")

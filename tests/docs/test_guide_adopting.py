@@ -7,10 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.docs.examples import run_shell_page
+from tests.warm import WarmServer
 
 
-def test_the_adopting_guide_runs_as_written(tmp_path: Path) -> None:
-    out = run_shell_page("guides/adopting.md", tmp_path, ("sqlite3",))
+def test_the_adopting_guide_runs_as_written(tmp_path: Path, warm: WarmServer) -> None:
+    out = run_shell_page("guides/adopting.md", tmp_path, ("sqlite3",), warm=warm)
     assert "customers/hooli.db: left alone" in out and "(dry run: nothing changed)" in out
     assert "customers/hooli.db: repaired" in out and "4 tenant(s) adopted" in out
     assert "acme HQ,free\nacme West,free" in out

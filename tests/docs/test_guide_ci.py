@@ -10,10 +10,11 @@ import subprocess
 from pathlib import Path
 
 from tests.docs.examples import run_shell_page
+from tests.warm import WarmServer
 
 
-def test_the_ci_guide_runs_as_written(tmp_path: Path) -> None:
-    out = run_shell_page("guides/ci.md", tmp_path, ("curl", "jq"))
+def test_the_ci_guide_runs_as_written(tmp_path: Path, warm: WarmServer) -> None:
+    out = run_shell_page("guides/ci.md", tmp_path, ("curl", "jq"), warm=warm)
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     opened, approved, merged = lines
     assert opened == {"number": 1, "can_merge_now": False, "conflicts": [],

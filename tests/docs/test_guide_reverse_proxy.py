@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from tests.docs.examples import CONTENT, blocks, run_shell_page
+from tests.warm import WarmServer
 
 PAGE = "guides/reverse-proxy.md"
 
@@ -23,8 +24,8 @@ def test_the_run_uses_the_documented_location_block() -> None:
     assert documented == _location("\n".join(blocks(CONTENT / PAGE, "sh")))
 
 
-def test_the_reverse_proxy_guide_runs_as_written(tmp_path: Path) -> None:
-    out = run_shell_page(PAGE, tmp_path, ("curl", "jq", "nginx"))
+def test_the_reverse_proxy_guide_runs_as_written(tmp_path: Path, warm: WarmServer) -> None:
+    out = run_shell_page(PAGE, tmp_path, ("curl", "jq", "nginx"), warm=warm)
     assert '{"status":"ok"' in out
     assert "<title>cinch console</title>" in out  # make install-all builds it
     assert '{"name":"shop","databases":["main"]}' in out

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.docs.examples import CONTENT, blocks, pages, run_shell_page
+from tests.warm import WarmServer
 
 RUNNABLE = ["getting-started/tour.md", "guides/team-hub.md", "guides/backups.md",
             "guides/sample-project.md"]
@@ -30,5 +31,5 @@ def test_the_runnable_pages_are_the_ones_with_shell_blocks() -> None:
 
 
 @pytest.mark.parametrize("page", RUNNABLE)
-def test_the_shell_blocks_run_as_written(page: str, tmp_path: Path) -> None:
-    run_shell_page(page, tmp_path)
+def test_the_shell_blocks_run_as_written(page: str, tmp_path: Path, warm: WarmServer) -> None:
+    run_shell_page(page, tmp_path, warm=warm)

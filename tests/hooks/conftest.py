@@ -1,13 +1,17 @@
 """Helpers for driving a project with the real git binary and `cinch`.
 
-The git binary runs cinch's hooks as real processes: they are what these tests are about.
-cinch's own commands call the CLI's entry point in this process (an interpreter's start per
-command was most of the time)."""
+The git binary runs cinch's hooks as real processes: they are what these tests are about. The
+hooks installed here start warm (tests/warm.py: each is forked from a process that imported
+cinch once, with git's argv, environment, folder, stdin/stdout/stderr and parent; an
+interpreter's start and imports were most of each hook's time); test_git_hooks.py keeps the
+installed interpreter itself. cinch's own commands call the CLI's entry point in this process
+(an interpreter's start per command was most of the time)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +24,14 @@ from cinch.models.ids import object_id, ulid
 from cinch.models.operations import CreateView
 from cinch.models.schema import View
 from tests.conftest import run_cinch_in_process
+from tests.warm import WarmServer
+
+
+@pytest.fixture(autouse=True)
+def _warm_hooks(warm: WarmServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hooks (and the merge driver) installed during the test run ``python -m git_hooks``
+    through tests/warm.py: cinch writes the interpreter it runs under into them."""
+    monkeypatch.setattr(sys, "executable", str(warm.python))
 
 
 @pytest.fixture(autouse=True)

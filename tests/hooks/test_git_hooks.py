@@ -18,6 +18,12 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the g
 
 
 @pytest.fixture(autouse=True)
+def _warm_hooks() -> None:
+    """The hooks here run with the interpreter cinch was installed with, as a user's do (the
+    other files' hooks start warm: tests/hooks/conftest.py)."""
+
+
+@pytest.fixture(autouse=True)
 def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     """The git binary commits here (merges), so it needs an identity; tests/conftest.py
     already keeps the developer's own git config out."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.server.conftest import free_port
+from tests.warm import WarmServer
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "content" / "guides" / "http.md"
@@ -46,9 +47,10 @@ def walkthrough_script(port: int, out: Path) -> str:
 
 @pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")),
                     reason="the walkthrough uses curl and jq (.ci/run installs them)")
-def test_the_http_walkthrough_runs_as_written(tmp_path: Path) -> None:
+def test_the_http_walkthrough_runs_as_written(tmp_path: Path, warm: WarmServer) -> None:
     env = os.environ.copy()
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    # each `cinch` forked warm (tests/warm.py); `cinch serve` is the real command
+    env["PATH"] = os.pathsep.join([str(warm.bin), str(Path(sys.executable).parent), env["PATH"]])
     env["PYTHONUNBUFFERED"] = "1"  # the listener's lines reach the output file as printed
     output = tmp_path / "out.txt"
     work = tmp_path / "work"

@@ -6,7 +6,6 @@ one server for the module (each checks that it changes nothing it reads)."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -34,13 +33,11 @@ def test_a_write_from_another_process_is_pushed(real_server: RealServer,
         ws.send(json.dumps({"type": "subscribe", "id": "n", "sql": COUNT}))
         first = receive(ws)
         assert first["type"] == "result" and first["result"]["rows"] == [[1]]
-        started = time.monotonic()
         run_cinch("-C", str(real_server.root), "query", "--tenant", "acme",
                   "INSERT INTO users (name, email) VALUES ('cli', 'cli@x')", check=True)
         pushed = receive(ws)
         assert pushed == {"type": "result", "id": "n", "result": {**first["result"],
                                                                    "rows": [[2]]}}
-        assert time.monotonic() - started < 5
         # A change to another tenant pushes nothing here.
         run_cinch("-C", str(real_server.root), "query", "--tenant", "globex",
                   "DELETE FROM users", check=True)

@@ -1,13 +1,33 @@
 """`GET /databases/{db}/schema.sql?rev=`: the schema.sql of any commit of a branch's history,
-over a real `cinch serve`; and the merge request ETag a page revalidates to see a branch move."""
+over a real `cinch serve`; and the merge request ETag a page revalidates to see a branch move.
+One server for the module: each test adds columns and branches of names of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
+import pytest
 
 import cinch
 from cinch.engine import inspect
 from tests.server.conftest import Keys, RealServer
+
+
+@pytest.fixture(scope="module")
+def real_server(shared_server: tuple[RealServer, Keys]) -> RealServer:
+    return shared_server[0]
+
+
+@pytest.fixture(scope="module")
+def api_keys(shared_server: tuple[RealServer, Keys]) -> Keys:
+    return shared_server[1]
+
+
+@pytest.fixture(scope="module")
+def http(real_server: RealServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=real_server.url, timeout=30) as client:
+        yield client
 
 
 def commits(root: object, branch: str = "main") -> list[str]:
@@ -41,13 +61,14 @@ def test_a_commit_answer_revalidates_for_good(http: httpx.Client, api_keys: Keys
     first = commits(real_server.root)[-1]
     answer = http.get("/databases/main/schema.sql", headers=h, params={"rev": first})
     etag = answer.headers["etag"]
-    http.post("/databases/main/tables/users/columns", headers=Keys.header(api_keys.write),
-              json={"name": "phone"})
+    added = http.post("/databases/main/tables/users/columns",
+                      headers=Keys.header(api_keys.write), json={"name": "fax"})
+    assert added.status_code == 200, added.text
     again = http.get("/databases/main/schema.sql", headers={**h, "If-None-Match": etag},
                      params={"rev": first})
     assert again.status_code == 304 and again.content == b""
     tip = http.get("/databases/main/schema.sql", headers={**h, "If-None-Match": etag})
-    assert tip.status_code == 200 and "phone" in tip.text
+    assert tip.status_code == 200 and "fax" in tip.text
 
 
 def test_bad_revisions_are_named(http: httpx.Client, api_keys: Keys,

@@ -1,0 +1,242 @@
+"""A warm start for the processes a test does not test the start of: ``cinch`` commands in the
+documentation's shell pages and the hooks git runs in tests/hooks/.
+
+Each of those is a real process, but most of its CPU went on importing cinch (~0.5-0.7 s each,
+hundreds per run). Here one server process imports cinch once; a command becomes a tiny client
+(python without site: a few ms) that hands the server its argv, working folder, environment,
+parent pid and its stdin/stdout/stderr file descriptors (SCM_RIGHTS). The server forks; the
+child takes all of those over and runs the console script's entry point (or ``python -m
+git_hooks``) exactly as the real process would, then exits through the interpreter's normal
+shutdown; the server reaps it and hands its exit status back to the client, which exits with
+it. So the command's code, files, output, exit code and view of its parents (the hooks read
+git's command line from /proc) are those of a real process; only the imports are shared.
+
+Process start itself stays tested where it is the subject (tests/cli/test_startup.py, the real
+`cinch` cases kept in each CLI file, tests/hooks/test_git_hooks.py's real interpreter case).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SOCKET_ENV = "CINCH_TEST_WARM_SOCKET"
+
+# The client, run as ``python -S -E CLIENT MODE ARGS...`` (no site, no environment-driven
+# imports: it starts in a few milliseconds). MODE is ``cinch`` or ``hook``.
+CLIENT = r'''
+import json, os, socket, sys
+mode, args = sys.argv[1], sys.argv[2:]
+fds, mask = [], []
+for fd in (0, 1, 2):
+    try:
+        os.fstat(fd)
+    except OSError:
+        mask.append(False)
+        continue
+    fds.append(fd)
+    mask.append(True)
+env = {k: v for k, v in os.environ.items() if k != "CINCH_TEST_WARM_CLIENT_PY"}
+request = json.dumps({"mode": mode, "args": args, "cwd": os.getcwd(), "env": env,
+                      "ppid": os.getppid(), "fds": mask}).encode()
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.connect(os.environ["CINCH_TEST_WARM_SOCKET"])
+socket.send_fds(sock, [len(request).to_bytes(8, "big") + request], fds)
+for fd in fds:
+    os.close(fd)
+answer = b""
+while True:
+    chunk = sock.recv(64)
+    if not chunk:
+        break
+    answer += chunk
+kind, _, value = answer.decode().partition(" ")
+if kind == "signal":
+    import signal
+    signal.signal(int(value), signal.SIG_DFL)
+    os.kill(os.getpid(), int(value))
+os._exit(int(value) if kind == "exit" else 1)
+'''
+
+
+def _prepare() -> None:
+    """What every command would import: imported once here, shared by every fork."""
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    import importlib
+
+    for name in ("cinch.cli.app", "cinch.engine.project", "cinch.engine.history",
+                 "cinch.engine.tenants", "cinch.engine.checks", "cinch.engine.staged",
+                 "git_hooks.__main__"):
+        importlib.import_module(name)
+
+
+def _run_child(request: dict, fds: list[int]) -> None:
+    """In the forked child: become the requested process, run it, exit as it would."""
+    import io
+    import signal
+
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    given = iter(fds)
+    for target, present in enumerate(request["fds"]):
+        if present:
+            fd = next(given)
+            os.dup2(fd, target)
+            os.close(fd)
+        else:
+            os.close(target)
+    for name, fd, mode in (("stdin", 0, "r"), ("stdout", 1, "w"), ("stderr", 2, "w")):
+        old = getattr(sys, name)
+        try:
+            raw = io.FileIO(fd, mode + "b", closefd=False)
+        except OSError:
+            setattr(sys, name, None)
+            continue
+        buffered = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
+        stream = io.TextIOWrapper(buffered, encoding=old.encoding, errors=old.errors,
+                                  line_buffering=mode == "w" and (fd == 2 or raw.isatty()),
+                                  write_through=fd == 2)
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    parent = request["ppid"]
+    os.getppid = lambda: parent  # the client's parent: the shell git or the page started
+    python = os.environ.get("CINCH_TEST_WARM_PYTHON")
+    if python:
+        sys.executable = python  # hooks `cinch init` writes start warm too
+    if request["mode"] == "hook":
+        import runpy
+
+        sys.argv = [str(ROOT / "git_hooks" / "__main__.py"), *request["args"]]
+        runpy.run_module("git_hooks", run_name="__main__", alter_sys=True)
+        sys.exit(0)
+    from cinch.cli.app import main
+
+    sys.argv = [os.environ.get("CINCH_TEST_WARM_CINCH", "cinch"), *request["args"]]
+    sys.exit(main())
+
+
+def serve(path: str) -> None:
+    """Accept requests on the unix socket ``path`` until stdin closes (the test ended)."""
+    import json
+    import select
+    import signal
+
+    _prepare()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    waiting: dict[int, socket.socket] = {}
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    while True:
+        ready, _, _ = select.select([listener, wake_r, sys.stdin], [], [])
+        if sys.stdin in ready and not sys.stdin.read(1):
+            break
+        if wake_r in ready:
+            os.read(wake_r, 4096)
+        while waiting:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            conn = waiting.pop(pid, None)
+            if conn is not None:
+                sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
+                answer = f"signal {sig}" if sig else f"exit {os.waitstatus_to_exitcode(status)}"
+                with contextlib.suppress(OSError):
+                    conn.sendall(answer.encode())
+                conn.close()
+        if listener in ready:
+            conn, _ = listener.accept()
+            head, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+            size = int.from_bytes(head[:8], "big")
+            data = head[8:]
+            while len(data) < size:
+                data += conn.recv(size - len(data))
+            request = json.loads(data)
+            pid = os.fork()
+            if pid == 0:
+                listener.close()
+                conn.close()
+                for other in waiting.values():
+                    other.close()
+                os.close(wake_r)
+                os.close(wake_w)
+                _run_child(request, fds)
+                return  # not reached: the child exits through sys.exit
+            for fd in fds:
+                os.close(fd)
+            waiting[pid] = conn
+    # the test ended: let running children finish (their clients wait for them)
+    while waiting:
+        pid, status = os.waitpid(-1, 0)
+        conn = waiting.pop(pid, None)
+        if conn is not None:
+            conn.close()
+
+
+class WarmServer:
+    """The server process and the two commands that reach it: ``bin/cinch`` and
+    ``bin/python`` (which sends ``-m git_hooks ...`` to the server and runs anything else with
+    the real interpreter)."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.bin = folder / "bin"
+        self.bin.mkdir(exist_ok=True)
+        self.socket = str(folder / "warm.sock")
+        client = folder / "client.py"
+        client.write_text(CLIENT)
+        real = sys.executable
+        self.cinch = self.bin / "cinch"
+        self.python = self.bin / "python"
+        self._script(self.cinch, f'exec "{real}" -S -E "{client}" cinch "$@"\n',
+                     serve_real=True)
+        self._script(self.python,
+                     'if [ "$1" = -m ] && [ "$2" = git_hooks ]; then\n'
+                     f'  shift 2; exec "{real}" -S -E "{client}" hook "$@"\n'
+                     f'fi\nexec "{real}" "$@"\n')
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(
+            [real, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+                         f"from tests.warm import serve; serve({self.socket!r})"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=ROOT)
+        line = self.process.stdout.readline()  # type: ignore[union-attr]
+        if line.strip() != b"ready":
+            raise AssertionError("the warm cinch server did not start")
+
+    def _script(self, path: Path, body: str, *, serve_real: bool = False) -> None:
+        real_cinch = Path(sys.executable).parent / "cinch"
+        head = "#!/bin/sh\n"
+        if serve_real:
+            # a server runs until killed: the page's `kill` must reach the process itself
+            head += ('for arg in "$@"; do [ "$arg" = serve ] && '
+                     f'exec "{real_cinch}" "$@"; done\n')
+        path.write_text(head + f'export {SOCKET_ENV}="{self.socket}"\n'
+                        f'export CINCH_TEST_WARM_PYTHON="{self.python}"\n'
+                        f'export CINCH_TEST_WARM_CINCH="{real_cinch}"\n' + body)
+        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+    def close(self) -> None:
+        self.process.stdin.close()  # type: ignore[union-attr]
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()  # type: ignore[union-attr]
+
