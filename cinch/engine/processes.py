@@ -47,6 +47,8 @@ from cinch.errors import CinchError, TenantError
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
+_STOPS = {signal.SIGINT, signal.SIGTERM}
+
 # One chunk of names in, one list of (name, outcome) out; ``stopped()`` turns true when the
 # worker is asked to stop (it ends the tenant in hand and returns what it did).
 Work = Callable[[list[str], Callable[[], bool]], list[tuple[str, object]]]
@@ -75,17 +77,25 @@ class Workers:
         from multiprocessing import Pipe
 
         self._children: dict[int, Connection] = {}  # pid -> the parent's end of its pipe
+        # Held back across the fork: a child takes its own handlers before either can reach
+        # it, and never runs on into the parent's code.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
         try:
             for _ in range(count):
                 mine, theirs = Pipe()
                 pid = os.fork()
-                if pid == 0:  # the child: never returns
-                    _child(theirs, work, leave, [mine, *self._children.values()])
+                if pid == 0:
+                    try:
+                        _child(theirs, work, leave, held, [mine, *self._children.values()])
+                    finally:
+                        os._exit(1)
                 theirs.close()
                 self._children[pid] = mine
         except BaseException:
             self.stop()
             raise
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     @property
     def pids(self) -> list[int]:
@@ -208,7 +218,7 @@ class Workers:
                         continue
 
 
-def _child(conn: Connection, work: Work, leave: Callable[[], None],
+def _child(conn: Connection, work: Work, leave: Callable[[], None], mask: Iterable[int],
            inherited: list[Connection]) -> None:
     """A worker's whole life: chunks in, outcomes out, until its pipe ends; then ``leave``
     (closing what the child itself opened) and out."""
@@ -218,6 +228,7 @@ def _child(conn: Connection, work: Work, leave: Callable[[], None],
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         stopping = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for other in inherited:  # the parent's ends: its pipes must end when the parent does
             other.close()
         while not stopping.is_set():

@@ -824,9 +824,12 @@ class Tenants:
                         batch = names[start:start + _CATALOG_BATCH]
                         going = [tenant_catalog.at_head(self, db, head, name) for name in batch
                                  if name not in lazy]
-                        with self.catalog.changing(db, branch, going) as recheck:
-                            outcomes = (self._each_in(procs, batch, one) if procs is not None
-                                        else self._each_grouped(batch, one, workers))
+                        # closing: on an interrupt, every worker is done before the
+                        # catalog reads the batch's files again
+                        with self.catalog.changing(db, branch, going) as recheck, \
+                                contextlib.closing(
+                                    self._each_in(procs, batch, one) if procs is not None
+                                    else self._each_grouped(batch, one, workers)) as outcomes:
                             for name, outcome in outcomes:
                                 done += 1
                                 if isinstance(outcome, Exception) and name not in lazy:
@@ -897,9 +900,14 @@ class Tenants:
             return
         self._pinned_retention[branch] = self._retention(branch)
         try:
-            with processes.Workers(
+            try:
+                workers = processes.Workers(
                     lambda names, stopped: self._move_chunk(names, one, stopped), count,
-                    leave=self.pool.close_all) as workers:
+                    leave=self.pool.close_all)
+            except OSError:  # no process to be had (a limit, memory): threads do it
+                yield None
+                return
+            with workers:
                 self.worker_processes = workers.pids
                 yield workers
         finally:
@@ -931,13 +939,14 @@ class Tenants:
         """``one(name, group)`` for every name on the worker processes, a group commit per
         chunk; a tenant whose move needs git is moved here."""
         chunks = [names[i:i + _GROUP_COMMIT] for i in range(0, len(names), _GROUP_COMMIT)]
-        for name, outcome in workers.map(chunks):
-            if isinstance(outcome, processes.ParentOnly):
-                try:
-                    outcome = one(name, None)
-                except Exception as exc:
-                    outcome = exc
-            yield name, outcome  # type: ignore[misc]
+        with contextlib.closing(workers.map(chunks)) as outcomes:
+            for name, outcome in outcomes:
+                if isinstance(outcome, processes.ParentOnly):
+                    try:
+                        outcome = one(name, None)
+                    except Exception as exc:
+                        outcome = exc
+                yield name, outcome  # type: ignore[misc]
 
     def _copy_into(self, db: str, children: list[str], name: str) -> Callable[[], None]:
         """Copy-before-write into the branches forked from this one, run only when the

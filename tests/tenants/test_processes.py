@@ -24,19 +24,21 @@ from cinch.stores import tenantstore as ts
 from tests.tenants.conftest import run_cinch
 from tests.tenants.test_catalog import assert_agrees
 
-TENANTS = 90
+TENANTS = 70
 ROWS = 10
 
 # Opens the project, applies the named steps with the given workers (processes from a low
 # threshold), and prints what happened: the worker pids of each apply, the progress calls, the
-# error (code, message, details) if one was raised. argv: root, workers, processes_from,
-# kill_at (0: none), steps.
+# error (code, message, details) if one was raised. argv: root, workers, processes_from, a
+# signal at a progress call ("SIGKILL@1": to a worker; "SIGINT@1": to this process, as a
+# terminal's ^C; "-": none), steps.
 _APPLY = """
 import json, os, signal, sys
 import cinch
 from cinch.errors import CinchError
 
-root, workers, processes_from, kill_at, *steps = sys.argv[1:]
+root, workers, processes_from, kill, *steps = sys.argv[1:]
+what, _, kill_at = kill.partition("@")
 project = cinch.open(root)
 project.tenants.apply_workers = int(workers)
 project.tenants.processes_from = int(processes_from)
@@ -46,12 +48,22 @@ def seen(done, total):
     progress.append([done, total])
     if project.tenants.worker_processes not in pids:
         pids.append(list(project.tenants.worker_processes))
-    if done == int(kill_at):
-        os.kill(project.tenants.worker_processes[0], signal.SIGKILL)
+    if kill_at and done == int(kill_at):
+        if what == "SIGKILL":
+            os.kill(project.tenants.worker_processes[0], signal.SIGKILL)
+        else:
+            os.kill(os.getpid(), signal.SIGINT)
+
+def reaped(pid):
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
 
 project.progress = seen
 db = project.database()
-error = None
+error, interrupted = None, False
 try:
     for step in steps:
         if step == "add":
@@ -64,15 +76,18 @@ try:
             project.sync()
 except CinchError as exc:
     error = {"code": exc.code, "message": exc.message, "details": exc.details}
+except KeyboardInterrupt:
+    interrupted = True
 project.close()
-print(json.dumps({"pids": pids, "progress": progress, "error": error}))
+print(json.dumps({"pids": pids, "progress": progress, "error": error,
+                  "interrupted": interrupted, "reaped": all(map(reaped, pids[-1]))}))
 """
 
 
 def apply(root: Path, *steps: str, workers: int, processes_from: int = 10,
-          kill_at: int = 0) -> dict[str, Any]:
+          kill: str = "-") -> dict[str, Any]:
     proc = subprocess.run([sys.executable, "-c", _APPLY, str(root), str(workers),
-                           str(processes_from), str(kill_at), *steps],
+                           str(processes_from), kill, *steps],
                           capture_output=True, text=True, timeout=120, env=os.environ.copy())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -122,7 +137,7 @@ def _files(root: Path) -> dict[str, tuple[object, ...]]:
 
 
 def test_processes_end_where_one_process_ends(built: Path, tmp_path: Path) -> None:
-    steps = ("add", "rebuild", "drop")  # a rebuild, and a drop that keeps a snapshot
+    steps = ("rebuild", "drop")  # a table rebuild, and a drop that keeps a snapshot
     serial = apply(_copy(built, tmp_path / "serial"), *steps, workers=1)
     forked = apply(_copy(built, tmp_path / "forked"), *steps, workers=2)
     assert serial["error"] is None and forked["error"] is None
@@ -135,8 +150,8 @@ def test_processes_end_where_one_process_ends(built: Path, tmp_path: Path) -> No
     files = _files(tmp_path / "forked")
     assert files == _files(tmp_path / "serial")
     held, _, rows, kept = files["t004"]
-    assert held == 4 and kept == 1 and len(rows) == ROWS
-    assert len(rows[0]) == 6  # id, name, age, the two timestamps, nick: email dropped
+    assert held == 3 and kept == 1 and len(rows) == ROWS
+    assert len(rows[0]) == 5  # id, name, age and the two timestamps: email dropped
 
 
 def test_a_small_apply_stays_on_threads(built: Path, tmp_path: Path) -> None:
@@ -168,8 +183,8 @@ def test_a_killed_worker_leaves_tenants_at_commits_and_sync_finishes(
         built: Path, tmp_path: Path) -> None:
     root = _copy(built, tmp_path / "acme")
     # Killed at the first outcome: the first worker was handed two chunks of 32 tenants and
-    # the second one chunk of 27, so the first still has a chunk to report.
-    out = apply(root, "rebuild", workers=2, kill_at=1)
+    # the second one of 7, so the first still has a chunk to report.
+    out = apply(root, "rebuild", workers=2, kill="SIGKILL@1")
     error = out["error"]
     assert error is not None and error["code"] == "apply_incomplete", out
     killed = out["pids"][0][0]
@@ -177,7 +192,20 @@ def test_a_killed_worker_leaves_tenants_at_commits_and_sync_finishes(
     assert lost and all(f"apply worker process {killed} was killed (SIGKILL)" in f["reason"]
                         for f in lost)
     assert error["details"]["updated"] + len(lost) == TENANTS + 1
-    # Every tenant is at a commit of main: before the change or after it, never between.
+    _at_commits_then_sync(root)
+
+
+def test_an_interrupt_waits_for_the_workers(built: Path, tmp_path: Path) -> None:
+    root = _copy(built, tmp_path / "acme")
+    out = apply(root, "rebuild", workers=2, kill="SIGINT@1")
+    assert out["interrupted"] and out["error"] is None
+    assert len(out["pids"][-1]) == 2 and out["reaped"]  # both ended before the interrupt rose
+    _at_commits_then_sync(root)
+
+
+def _at_commits_then_sync(root: Path) -> None:
+    """Every tenant is at a commit of main (before the change or after it, never between) with
+    its rows, the catalog agrees, and `cinch sync` brings them all to the head."""
     project = cinch.open(root)
     log = [e.id for e in project.history.log(project.git.branch_tip("main"), "main")]
     fingerprints: dict[int, str] = {}
