@@ -47,8 +47,10 @@ if TYPE_CHECKING:
     from cinch.engine.project import Project
 
 MAIN_TENANT = "main"
-# Tenants of an apply whose catalog rows are written (marked, then confirmed) together.
+# Tenants of an apply whose catalog rows are written (marked, then confirmed) together. On
+# worker processes, more: every worker waits for the slowest at the end of a batch.
 _CATALOG_BATCH = 256
+_CATALOG_BATCH_FORKED = 1024
 # Tenants whose commits are made durable together (two file-system syncs for the group): a
 # group holds its connections open until then, so it stays well inside the pool.
 _GROUP_COMMIT = 32
@@ -820,8 +822,9 @@ class Tenants:
                 with self._worker_processes(db, branch, one, workers if forked else 0) as procs:
                     # The catalog is told where a batch of tenants is going in one write, and
                     # that they got there in one more, rather than twice per tenant.
-                    for start in range(0, len(names), _CATALOG_BATCH):
-                        batch = names[start:start + _CATALOG_BATCH]
+                    size = _CATALOG_BATCH if procs is None else _CATALOG_BATCH_FORKED
+                    for start in range(0, len(names), size):
+                        batch = names[start:start + size]
                         going = [tenant_catalog.at_head(self, db, head, name) for name in batch
                                  if name not in lazy]
                         # closing: on an interrupt, every worker is done before the
