@@ -71,12 +71,16 @@ def run(n: int, rounds: int, work: Path, workers_list: list[str]) -> None:
     default = project.tenants.processes_from
     best: dict[str, float] = {}
     cpu: dict[str, float] = {}  # CPU seconds (user + system, every thread) of the best run
+    # Of which in worker processes: spread over them, so on idle cores an apply's wall time
+    # approaches this process's CPU plus the workers' divided among them (or the cores).
+    forked: dict[str, float] = {}
     loads = [os.getloadavg()[0]]
     for r in range(rounds):
         # The floor first in even rounds and last in odd ones: a load that comes and goes
         # falls on both sides alike.
         order = ["floor", *workers_list] if r % 2 == 0 else [*workers_list, "floor"]
         for what in order:
+            before = _cpu(resource.RUSAGE_CHILDREN)
             if what == "floor":
                 used = _cpu()
                 took = floor(floor_files, f"c{r}")
@@ -93,6 +97,7 @@ def run(n: int, rounds: int, work: Path, workers_list: list[str]) -> None:
             used = _cpu() - used
             if took < best.get(what, float("inf")):
                 best[what], cpu[what] = took, used
+                forked[what] = _cpu(resource.RUSAGE_CHILDREN) - before
             loads.append(os.getloadavg()[0])
     project.close()
     print(f"\n{n:,} tenants ({cores()} cores usable, load average "
@@ -101,16 +106,21 @@ def run(n: int, rounds: int, work: Path, workers_list: list[str]) -> None:
     for workers in workers_list:
         w = str(workers)
         kind = {"t": " (threads)", "p": " (processes)"}.get(w[-1], "")
+        spread = ""
+        if forked[w]:
+            path = cpu[w] - forked[w] + forked[w] / min(int(w.rstrip("tp")), cores())
+            spread = (f"; {forked[w]:.2f} s in worker processes, this process's plus their "
+                      f"share {path:.2f} s = {path / cpu['floor']:.2f}x")
         print(f"  {w.rstrip('tp')} worker(s){kind}: {best[w]:.2f} s = "
               f"{best[w] / best['floor']:.2f}x the floor (CPU {cpu[w]:.2f} s = "
-              f"{cpu[w] / cpu['floor']:.2f}x)", flush=True)
+              f"{cpu[w] / cpu['floor']:.2f}x{spread})", flush=True)
 
 
-def _cpu() -> float:
-    """This process's CPU seconds and those of its worker processes (once reaped)."""
+def _cpu(*who: int) -> float:
+    """CPU seconds of this process and of its worker processes (once reaped), or of ``who``."""
     total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        usage = resource.getrusage(who)
+    for one in who or (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(one)
         total += usage.ru_utime + usage.ru_stime
     return total
 
