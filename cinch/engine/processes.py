@@ -145,6 +145,10 @@ class Workers:
                         sent.appendleft([name for name in chunk if name not in seen])
                         yield from self._lost(pid, [], sent, waiting)
                 self._fill(waiting, out)
+            for name in (name for chunk in waiting for name in chunk):  # every worker is gone
+                yield name, TenantError(
+                    f"tenant {name}: not moved, every apply worker process had ended",
+                    tenant=name, hint="`cinch sync` brings it to the head")
             finished = True
         finally:
             if not finished:
@@ -157,8 +161,11 @@ class Workers:
                 chunk = waiting.popleft()
                 try:
                     self._children[pid].send(chunk)
-                except OSError:  # gone: its pipe's end tells, and its chunks are lost then
+                except OSError:  # gone: its chunks out are lost once its pipe ends
                     waiting.appendleft(chunk)
+                    if not out[pid]:
+                        self._reap(pid)
+                        del out[pid]
                     break
                 out[pid].append(chunk)
 
