@@ -1,15 +1,20 @@
 """Parallel apply: one add-column change set across N tenants with 1, 2 and 4 workers, beside
 the serial sqlite3 floor (open, ALTER in a transaction, close; file by file), in one run.
 
+A worker count as such follows cinch's own rule (worker processes from a few hundred tenants,
+threads below); with a ``t`` after it (``--workers 2t``) the workers are threads whatever the
+number of tenants, with a ``p`` processes, to compare the two.
+
 Each round applies one change set per worker count and the floor once more, in turn, so load
 on a shared machine falls on all of them alike; the best of the rounds is printed.
 Target: <= 0.7x the serial floor on 2 cores at 10,000 tenants.
 
     python bench/bench_parallel.py [--tenants 1000 --tenants 10000] [--rounds 2] \
-        [--workers 1 --workers 2]
+        [--workers 1 --workers 2 --workers 2t]
 
 cinch's timing includes closing its pooled connections (their checkpoints), as the floor
-closes each file.
+closes each file. CPU time is the process's and its reaped worker processes' (user + system,
+every thread).
 """
 
 from __future__ import annotations
@@ -63,20 +68,27 @@ def run(n: int, rounds: int, work: Path, workers_list: list[str]) -> None:
     floor_files = [copies / p.name for p in files]
     for src, dst in zip(files, floor_files, strict=True):
         shutil.copyfile(src, dst)
+    default = project.tenants.processes_from
     best: dict[str, float] = {}
     cpu: dict[str, float] = {}  # CPU seconds (user + system, every thread) of the best run
+    # Of which in worker processes: spread over them, so on idle cores an apply's wall time
+    # approaches this process's CPU plus the workers' divided among them (or the cores).
+    forked: dict[str, float] = {}
     loads = [os.getloadavg()[0]]
     for r in range(rounds):
         # The floor first in even rounds and last in odd ones: a load that comes and goes
         # falls on both sides alike.
         order = ["floor", *workers_list] if r % 2 == 0 else [*workers_list, "floor"]
         for what in order:
+            before = _cpu(resource.RUSAGE_CHILDREN)
             if what == "floor":
                 used = _cpu()
                 took = floor(floor_files, f"c{r}")
             else:
                 project.tenants.pool.close_all()  # every apply opens its files, as the floor
-                project.tenants.apply_workers = int(what)
+                project.tenants.apply_workers = int(what.rstrip("tp"))
+                project.tenants.processes_from = {"t": sys.maxsize, "p": 0}.get(what[-1],
+                                                                                 default)
                 used = _cpu()
                 start = time.perf_counter()
                 db.add_column("users", f"c{r}w{what}:INTEGER")
@@ -85,6 +97,7 @@ def run(n: int, rounds: int, work: Path, workers_list: list[str]) -> None:
             used = _cpu() - used
             if took < best.get(what, float("inf")):
                 best[what], cpu[what] = took, used
+                forked[what] = _cpu(resource.RUSAGE_CHILDREN) - before
             loads.append(os.getloadavg()[0])
     project.close()
     print(f"\n{n:,} tenants ({cores()} cores usable, load average "
@@ -92,13 +105,24 @@ def run(n: int, rounds: int, work: Path, workers_list: list[str]) -> None:
           f"{best['floor']:.2f} s (CPU {cpu['floor']:.2f} s)")
     for workers in workers_list:
         w = str(workers)
-        print(f"  {workers} worker(s): {best[w]:.2f} s = {best[w] / best['floor']:.2f}x the "
-              f"floor (CPU {cpu[w]:.2f} s = {cpu[w] / cpu['floor']:.2f}x)", flush=True)
+        kind = {"t": " (threads)", "p": " (processes)"}.get(w[-1], "")
+        spread = ""
+        if forked[w]:
+            path = cpu[w] - forked[w] + forked[w] / min(int(w.rstrip("tp")), cores())
+            spread = (f"; {forked[w]:.2f} s in worker processes, this process's plus their "
+                      f"share {path:.2f} s = {path / cpu['floor']:.2f}x")
+        print(f"  {w.rstrip('tp')} worker(s){kind}: {best[w]:.2f} s = "
+              f"{best[w] / best['floor']:.2f}x the floor (CPU {cpu[w]:.2f} s = "
+              f"{cpu[w] / cpu['floor']:.2f}x{spread})", flush=True)
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def _cpu(*who: int) -> float:
+    """CPU seconds of this process and of its worker processes (once reaped), or of ``who``."""
+    total = 0.0
+    for one in who or (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(one)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 def main() -> int:
@@ -106,13 +130,14 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tenants", type=int, action="append")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--workers", type=int, action="append",
-                        help=f"worker count to measure (repeatable; default {WORKERS})")
+    parser.add_argument("--workers", action="append",
+                        help=f"worker count to measure (repeatable; default {WORKERS}); "
+                             "with a t after it (2t) threads, with a p processes")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cinch-parallel-"))
     try:
         for n in args.tenants or [1000]:
-            run(n, args.rounds, work, [str(w) for w in args.workers or WORKERS])
+            run(n, args.rounds, work, [w.strip() for w in args.workers or map(str, WORKERS)])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from cinch.engine import parallel, tenant_catalog
+from cinch.engine import parallel, processes, tenant_catalog
 from cinch.engine.moves import UNWOUND, MovePlan, Step, plan_move
 from cinch.errors import (
     AlreadyExists,
@@ -47,11 +47,17 @@ if TYPE_CHECKING:
     from cinch.engine.project import Project
 
 MAIN_TENANT = "main"
-# Tenants of an apply whose catalog rows are written (marked, then confirmed) together.
+# Tenants of an apply whose catalog rows are written (marked, then confirmed) together. On
+# worker processes, more: every worker waits for the slowest at the end of a batch.
 _CATALOG_BATCH = 256
+_CATALOG_BATCH_FORKED = 1024
 # Tenants whose commits are made durable together (two file-system syncs for the group): a
 # group holds its connections open until then, so it stays well inside the pool.
 _GROUP_COMMIT = 32
+# From this many tenants in one apply, several workers are processes rather than threads:
+# forking them costs a few milliseconds each, about what threads lose to the GIL over a few
+# hundred tenants (bench/bench_parallel.py).
+_PROCESSES_FROM = 500
 Progress = Callable[[int, int], None]
 R = TypeVar("R")
 
@@ -104,6 +110,13 @@ class Tenants:
         self._lock_files: dict[tuple[str, str], str] = {}  # (db, branch) -> its lock file
         # Workers bringing tenants along at once; None: CINCH_APPLY_WORKERS, else the cores.
         self.apply_workers: int | None = None
+        # Applies to at least this many tenants fork worker processes (:mod:`processes`);
+        # the pids of the last apply's processes (none: it ran on threads or alone).
+        self.processes_from = _PROCESSES_FROM
+        self.worker_processes: list[int] = []
+        # In a worker process: what needs git is the parent's (see _find_held, _retention).
+        self._in_worker = False
+        self._pinned_retention: dict[str, int | None] = {}
         # Each tenant's state, kept by every operation below that changes a tenant file
         # (`with self.catalog.changing(...)`), so status and list pages need not open them all.
         self.catalog = tenant_catalog.open_catalog(self)
@@ -168,6 +181,8 @@ class Tenants:
         body = bodies().get(change_id)
         if body is not None:
             return parse_change(body, f"(tenant copy of {change_id})")
+        if self._in_worker:
+            raise processes.ParentOnly(f"change {change_id} is read from git")
         history = self.project.history
         for commit in dict.fromkeys(commits):
             try:
@@ -357,6 +372,10 @@ class Tenants:
                                        before=step.before, skip_if_held=step.forward)
 
     def _retention(self, branch: str) -> int | None:
+        if branch in self._pinned_retention:
+            return self._pinned_retention[branch]
+        if self._in_worker:
+            raise processes.ParentOnly(f"the settings of {branch} are read from git")
         return self.project.config(branch).tenants.snapshot_retention_days
 
     def _kept_for(self, db: str, branch: str, name: str, step: Step) -> Path | None:
@@ -795,31 +814,41 @@ class Tenants:
             alone = bool(children) or (fork is not None and self._fork(db, fork.parent) is not None)
             workers = 1 if alone else self.workers()
             expected = self.expected(db, branch)  # once here, not by every worker
+            # Lazy tenants' copies change the fork record: those applies stay in this process.
+            forked = (workers >= 2 and not lazy and len(names) >= self.processes_from
+                      and processes.usable())
             done = 0
             try:
-                # The catalog is told where a batch of tenants is going in one write, and that
-                # they got there in one more, rather than twice per tenant.
-                for start in range(0, len(names), _CATALOG_BATCH):
-                    batch = names[start:start + _CATALOG_BATCH]
-                    going = [tenant_catalog.at_head(self, db, head, name) for name in batch
-                             if name not in lazy]
-                    with self.catalog.changing(db, branch, going) as recheck:
-                        for name, outcome in self._each_grouped(batch, one, workers):
-                            done += 1
-                            if isinstance(outcome, Exception) and name not in lazy:
-                                recheck.add(name)
-                            if isinstance(outcome, TenantDrifted):
-                                drifted.append({"tenant": name, "reason": outcome.message})
-                            elif isinstance(outcome, TenantError | ApplyRefused | ApplyIncomplete):
-                                failed.append({"tenant": name, "reason": outcome.message})
-                            elif isinstance(outcome, Exception):
-                                raise outcome
-                            else:
-                                applied += bool(outcome[0])
-                                if outcome[1]:
-                                    restored[name] = outcome[1]
-                            if progress:
-                                progress(done, len(names))
+                with self._worker_processes(db, branch, one, workers if forked else 0) as procs:
+                    # The catalog is told where a batch of tenants is going in one write, and
+                    # that they got there in one more, rather than twice per tenant.
+                    size = _CATALOG_BATCH if procs is None else _CATALOG_BATCH_FORKED
+                    for start in range(0, len(names), size):
+                        batch = names[start:start + size]
+                        going = [tenant_catalog.at_head(self, db, head, name) for name in batch
+                                 if name not in lazy]
+                        # closing: on an interrupt, every worker is done before the
+                        # catalog reads the batch's files again
+                        with self.catalog.changing(db, branch, going) as recheck, \
+                                contextlib.closing(
+                                    self._each_in(procs, batch, one) if procs is not None
+                                    else self._each_grouped(batch, one, workers)) as outcomes:
+                            for name, outcome in outcomes:
+                                done += 1
+                                if isinstance(outcome, Exception) and name not in lazy:
+                                    recheck.add(name)
+                                if isinstance(outcome, TenantDrifted):
+                                    drifted.append({"tenant": name, "reason": outcome.message})
+                                elif isinstance(outcome, TenantError | ApplyRefused | ApplyIncomplete):
+                                    failed.append({"tenant": name, "reason": outcome.message})
+                                elif isinstance(outcome, Exception):
+                                    raise outcome
+                                else:
+                                    applied += bool(outcome[0])
+                                    if outcome[1]:
+                                        restored[name] = outcome[1]
+                                if progress:
+                                    progress(done, len(names))
             finally:
                 if fork is not None and lazy:
                     self._save_fork(db, branch, fork)  # once, for every tenant copied
@@ -855,6 +884,72 @@ class Tenants:
             finally:
                 group.finish()
             yield from outcomes
+
+    @contextlib.contextmanager
+    def _worker_processes(self, db: str, branch: str, one: Callable[..., R], count: int,
+                          ) -> Iterator[processes.Workers | None]:
+        """``count`` worker processes moving tenants with ``one`` (None: none were forked, the
+        apply runs on threads). Before the fork, this process lets go of every connection a
+        worker could open too and reads from git what a worker's move needs."""
+        self.worker_processes = []
+        if count < 2:
+            yield None
+            return
+        self._close_handles()
+        self.pool.close_all()
+        ts.close_under_everywhere(self.store.folder(db, branch))
+        if self.pool.open_count or not processes.usable():  # a connection is leased
+            yield None
+            return
+        self._pinned_retention[branch] = self._retention(branch)
+        try:
+            try:
+                workers = processes.Workers(
+                    lambda names, stopped: self._move_chunk(names, one, stopped), count,
+                    leave=self.pool.close_all)
+            except OSError:  # no process to be had (a limit, memory): threads do it
+                yield None
+                return
+            with workers:
+                self.worker_processes = workers.pids
+                yield workers
+        finally:
+            self._pinned_retention.pop(branch, None)
+
+    def _move_chunk(self, names: list[str], one: Callable[..., R], stopped: Callable[[], bool],
+                    ) -> list[tuple[str, R | Exception]]:
+        """In a worker process: ``one(name, group)`` for each name in one group commit, each
+        outcome handed back once the group is durable; stops early when ``stopped()``."""
+        self._in_worker = True
+        group = group_commit.GroupCommit(self.pool) if group_commit.available() else None
+        done: list[tuple[str, R | Exception]] = []
+        try:
+            for name in names:
+                if stopped():
+                    break
+                try:
+                    done.append((name, one(name, group)))
+                except Exception as exc:
+                    done.append((name, exc))
+        finally:
+            if group is not None:
+                group.finish()
+        return done
+
+    @staticmethod
+    def _each_in(workers: processes.Workers, names: list[str], one: Callable[..., R],
+                 ) -> Iterator[tuple[str, R | Exception]]:
+        """``one(name, group)`` for every name on the worker processes, a group commit per
+        chunk; a tenant whose move needs git is moved here."""
+        chunks = [names[i:i + _GROUP_COMMIT] for i in range(0, len(names), _GROUP_COMMIT)]
+        with contextlib.closing(workers.map(chunks)) as outcomes:
+            for name, outcome in outcomes:
+                if isinstance(outcome, processes.ParentOnly):
+                    try:
+                        outcome = one(name, None)
+                    except Exception as exc:
+                        outcome = exc
+                yield name, outcome  # type: ignore[misc]
 
     def _copy_into(self, db: str, children: list[str], name: str) -> Callable[[], None]:
         """Copy-before-write into the branches forked from this one, run only when the
