@@ -818,6 +818,9 @@ class Tenants:
             forked = (workers >= 2 and not lazy and len(names) >= self.processes_from
                       and processes.usable())
             done = 0
+            # pending names per child branch, as last saved (see _save_children)
+            pending = {child: len(f.pending) for child in children
+                       if (f := self._fork(db, child)) is not None}
             try:
                 with self._worker_processes(db, branch, one, workers if forked else 0) as procs:
                     # The catalog is told where a batch of tenants is going in one write, and
@@ -849,7 +852,9 @@ class Tenants:
                                         restored[name] = outcome[1]
                                 if progress:
                                     progress(done, len(names))
+                        self._save_children(db, children, pending)
             finally:
+                self._save_children(db, children, pending)
                 if fork is not None and lazy:
                     self._save_fork(db, branch, fork)  # once, for every tenant copied
             result = {"tenants": len(names), "updated": applied, "failed": failed,
@@ -956,9 +961,21 @@ class Tenants:
         tenant is about to change."""
         def copy() -> None:
             for child in children:
-                self._materialize(db, child, name)
+                # follow saves the child's record once per batch: saving it per tenant
+                # rewrote every pending name each time (quadratic in the tenants)
+                self._materialize(db, child, name, save=False)
 
         return copy
+
+    def _save_children(self, db: str, children: list[str], pending: dict[str, int]) -> None:
+        """Save the fork record of each child branch whose pending tenants copies took away
+        (``pending``: how many it had when last saved)."""
+        for child in children:
+            fork = self._fork(db, child)
+            left = len(fork.pending) if fork is not None else 0
+            if left != pending.get(child, left):
+                self._save_fork(db, child, fork)
+                pending[child] = left
 
     def _follow_lazy(self, db: str, branch: str, source: Path | None, name: str,
                      head: str) -> int:

@@ -104,8 +104,8 @@ def test_a_command_loads_only_what_it_uses(args: list[str],
 # The third-party packages each everyday command may import (bench/bench_cli_start.py times
 # them): the CLI library always; rich only for colour on a terminal (printed elsewhere, plain
 # lines and tables are written by cinch.cli.output). `status`, `table list` and a page of
-# `tenant list` answer from files on disk once a command has written them for the branch head (cinch.engine.glance); the
-# first one opens the project: the models' validation and git too.
+# `tenant list` answer from files on disk once a command has written them for the branch
+# head (cinch.engine.glance); the first one opens the project: the models' validation and git.
 # A web framework, YAML, templates, SQL parsing or a server is the sign of an import at a
 # module's top that belongs inside the command using it.
 CLI_LIBRARY = {"typer", "shellingham", "annotated_doc"}

@@ -1,20 +1,19 @@
 """`cinch status`, `cinch table list` and a page of `cinch tenant list` from the files on disk
-(cinch.engine.glance): the same answers as the opened project, never a stale one. Branches are moved with the git
-binary, as a user (or another tool) moves them."""
+(cinch.engine.glance): the same answers as the opened project, never a stale one. Branches are
+moved with the git binary, as a user (or another tool) moves them."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import sqlite3
-
 import pytest
 
 import cinch
-from cinch.errors import ApplyIncomplete
 from cinch.engine.glance import Glance
+from cinch.errors import ApplyIncomplete
 
 Git = Callable[..., str]
 Cli = Callable[..., Any]
