@@ -289,10 +289,9 @@ class Tenants:
         just computed it."""
         _, digest = self.target(db, head)
         with (self.pool.connection(path) if group is None else group.connection(path)) as conn:
-            state = ts.read_state(conn)
+            state, rows, ready = ts.read_recorded(conn)  # the record and the ledger: one read
             if state.get("ledger") == digest:
                 return 0
-            rows = ts.read_ledger_rows(conn)
             held = [r.change_id for r in rows]
             wanted = {c.id for c in self.target(db, head)[0]}
             if not state and set(held) == wanted and len(held) == len(wanted):
@@ -311,7 +310,7 @@ class Tenants:
                 expected = None
             elif expected is None:
                 expected = self.expected(db, branch)
-            kept = self._snapshot_folder(db, branch, name).is_dir() if branch else False
+            kept = os.path.isdir(self._snapshot_folder(db, branch, name)) if branch else False
             moved = 0
             for index, step in enumerate(plan_.steps):
                 last = index == len(plan_.steps) - 1
@@ -324,10 +323,12 @@ class Tenants:
                 if step.forward:
                     done = ts.apply_change(conn, step.change_id, head, step.statements,
                                            rebuild=step.rebuild, check_first=False,
-                                           body=step.body, after=restore, check=check)
+                                           body=step.body, after=restore, check=check,
+                                           ledger_ready=ready)
                 else:
                     done = ts.unwind_change(conn, step.change_id, head, step.statements,
-                                            rebuild=step.rebuild, after=restore, check=check)
+                                            rebuild=step.rebuild, after=restore, check=check,
+                                            ledger_ready=ready)
                 moved += done
                 if done and found is not None and found.stem.endswith(UNWOUND):
                     found.unlink(missing_ok=True)  # rows kept by an unwind go back once
