@@ -92,7 +92,7 @@ class Tenants:
         self._targets: dict[tuple[str, str], tuple[list[ChangeSet], str]] = {}
         self._plans: dict[tuple[str, str, tuple[str, ...]], MovePlan] = {}
         self._expected: dict[tuple[str, str], tuple[str, str]] = {}
-        self._snapshot_bases: dict[tuple[str, str], Path] = {}
+        self._snapshot_bases: dict[tuple[str, str], str] = {}
         self._move_locks: dict[tuple[str, str], threading.RLock] = {}
         self._move_depth: dict[tuple[str, str], tuple[int, int, int]] = {}  # depth, fd, thread
         self._forks: dict[tuple[str, str], Fork | None] = {}
@@ -293,8 +293,7 @@ class Tenants:
             if state.get("ledger") == digest:
                 return 0
             held = [r.change_id for r in rows]
-            wanted = {c.id for c in self.target(db, head)[0]}
-            if not state and set(held) == wanted and len(held) == len(wanted):
+            if not state and self._holds_exactly(db, head, held):
                 return 0  # made before cinch kept a record: nothing to move
             reason = ts.drift(conn, held, state)
             if reason:
@@ -310,7 +309,7 @@ class Tenants:
                 expected = None
             elif expected is None:
                 expected = self.expected(db, branch)
-            kept = os.path.isdir(self._snapshot_folder(db, branch, name)) if branch else False
+            kept = self._has_snapshots(db, branch, name) if branch else False
             moved = 0
             for index, step in enumerate(plan_.steps):
                 last = index == len(plan_.steps) - 1
@@ -334,16 +333,27 @@ class Tenants:
                     found.unlink(missing_ok=True)  # rows kept by an unwind go back once
             return moved
 
+    def _holds_exactly(self, db: str, head: str, held: list[str]) -> bool:
+        wanted = {c.id for c in self.target(db, head)[0]}
+        return set(held) == wanted and len(held) == len(wanted)
+
     def _snapshot_folder(self, db: str, branch: str, name: str) -> Path:
         """``.cinch/snapshots/<db>/<branch-key>/<tenant>`` (the branch part computed once)."""
+        return Path(self._snapshot_base(db, branch), name)
+
+    def _has_snapshots(self, db: str, branch: str, name: str) -> bool:
+        # A str path, checked for every tenant a move reaches: a Path costs more than the stat.
+        return os.path.isdir(os.path.join(self._snapshot_base(db, branch), name))
+
+    def _snapshot_base(self, db: str, branch: str) -> str:
         base = self._snapshot_bases.get((db, branch))
         if base is None:
             from cinch.engine import snapshots
 
-            base = snapshots.snapshot_path(snapshots.snapshot_root(self.project), db, branch,
-                                           "t", "x").parent.parent
+            base = str(snapshots.snapshot_path(snapshots.snapshot_root(self.project), db,
+                                               branch, "t", "x").parent.parent)
             self._snapshot_bases[(db, branch)] = base
-        return base / name
+        return base
 
     def _snapshot(self, conn: Any, path: Path, db: str, branch: str, name: str,
                   step: Step) -> None:
