@@ -98,7 +98,7 @@ class Tenants:
         self._targets: dict[tuple[str, str], tuple[list[ChangeSet], str]] = {}
         self._plans: dict[tuple[str, str, tuple[str, ...]], MovePlan] = {}
         self._expected: dict[tuple[str, str], tuple[str, str]] = {}
-        self._snapshot_bases: dict[tuple[str, str], Path] = {}
+        self._snapshot_bases: dict[tuple[str, str], str] = {}
         self._move_locks: dict[tuple[str, str], threading.RLock] = {}
         self._move_depth: dict[tuple[str, str], tuple[int, int, int]] = {}  # depth, fd, thread
         self._forks: dict[tuple[str, str], Fork | None] = {}
@@ -304,13 +304,11 @@ class Tenants:
         just computed it."""
         _, digest = self.target(db, head)
         with (self.pool.connection(path) if group is None else group.connection(path)) as conn:
-            state = ts.read_state(conn)
+            state, rows, ready = ts.read_recorded(conn)  # the record and the ledger: one read
             if state.get("ledger") == digest:
                 return 0
-            rows = ts.read_ledger_rows(conn)
             held = [r.change_id for r in rows]
-            wanted = {c.id for c in self.target(db, head)[0]}
-            if not state and set(held) == wanted and len(held) == len(wanted):
+            if not state and self._holds_exactly(db, head, held):
                 return 0  # made before cinch kept a record: nothing to move
             reason = ts.drift(conn, held, state)
             if reason:
@@ -326,7 +324,7 @@ class Tenants:
                 expected = None
             elif expected is None:
                 expected = self.expected(db, branch)
-            kept = self._snapshot_folder(db, branch, name).is_dir() if branch else False
+            kept = self._has_snapshots(db, branch, name) if branch else False
             moved = 0
             for index, step in enumerate(plan_.steps):
                 last = index == len(plan_.steps) - 1
@@ -339,25 +337,38 @@ class Tenants:
                 if step.forward:
                     done = ts.apply_change(conn, step.change_id, head, step.statements,
                                            rebuild=step.rebuild, check_first=False,
-                                           body=step.body, after=restore, check=check)
+                                           body=step.body, after=restore, check=check,
+                                           ledger_ready=ready)
                 else:
                     done = ts.unwind_change(conn, step.change_id, head, step.statements,
-                                            rebuild=step.rebuild, after=restore, check=check)
+                                            rebuild=step.rebuild, after=restore, check=check,
+                                            ledger_ready=ready)
                 moved += done
                 if done and found is not None and found.stem.endswith(UNWOUND):
                     found.unlink(missing_ok=True)  # rows kept by an unwind go back once
             return moved
 
+    def _holds_exactly(self, db: str, head: str, held: list[str]) -> bool:
+        wanted = {c.id for c in self.target(db, head)[0]}
+        return set(held) == wanted and len(held) == len(wanted)
+
     def _snapshot_folder(self, db: str, branch: str, name: str) -> Path:
         """``.cinch/snapshots/<db>/<branch-key>/<tenant>`` (the branch part computed once)."""
+        return Path(self._snapshot_base(db, branch), name)
+
+    def _has_snapshots(self, db: str, branch: str, name: str) -> bool:
+        # A str path, checked for every tenant a move reaches: a Path costs more than the stat.
+        return os.path.isdir(os.path.join(self._snapshot_base(db, branch), name))
+
+    def _snapshot_base(self, db: str, branch: str) -> str:
         base = self._snapshot_bases.get((db, branch))
         if base is None:
             from cinch.engine import snapshots
 
-            base = snapshots.snapshot_path(snapshots.snapshot_root(self.project), db, branch,
-                                           "t", "x").parent.parent
+            base = str(snapshots.snapshot_path(snapshots.snapshot_root(self.project), db,
+                                               branch, "t", "x").parent.parent)
             self._snapshot_bases[(db, branch)] = base
-        return base / name
+        return base
 
     def _snapshot(self, conn: Any, path: Path, db: str, branch: str, name: str,
                   step: Step) -> None:

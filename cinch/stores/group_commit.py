@@ -171,7 +171,7 @@ class _GroupLease:
     def __enter__(self) -> CinchConnection:
         conn = self._group._pool.acquire(self._path)
         try:
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            if conn.wal:  # known since it was opened: no journal_mode query per lease
                 conn.executescript(_DEFERRED)
                 self._deferred = True
         except BaseException:

@@ -39,8 +39,25 @@ _CREATE_STATE = ("CREATE TABLE IF NOT EXISTS _cinch_state(key TEXT PRIMARY KEY, 
 _LEDGER_TABLES = ("_cinch_ledger", "_cinch_changes", "_cinch_state")
 _LEDGER_TABLES_PRESENT = ("SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN "
                           f"{_LEDGER_TABLES!r}")
+_LEDGER_IDS = "SELECT change_id FROM _cinch_ledger"
+# Inside a move's write transaction, in one statement: the ids the ledger holds (kind 1) and
+# how many of the three ledger tables exist (kind 0).
+_IDS_AND_TABLES = ("SELECT 1, change_id FROM _cinch_ledger UNION ALL SELECT 0, count(*) "
+                   f"FROM sqlite_schema WHERE type = 'table' AND name IN {_LEDGER_TABLES!r}")
 _MAX_VIOLATIONS_REPORTED = 10
 _COOKIE = "schema_version"  # the state's copy of SQLite's schema cookie
+# The state and the ledger rows in one statement (see read_recorded); the last part yields no
+# row: it is there to fail, as the others do, when its table is missing.
+_READ_RECORDED = (
+    "SELECT 0, key, value, NULL, NULL FROM _cinch_state "
+    "UNION ALL SELECT 1, seq, change_id, commit_id, applied_at FROM _cinch_ledger "
+    "UNION ALL SELECT 2, NULL, NULL, NULL, NULL FROM _cinch_changes WHERE 0")
+_RECORD_STATE = ("INSERT OR REPLACE INTO _cinch_state(key, value) VALUES "
+                 f"('fingerprint', ?), ('ledger', ?), ('{_COOKIE}', ?)")
+# The user schema (not sqlite_* or _cinch* objects); LIKE treats '_' as a wildcard, hence ESCAPE.
+_USER_SCHEMA = ("SELECT type, name, tbl_name, sql FROM sqlite_schema "
+                "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+                "AND name NOT LIKE '\\_cinch%' ESCAPE '\\'")
 Hook = Callable[[sqlite3.Connection], None]
 Check = Callable[[sqlite3.Connection, str], None]  # given the new schema fingerprint
 
@@ -222,6 +239,7 @@ def apply_change(
     body: bytes | None = None,
     after: Hook | None = None,
     check: Check | None = None,
+    ledger_ready: bool = False,
 ) -> bool:
     """Apply one change set to the tenant behind ``conn``, atomically and idempotently.
 
@@ -239,12 +257,14 @@ def apply_change(
     ``body`` (the change set's document) is kept beside the ledger row so the change can be
     unwound later without git; ``after`` runs inside the transaction once the statements did
     (restoring rows), ``check`` last with the new schema fingerprint (comparing the result
-    with what was expected): raising in either rolls everything back.
+    with what was expected): raising in either rolls everything back. ``ledger_ready``: the
+    caller just found the three ledger tables there (:func:`read_recorded`), so they are not
+    looked for again.
     """
     if check_first and has_change(conn, change_id):
         return False  # cheap read first: a sync over applied tenants never writes
     return _step(conn, change_id, commit_id, statements, rebuild, forward=True, body=body,
-                 after=after, check=check)
+                 after=after, check=check, ready=ledger_ready)
 
 
 def unwind_change(
@@ -256,29 +276,27 @@ def unwind_change(
     rebuild: bool = False,
     after: Hook | None = None,
     check: Check | None = None,
+    ledger_ready: bool = False,
 ) -> bool:
     """Take change set ``change_id`` out of the tenant: run its inverse ``statements`` and drop
-    it from the ledger, atomically. False if the tenant does not hold it. Errors as
-    :func:`apply_change`."""
+    it from the ledger, atomically. False if the tenant does not hold it. Errors and
+    ``ledger_ready`` as :func:`apply_change`."""
     return _step(conn, change_id, commit_id, statements, rebuild, forward=False, after=after,
-                 check=check)
+                 check=check, ready=ledger_ready)
 
 
 def _step(conn: sqlite3.Connection, change_id: str, commit_id: str, statements: Sequence[str],
           rebuild: bool, *, forward: bool, body: bytes | None = None,
-          after: Hook | None = None, check: Check | None = None) -> bool:
+          after: Hook | None = None, check: Check | None = None, ready: bool = False) -> bool:
     _refuse_open_transaction(conn, change_id)
     if rebuild:
         _set_foreign_keys(conn, False)
     try:
         _begin(conn, change_id)
         try:
-            _ensure_seeded_ledger(conn)
-            # Re-check under the write lock: another process may have moved it meanwhile.
-            held = conn.execute(
-                "SELECT 1 FROM _cinch_ledger WHERE change_id = ?", (change_id,)
-            ).fetchone() is not None
-            if held == forward:
+            # Read again under the write lock: another process may have moved it meanwhile.
+            ids = _ledger_ids(conn, ready)
+            if (change_id in ids) == forward:
                 _rollback(conn)
                 return False
             failure = _run_statements(conn, statements, rebuild)
@@ -292,10 +310,12 @@ def _step(conn: sqlite3.Connection, change_id: str, commit_id: str, statements: 
                     if body is not None:
                         conn.execute("INSERT OR REPLACE INTO _cinch_changes VALUES (?, ?)",
                                      (change_id, body))
+                    ids.append(change_id)
                 else:
                     conn.execute("DELETE FROM _cinch_ledger WHERE change_id = ?", (change_id,))
                     conn.execute("DELETE FROM _cinch_changes WHERE change_id = ?", (change_id,))
-                fingerprint = record_state(conn)
+                    ids.remove(change_id)
+                fingerprint = record_state(conn, ids)
                 if check is not None:
                     check(conn, fingerprint)
                 conn.execute("COMMIT")
@@ -354,6 +374,24 @@ def reset_ledger(conn: sqlite3.Connection, statements: Sequence[str],
         f"repair failed on {path}: {_describe(failure, len(statements))}",
         hint="the tenant was rolled back and is unchanged", path=path,
         statement=failure.statement, reason=failure.reason)
+
+
+def _ledger_ids(conn: sqlite3.Connection, ready: bool) -> list[str]:
+    """Inside the caller's write transaction: the change ids the ledger holds, its tables made
+    first where any is missing (``ready``: the caller just saw all three). One statement for
+    every tenant cinch made."""
+    if ready:
+        return [row[0] for row in conn.execute(_LEDGER_IDS)]
+    try:
+        rows = conn.execute(_IDS_AND_TABLES).fetchall()
+    except sqlite3.OperationalError as exc:
+        if not _no_such_table(exc):
+            raise
+    else:
+        if (0, len(_LEDGER_TABLES)) in rows:
+            return [value for kind, value in rows if kind == 1]
+    _ensure_seeded_ledger(conn)
+    return [row[0] for row in conn.execute(_LEDGER_IDS)]
 
 
 def _ensure_seeded_ledger(conn: sqlite3.Connection) -> None:
@@ -429,23 +467,53 @@ def ledger_digest(change_ids: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(change_ids)).encode()).hexdigest()
 
 
-def record_state(conn: sqlite3.Connection) -> str:
+def record_state(conn: sqlite3.Connection, ids: Iterable[str] | None = None) -> str:
     """Write the schema fingerprint and ledger digest as they are now (inside the caller's
     transaction): what later drift checks compare the file against. Returns the fingerprint.
+    ``ids``: the change ids the ledger holds, when the caller knows them (else read back).
 
     The schema cookie goes beside them: SQLite moves it with every schema change, so a file
     whose cookie is still the recorded one has the recorded schema, and :func:`drift` need not
     hash the schema again (a file whose cookie moved is hashed, as one without it)."""
-    ids = [row[0] for row in conn.execute("SELECT change_id FROM _cinch_ledger")]
+    if ids is None:
+        ids = [row[0] for row in conn.execute(_LEDGER_IDS)]
     fingerprint = schema_fingerprint(conn)
-    conn.executemany("INSERT OR REPLACE INTO _cinch_state(key, value) VALUES (?, ?)",
-                     (("fingerprint", fingerprint), ("ledger", ledger_digest(ids)),
-                      (_COOKIE, str(_schema_cookie(conn)))))
+    conn.execute(_RECORD_STATE, (fingerprint, ledger_digest(ids), str(_schema_cookie(conn))))
     return fingerprint
 
 
 def _schema_cookie(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA schema_version").fetchone()[0])
+
+
+class Recorded(NamedTuple):
+    """What a tenant's file says of itself: the recorded state (as :func:`read_state`), the
+    ledger rows in order (as :func:`read_ledger_rows`), and whether all three ledger tables
+    were there (``ledger_ready`` for :func:`apply_change`)."""
+
+    state: dict[str, str]
+    rows: list[LedgerRow]
+    complete: bool
+
+
+def read_recorded(conn: sqlite3.Connection) -> Recorded:
+    """The state and the ledger in one statement (one snapshot) for every tenant cinch made;
+    a file without the tables is read as the separate readers read it."""
+    try:
+        cur = conn.execute(_READ_RECORDED)
+    except sqlite3.OperationalError as exc:
+        if not _no_such_table(exc):
+            raise
+        return Recorded(read_state(conn), read_ledger_rows(conn), False)
+    state: dict[str, str] = {}
+    rows: list[LedgerRow] = []
+    for kind, a, b, c, d in cur:
+        if kind:
+            rows.append(LedgerRow(a, b, c, d))
+        else:
+            state[a] = b
+    rows.sort()  # by seq, as read_ledger_rows orders them
+    return Recorded(state, rows, True)
 
 
 def read_state(conn: sqlite3.Connection) -> dict[str, str]:
@@ -527,14 +595,8 @@ def dry_run(
 
 def schema_fingerprint(conn: sqlite3.Connection) -> str:
     """sha256 over the user schema (not ``sqlite_*`` or ``_cinch*`` objects): drift detection."""
-    # LIKE treats '_' as a wildcard, hence ESCAPE.
-    cur = conn.execute(
-        "SELECT type, name, tbl_name, sql FROM sqlite_schema "
-        "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cinch%' ESCAPE '\\' "
-        "ORDER BY type, name"
-    )
     digest = hashlib.sha256()
-    for row in cur:
+    for row in conn.execute(_USER_SCHEMA + " ORDER BY type, name"):
         digest.update(json.dumps(row, ensure_ascii=False).encode())
         digest.update(b"\n")
     return digest.hexdigest()
@@ -547,10 +609,7 @@ def shape_fingerprint(conn: sqlite3.Connection) -> str:
     (two clones, a rebase) differ in column order, so :func:`schema_fingerprint` tells them
     apart; this does not."""
     digest = hashlib.sha256()
-    objects = conn.execute(
-        "SELECT type, name, tbl_name, sql FROM sqlite_schema "
-        "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cinch%' ESCAPE '\\' "
-        "ORDER BY type, name").fetchall()
+    objects = conn.execute(_USER_SCHEMA + " ORDER BY type, name").fetchall()
     for kind, name, table, sql in objects:
         if kind == "table":
             quoted = '"' + name.replace('"', '""') + '"'

@@ -28,14 +28,26 @@ BUSY_TIMEOUT_MS = 5000
 WAL_AUTOCHECKPOINT_PAGES = 1000
 JOURNAL_SIZE_LIMIT_BYTES = 8 * 1024 * 1024
 
-# One executescript (no statement cache entries, one Python call) for the per-connection settings.
+# One executescript (no statement cache entries, one Python call) for the per-connection settings
+# SQLite does not already have: the busy timeout is set by ``sqlite3.connect(timeout=...)``, and
+# the WAL autocheckpoint only where this SQLite was built with another default (see _settings).
 _SETTINGS = (
-    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS};"
     "PRAGMA synchronous=NORMAL;"
     "PRAGMA foreign_keys=ON;"
     f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT_BYTES};"
-    f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES};"
 )
+_settings: str | None = None
+
+
+def _settings_for(conn: sqlite3.Connection) -> str:
+    """The settings script, decided once per process from how SQLite was built."""
+    global _settings
+    if _settings is None:
+        default = f"DEFAULT_WAL_AUTOCHECKPOINT={WAL_AUTOCHECKPOINT_PAGES}"
+        options = {row[0] for row in conn.execute("PRAGMA compile_options")}
+        _settings = _SETTINGS if default in options else (
+            _SETTINGS + f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES};")
+    return _settings
 
 
 class CinchConnection(sqlite3.Connection):
@@ -48,6 +60,7 @@ class CinchConnection(sqlite3.Connection):
 
     path: str
     read_only: bool
+    wal: bool  # in WAL mode (a file adopted in place may keep its rollback journal)
     _cinch_guard: Any
 
     def set_authorizer(self, authorizer_callback: Any) -> None:
@@ -94,12 +107,14 @@ def connect(
         conn.path = p
         conn.read_only = read_only
         conn._cinch_guard = None
-        conn.executescript(_SETTINGS)
+        conn.wal = True
+        conn.executescript(_settings or _settings_for(conn))
         if links.seed(p) is not None:
             # A file adopted in place keeps the journal mode its owner chose; outside WAL,
             # NORMAL would not sync at every commit.
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA synchronous=FULL")
+                conn.wal = False
             mode = "wal"
         else:
             # Setting WAL on a file already in WAL is a no-op that takes no lock.

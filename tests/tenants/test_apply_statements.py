@@ -1,0 +1,89 @@
+"""What an apply asks of SQLite per tenant. Across thousands of tenants each statement costs a
+prepare on a freshly opened connection, so the count is what keeps a plain column add near the
+cost of opening, altering and closing the file: held here as a ceiling, counted by SQLite's
+own trace of every statement each tenant's connections ran."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cinch
+from cinch.stores import sqlite_conn
+from cinch.stores import tenantstore as ts
+
+TENANTS = 6
+# Open and set up (4), read the record and ledger (1) and the schema cookie for the drift
+# check (1), the write transaction (BEGIN, the held ids, the ALTER, ledger row, document,
+# fingerprint, cookie, state, COMMIT: 9), and a group commit's settings and checkpoint (5).
+MOST_STATEMENTS = 20
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Every statement (each of a script's too) run on a connection cinch opens, by file."""
+    seen: Counter[str] = Counter()
+
+    class Traced(sqlite_conn.CinchConnection):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+
+            def trace(sql: str) -> None:
+                if not sql.startswith("--"):  # a statement SQLite runs inside another one
+                    seen[getattr(self, "path", "")] += 1
+
+            self.set_trace_callback(trace)
+
+    monkeypatch.setattr(sqlite_conn, "CinchConnection", Traced)
+    return seen
+
+
+def test_a_column_add_runs_a_bounded_number_of_statements_per_tenant(
+        project: cinch.Project, counted: Counter[str]) -> None:
+    names = [f"t{i}" for i in range(TENANTS - 1)]
+    project.tenants.create_many("main", "main", names)
+    files = {name: str(project.tenants.path("main", "main", name)) for name in ["main", *names]}
+    project.tenants.apply_workers = 1
+    project.database().add_column("users", "plan:TEXT")  # the template and caches, warmed
+    project.tenants.pool.close_all()  # each tenant opened by the apply, as across many
+    counted.clear()
+
+    project.database().add_column("users", "score:INTEGER")
+    project.tenants.pool.close_all()
+
+    per_tenant = {name: counted[path] for name, path in files.items()}
+    assert all(0 < count <= MOST_STATEMENTS for count in per_tenant.values()), per_tenant
+    for path in files.values():  # and each one holds the change, recorded and undrifted
+        with sqlite3.connect(path) as conn:
+            columns = [row[1] for row in conn.execute("PRAGMA table_info(users)")]
+            assert columns[-2:] == ["plan", "score"]
+            assert len(ts.read_ledger(conn)) == 3
+            assert ts.drift(conn) is None
+        conn.close()
+
+
+def test_a_tenant_without_the_newer_ledger_tables_gets_them_with_the_change(
+        project: cinch.Project, tmp_path: Path) -> None:
+    """The one-statement read of a tenant's record falls back for a file made before cinch
+    kept a state and change documents: its move makes the tables and records it."""
+    path = str(project.tenants.path("main", "main", "main"))
+    project.tenants.pool.close_all()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE _cinch_state")
+        conn.execute("DROP TABLE _cinch_changes")
+    conn.close()
+
+    project.database().add_column("users", "plan:TEXT")
+    project.tenants.pool.close_all()
+
+    with sqlite3.connect(path) as conn:
+        assert len(ts.read_ledger(conn)) == 2
+        state = ts.read_state(conn)
+        assert state["ledger"] == ts.ledger_digest(ts.read_ledger(conn))
+        assert ts.drift(conn) is None
+        assert "plan" in [row[1] for row in conn.execute("PRAGMA table_info(users)")]
+    conn.close()
