@@ -43,6 +43,7 @@ _EXACT: dict[str, frozenset[type]] = {
 _INT64 = range(-(2**63), 2**63)
 _EXACT_FLOAT = range(-(2**53), 2**53 + 1)  # integers a double holds exactly
 _FILLED = ("UUID4", "NOW", "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME")
+_ID_AND_STAMPS = ("UUID4", "NOW", "NOW")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class InsertPlan:
     plain: str | None
     exact: tuple[frozenset[type], ...]  # per given value: the types stored unchanged
     real: tuple[bool, ...]  # per given value: whether its column has REAL affinity
+    any_real: bool
     reals: tuple[str, ...]  # the REAL columns of the table
     fill: tuple[str, ...]  # per filled column: UUID4, NOW, CURRENT_TIMESTAMP, ...
     consts: tuple[Any, ...]  # constant defaults of the columns left out
@@ -68,6 +70,16 @@ class InsertPlan:
         -0.0 (stored as 0.0)."""
         if self.plain is None:
             return False
+        if self.any_real:
+            return self._bind_real(values)
+        # The common case in C loops: every value's type is one its column keeps as given.
+        kinds = list(map(type, values))
+        if not all(map(frozenset.__contains__, self.exact, kinds)):
+            return False
+        # A float (in a BLOB column) is kept unless it is NaN, which is stored as NULL.
+        return float not in kinds or all(v == v for v in values)
+
+    def _bind_real(self, values: list[Any]) -> bool:
         real = self.real
         for i, types in enumerate(self.exact):
             value = values[i]
@@ -98,6 +110,10 @@ class InsertPlan:
     def params(self, values: list[Any]) -> list[Any]:
         """The given values followed by the filled ones, as the plain INSERT binds them."""
         fill = self.fill
+        if fill == _ID_AND_STAMPS:  # a table cinch made: id, created_at, updated_at
+            stamp = _now()
+            values += (uuid4(), stamp, stamp)
+            return values
         if not fill:
             return values
         stamp: tuple[str, str, str] | None = None
@@ -188,7 +204,7 @@ def _build(table: Table, keys: tuple[str, ...]) -> InsertPlan:
     real = tuple(affinity(by_name[c].type) == "REAL" for c in given)
     reals = tuple(c.name for c in table.columns if affinity(c.type) == "REAL")
     if not plain_ok:
-        return InsertPlan(returning, None, exact, real, reals, (), (), (), _never)
+        return InsertPlan(returning, None, exact, real, any(real), reals, (), (), (), _never)
     columns = [*given, *filled]
     plain = (f"INSERT INTO {name} ({', '.join(quote(c) for c in columns)}) "
              f"VALUES ({', '.join('?' for _ in columns)})" if columns
@@ -201,7 +217,7 @@ def _build(table: Table, keys: tuple[str, ...]) -> InsertPlan:
         pick = lambda params: (params[only],)  # noqa: E731 (itemgetter of one gives no tuple)
     else:
         pick = itemgetter(*indexes)
-    return InsertPlan(returning, plain, exact, real, reals, tuple(fill), tuple(consts),
+    return InsertPlan(returning, plain, exact, real, any(real), reals, tuple(fill), tuple(consts),
                       tuple(c.name for c in table.columns), pick)
 
 
@@ -238,22 +254,37 @@ def uuid4() -> str:
 # The RFC 4122 variant: the top two bits of the 17th hex digit are 10 (8, 9, a or b).
 _VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
 
-# The second the last timestamp fell in, as (epoch second, date, time of day): formatted once
-# a second. Replaced whole, never changed in place, so threads read a consistent triple.
-_second: tuple[int, str, str] = (-1, "", "")
+# The second the last timestamp fell in, as (epoch second, date, time of day, the text of
+# 'now' up to its milliseconds): formatted once a second. Replaced whole, never changed in
+# place, so threads read a consistent tuple.
+_second: tuple[int, str, str, str] = (-1, "", "", "")
 
 
 def _clock() -> tuple[str, str, str]:
     """Now in UTC as SQLite's ``'now'`` gives it: the date, the time of day and the
     milliseconds (truncated, like SQLite's clock)."""
-    global _second
     second, millis = divmod(time.time_ns() // 1_000_000, 1000)
     cached = _second
     if cached[0] != second:
-        moment = time.gmtime(second)
-        cached = _second = (second, time.strftime("%Y-%m-%d", moment),
-                            time.strftime("%H:%M:%S", moment))
+        cached = _format(second)
     return cached[1], cached[2], f"{millis:03d}"
+
+
+def _now() -> str:
+    """``strftime('%Y-%m-%dT%H:%M:%fZ', 'now')``, the default of cinch's timestamps."""
+    second, millis = divmod(time.time_ns() // 1_000_000, 1000)
+    cached = _second
+    if cached[0] != second:
+        cached = _format(second)
+    return f"{cached[3]}{millis:03d}Z"
+
+
+def _format(second: int) -> tuple[int, str, str, str]:
+    global _second
+    moment = time.gmtime(second)
+    date, hms = time.strftime("%Y-%m-%d", moment), time.strftime("%H:%M:%S", moment)
+    _second = (second, date, hms, f"{date}T{hms}.")
+    return _second
 
 
 # Plans by (table, keys): a table is an immutable part of the schema of one commit, kept by the

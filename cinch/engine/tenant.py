@@ -9,7 +9,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cinch.engine.row_inserts import given_columns, plan_insert
+from cinch.engine.row_inserts import InsertPlan, given_columns, plan_insert
 from cinch.errors import InvalidOperation, NotFound, QueryError, QueryRefused
 from cinch.names import quote
 from cinch.stores import tenantstore as ts
@@ -42,6 +42,7 @@ class Tenant:
         self._pool = tenants.pool
         self._conn: sqlite3.Connection | None = None  # set inside transaction()
         self._tables: dict[str, Table] = {}  # looked up inside the transaction
+        self._plans: dict[tuple[str, tuple[str, ...]], InsertPlan] = {}  # likewise
         # Its database (given by whoever looked it up already, else at the first write).
         self._db: Database | None = owner
         # A read connection of this handle's own, kept open between queries: a point query
@@ -260,7 +261,13 @@ class Tenant:
 
     def insert(self, table: str, row: Mapping[str, Value]) -> Row:
         """Insert a row; ``id`` and the timestamps are filled in. Returns the stored row."""
-        plan = plan_insert(self._table(table), tuple(row))
+        keys = tuple(row)
+        if self._conn is not None:  # inside transaction(): the schema holds still
+            plan = self._plans.get((table, keys))
+            if plan is None:
+                plan = self._plans[(table, keys)] = plan_insert(self._table(table), keys)
+        else:
+            plan = plan_insert(self._table(table), keys)
         values = list(row.values())
         if not plan.bind(values):
             return plan.returned(self._write_returning(plan.returning, values)[0])
@@ -341,6 +348,7 @@ class Tenant:
             finally:
                 self._conn = None
                 self._tables.clear()
+                self._plans.clear()
 
 
 _name = itemgetter(0)  # a column's name in a cursor's description
