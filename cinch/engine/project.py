@@ -73,6 +73,7 @@ class Project:
         self._tenants: Tenants | None = None
         self._locks: dict[str, FileLock] = {}
         self._databases_at: dict[str | None, tuple[str, ...]] = {}
+        self._watch: TipWatch | None = None
         # Called as progress(done, total) while tenants are brought along (a face sets it).
         self.progress: Callable[[int, int], None] | None = None
 
@@ -91,7 +92,15 @@ class Project:
 
     @property
     def current_branch(self) -> str:
-        return self.git.current_branch()
+        return self._refs().current_branch()
+
+    def _refs(self) -> TipWatch:
+        """HEAD and branch tips, read again only when their files change: every tenant handle
+        asks for both, and a ``stat`` costs less than libgit2 reading the refs."""
+        watch = self._watch
+        if watch is None:
+            watch = self._watch = self.git.tip_watch()
+        return watch
 
     def author(self) -> Author:
         """cinch.toml's [author], else git config, else the environment."""
@@ -153,7 +162,7 @@ class Project:
     def databases(self, branch: str | None = None) -> list[str]:
         # Asked on every row written through the API: parsing cinch.toml each time cost
         # more than the write. A commit's settings never change, so its tip is the key.
-        tip = self.git.branch_tip(branch or self.current_branch)
+        tip = self._refs().tip(branch or self.current_branch)
         known = self._databases_at.get(tip) if tip else None
         if known is None:
             known = tuple(self.config(branch).databases)

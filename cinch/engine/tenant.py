@@ -9,6 +9,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cinch.engine.row_inserts import InsertPlan, given_columns, plan_insert
 from cinch.errors import InvalidOperation, NotFound, QueryError, QueryRefused
 from cinch.names import quote
 from cinch.stores import tenantstore as ts
@@ -28,22 +29,35 @@ Row = dict[str, Value]
 class Tenant:
     """A tenant database of (database, branch). Get one with ``project.tenant(name)``."""
 
-    def __init__(self, project: Project, db: str, branch: str, name: str) -> None:
+    def __init__(self, project: Project, db: str, branch: str, name: str, *,
+                 owner: Database | None = None) -> None:
         self.project = project
         self.database = db
         self.branch = branch
         self.name = name
-        self.path: Path = project.tenants.path(db, branch, name)
-        self._key = str(self.path)  # the pool's key (the store resolved the path already)
-        self._pool = project.tenants.pool
+        tenants = project.tenants
+        # The pool's key (resolved by the store); a Path is built only when asked for.
+        self._key = tenants.file(db, branch, name)
+        self._path: Path | None = None
+        self._pool = tenants.pool
         self._conn: sqlite3.Connection | None = None  # set inside transaction()
         self._tables: dict[str, Table] = {}  # looked up inside the transaction
-        self._db: Database | None = None  # looked up at the first write outside one
+        self._plans: dict[tuple[str, tuple[str, ...]], InsertPlan] = {}  # likewise
+        # Its database (given by whoever looked it up already, else at the first write).
+        self._db: Database | None = owner
         # A read connection of this handle's own, kept open between queries: a point query
         # then costs what it costs on a raw reused sqlite3 connection. Closed by close(), and
         # by cinch before the tenant's file is renamed or deleted.
         self._reader: sqlite3.Connection | None = None
-        project.tenants.handles.add(self)
+        tenants.handles.add(self)
+
+    @property
+    def path(self) -> Path:
+        """The tenant's file."""
+        path = self._path
+        if path is None:
+            path = self._path = Path(self._key)
+        return path
 
     def close(self) -> None:
         """Release this handle's read connection (it is reopened if the handle is used again)."""
@@ -229,39 +243,51 @@ class Tenant:
             db = self._db = self.project.database(self.database, branch=self.branch)
         return db.schema().table(name)
 
-    def _statement(self, kind: str, table: Table, keys: tuple[str, ...]) -> str:
-        """The INSERT or UPDATE for ``table`` naming the columns ``keys``; built, and the keys
-        checked, once per schema and set of keys (see ``_STATEMENTS``)."""
-        found = _STATEMENTS.get((id(table), kind, keys))
+    def _update_statement(self, table: Table, keys: tuple[str, ...]) -> str:
+        """The UPDATE for ``table`` setting the columns ``keys``; built, and the keys checked,
+        once per schema and set of keys (see ``_STATEMENTS``)."""
+        found = _STATEMENTS.get((id(table), keys))
         if found is not None and found[0] is table:
             return found[1]
-        cols = _columns(table, keys)
-        name = quote(table.name)
-        if kind == "update":
-            if not cols:
-                raise InvalidOperation("nothing to update")
-            sets = ", ".join(f"{quote(c)} = ?" for c in cols)
-            sql = f"UPDATE {name} SET {sets} WHERE \"id\" = ? RETURNING \"id\""
-        elif cols:
-            sql = (f"INSERT INTO {name} ({', '.join(quote(c) for c in cols)}) "
-                   f"VALUES ({', '.join('?' for _ in cols)}) RETURNING *")
-        else:
-            sql = f"INSERT INTO {name} DEFAULT VALUES RETURNING *"
+        cols = given_columns(table, keys)
+        if not cols:
+            raise InvalidOperation("nothing to update")
+        sets = ", ".join(f"{quote(c)} = ?" for c in cols)
+        sql = f"UPDATE {quote(table.name)} SET {sets} WHERE \"id\" = ? RETURNING \"id\""
         if len(_STATEMENTS) >= _STATEMENTS_KEPT:
             _STATEMENTS.clear()
-        _STATEMENTS[(id(table), kind, keys)] = (table, sql)
+        _STATEMENTS[(id(table), keys)] = (table, sql)
         return sql
 
     def insert(self, table: str, row: Mapping[str, Value]) -> Row:
         """Insert a row; ``id`` and the timestamps are filled in. Returns the stored row."""
-        t = self._table(table)
-        sql = self._statement("insert", t, tuple(row))
-        return self._write_returning(sql, list(row.values()))[0]
+        keys = tuple(row)
+        if self._conn is not None:  # inside transaction(): the schema holds still
+            plan = self._plans.get((table, keys))
+            if plan is None:
+                plan = self._plans[(table, keys)] = plan_insert(self._table(table), keys)
+        else:
+            plan = plan_insert(self._table(table), keys)
+        values = list(row.values())
+        if not plan.bind(values):
+            return plan.returned(self._write_returning(plan.returning, values)[0])
+        params = plan.params(values)
+        assert plan.plain is not None  # bind() says so
+        conn = self._conn
+        try:
+            if conn is not None:  # inside transaction(): the common case
+                conn.execute(plan.plain, params)
+            else:
+                with self._connection() as conn:
+                    conn.execute(plan.plain, params)
+        except sqlite3.Error as exc:
+            raise QueryError(f"tenant {self.name}: {exc}", tenant=self.name) from exc
+        return plan.row(params)
 
     def update(self, table: str, id: str, values: Mapping[str, Value]) -> Row:
         """Update the row with ``id``; ``updated_at`` moves by itself."""
         t = self._table(table)
-        sql = self._statement("update", t, tuple(values))
+        sql = self._update_statement(t, tuple(values))
         rows = self._write_returning(sql, [*values.values(), id])
         if not rows:
             raise NotFound(f"no row with id {id!r} in {t.name}", id=id)
@@ -322,27 +348,16 @@ class Tenant:
             finally:
                 self._conn = None
                 self._tables.clear()
-
-
-def _columns(table: Table, keys: Iterable[str]) -> list[str]:
-    names = []
-    for key in keys:
-        column = table.find_column(key)
-        if column is None:
-            raise NotFound(f"table {table.name} has no column {key!r}", column=key)
-        if column.auto in ("created_at", "updated_at"):
-            raise InvalidOperation(f"{table.name}.{column.name} is maintained by cinch")
-        names.append(column.name)
-    return names
+                self._plans.clear()
 
 
 _name = itemgetter(0)  # a column's name in a cursor's description
 
-# Write statements by (table, kind, the keys a row names): a table is an immutable part of the
+# UPDATE statements by (table, the keys a row names): a table is an immutable part of the
 # schema of one commit, kept by the history's cache, so a statement built and checked for it
 # stays right for as long as that table object is the one looked up. The entry holds the table,
 # so its id cannot be reused for another while the entry lives.
-_STATEMENTS: dict[tuple[int, str, tuple[str, ...]], tuple[Table, str]] = {}
+_STATEMENTS: dict[tuple[int, tuple[str, ...]], tuple[Table, str]] = {}
 _STATEMENTS_KEPT = 1024
 
 

@@ -73,7 +73,7 @@ class TenantCollection:
         """The tenant ``name``; :class:`~cinch.errors.NotFound` if there is none. A tenant of
         a new branch not copied from its parent yet is copied now."""
         db, branch = self._where
-        return Tenant(self.database.project, db, branch, name)
+        return Tenant(self.database.project, db, branch, name, owner=self.database)
 
     def info(self, name: str) -> TenantInfo:
         """One tenant's size and schema state; looking never copies a lazy tenant."""

@@ -605,10 +605,13 @@ class Tenants:
 
     def path(self, db: str, branch: str, name: str, *, create_main: bool = True) -> Path:
         """The tenant's file, copied from the parent branch first if it is still lazy."""
-        check_tenant_name(name)
+        return Path(self.file(db, branch, name, create_main=create_main))
+
+    def file(self, db: str, branch: str, name: str, *, create_main: bool = True) -> str:
+        """:meth:`path` as text: a tenant handle is made per request, a ``Path`` costs."""
         if name == MAIN_TENANT and create_main:
             self._ensure_main(db, branch)
-        path = self.store.path(db, branch, name)  # resolved once: this runs per tenant
+        path = self.store.file(db, branch, name)  # checks the name; resolved once per folder
         fork = self._fork(db, branch)
         pending = fork is not None and name in fork.pending
         if not pending and not os.path.isfile(path):

@@ -189,26 +189,33 @@ def read_rows(conn: CinchConnection, sql: str, params: Params = ()) -> list[dict
         _check_sql(sql)
     if not conn.read_only:
         raise QueryError("read_rows needs a connection opened read-only")
-    guard, _ = _arm(conn, True)  # a read-only connection: no query_only toggle, no budget
+    guard = conn._cinch_guard
+    if guard is not None and guard.level == READ_ONLY:
+        # What _arm does for a read-only connection whose cached statements were all prepared
+        # under the read-only policy: switch the guard on (no query_only toggle, no budget).
+        guard.arm(True)
+        guard.deadline = None
+    else:
+        guard, _ = _arm(conn, True)
+    cur = None
     try:
         cur = conn.execute(sql, params)
-    except (sqlite3.Error, ValueError, OverflowError) as exc:
-        guard.active = False
-        raise _translate(exc, guard, sql) from exc
-    try:
-        rows = cur.fetchall()
-        description = cur.description
-        if description is None or not rows:
-            return []
-        if len(rows) == 1:  # a point query: no list of names in between
-            return [dict(zip(map(_name, description), rows[0], strict=True))]
-        columns = [d[0] for d in description]
-        return [dict(zip(columns, row, strict=True)) for row in rows]
-    except sqlite3.Error as exc:
-        raise _translate(exc, guard, sql) from exc
+        rows = cur.fetchall()  # to the end: the statement is reset, no snapshot is held
+    except BaseException as exc:
+        if cur is not None:
+            cur.close()  # an open read statement would pin the WAL snapshot
+        if isinstance(exc, sqlite3.Error | ValueError | OverflowError):
+            raise _translate(exc, guard, sql) from exc
+        raise
     finally:
-        cur.close()  # an open read statement would pin the WAL snapshot and block checkpoints
         guard.active = False
+    if not rows:
+        return []
+    description = cur.description
+    if len(rows) == 1:  # a point query: no list of names in between
+        return [dict(zip(map(_name, description), rows[0], strict=True))]
+    columns = [d[0] for d in description]
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def run_batch(

@@ -322,6 +322,10 @@ class TenantStore:
         return Path(self._inside(os.path.join(self._root, db, branch_key(branch))))
 
     def path(self, db: str, branch: str, tenant: str) -> Path:
+        return Path(self.file(db, branch, tenant))
+
+    def file(self, db: str, branch: str, tenant: str) -> str:
+        """:meth:`path` as text (what the connection pool keys on; no ``Path`` built)."""
         check_tenant_name(tenant)
         folder = self._resolved.get((db, branch))
         if folder is None:
@@ -333,7 +337,7 @@ class TenantStore:
         candidate = os.path.join(folder, tenant + _SUFFIX)
         # Resolved once per folder (a tenant's handle is made per request: realpath is a
         # stat per path component); a tenant file that is a symlink is resolved each time.
-        return Path(self._inside(candidate) if os.path.islink(candidate) else candidate)
+        return self._inside(candidate) if os.path.islink(candidate) else candidate
 
     def _make_folder(self, db: str, branch: str) -> str:
         """The validated, resolved, existing folder for ``db``/``branch`` (cached: creating
