@@ -37,6 +37,10 @@ import json, os, signal, sys
 import cinch
 from cinch.errors import CinchError
 
+# A terminal's ^C raises KeyboardInterrupt, even where the process running this test left
+# SIGINT ignored or blocked (a child inherits both)
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 root, workers, processes_from, kill, *steps = sys.argv[1:]
 what, _, kill_at = kill.partition("@")
 project = cinch.open(root)
@@ -198,7 +202,7 @@ def test_a_killed_worker_leaves_tenants_at_commits_and_sync_finishes(
 def test_an_interrupt_waits_for_the_workers(built: Path, tmp_path: Path) -> None:
     root = _copy(built, tmp_path / "acme")
     out = apply(root, "rebuild", workers=2, kill="SIGINT@1")
-    assert out["interrupted"] and out["error"] is None
+    assert out["interrupted"] and out["error"] is None, out
     assert len(out["pids"][-1]) == 2 and out["reaped"]  # both ended before the interrupt rose
     _at_commits_then_sync(root)
 
