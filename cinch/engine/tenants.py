@@ -45,6 +45,7 @@ from cinch.stores import tenantstore as ts
 
 if TYPE_CHECKING:
     from cinch.engine.project import Project
+    from cinch.stores.sqlite_conn import CinchConnection
 
 MAIN_TENANT = "main"
 # Tenants of an apply whose catalog rows are written (marked, then confirmed) together. On
@@ -280,30 +281,33 @@ class Tenants:
               verify: bool = True, report: dict[str, int] | None = None,
               before: Callable[[], None] | None = None, marked: bool = False,
               group: group_commit.GroupCommit | None = None,
-              expected: tuple[str, str] | None = None) -> int:
+              expected: tuple[str, str] | None = None,
+              conn: CinchConnection | None = None) -> int:
         """:meth:`_move_file`, the catalog told first where the tenant is going (a failed or
         refused move has the catalog read the file again); ``marked``: the caller told it
         already, for a batch of tenants."""
         if not branch or marked:  # a template (not a tenant), or the catalog knows
             return self._move_file(path, db, head, name=name, branch=branch, verify=verify,
                                    report=report, before=before, group=group,
-                                   expected=expected)
+                                   expected=expected, conn=conn)
         with self.catalog.changing(db, branch, [tenant_catalog.at_head(self, db, head, name)]):
             return self._move_file(path, db, head, name=name, branch=branch, verify=verify,
-                                   report=report, before=before)
+                                   report=report, before=before, conn=conn)
 
     def _move_file(self, path: Path, db: str, head: str, *, name: str, branch: str = "",
                    verify: bool = True, report: dict[str, int] | None = None,
                    before: Callable[[], None] | None = None,
                    group: group_commit.GroupCommit | None = None,
-                   expected: tuple[str, str] | None = None) -> int:
+                   expected: tuple[str, str] | None = None,
+                   conn: CinchConnection | None = None) -> int:
         """Bring the file to the log at ``head``: unwind what it holds that the log lacks,
         apply what it lacks. The number of steps taken; a drifted tenant raises
         :class:`TenantDrifted` untouched. In a ``group``, the commits are durable only once
         the group finishes; ``expected``: :meth:`expected` for the branch, when the caller
-        just computed it."""
+        just computed it; ``conn``: a connection to the file the caller holds."""
         _, digest = self.target(db, head)
-        with (self.pool.connection(path) if group is None else group.connection(path)) as conn:
+        with (contextlib.nullcontext(conn) if conn is not None else self.pool.connection(path)
+              if group is None else group.connection(path)) as conn:
             state, rows, ready = ts.read_recorded(conn)  # the record and the ledger: one read
             if state.get("ledger") == digest:
                 return 0
@@ -509,12 +513,16 @@ class Tenants:
         with self.catalog.changing(db, branch, [self._at_head(db, branch, name)]):
             self._materialize_file(db, branch, name, fork, save=save)
 
-    def _materialize_file(self, db: str, branch: str, name: str, fork: Fork, *, save: bool) -> None:
-        head = self._head(branch)
+    def _materialize_file(self, db: str, branch: str, name: str, fork: Fork, *, save: bool,
+                          head: str | None = None, marked: bool = False) -> None:
+        """``marked``: the caller told the catalog (a worker process does not write it)."""
+        if head is None:
+            head = self._head(branch)
         if self.store.exists(db, branch, name):
             # Copied and published before a crash kept the record from saying so: a copy is
             # published whole (and synced), so only the move may be left to do.
-            self._move(self.store.path(db, branch, name), db, head, name=name, branch=branch)
+            self._move(self.store.path(db, branch, name), db, head, name=name, branch=branch,
+                       marked=marked)
         elif fork.empty or (name == MAIN_TENANT and not self._exists(db, fork.parent, name)):
             self.store.create_from_template(self.template(db, branch), db, branch, name)
         else:
@@ -522,12 +530,12 @@ class Tenants:
 
             def settle(copy: Path) -> bool:
                 # The copy reaches the head before it gets the tenant's name: one pass over
-                # the new file, and never a half-made copy under that name. Closing it
-                # checkpoints what the move wrote, which syncs the file.
-                try:
-                    return self._move(copy, db, head, name=name, branch=branch) > 0
-                finally:
-                    self.pool.close_path(copy)
+                # the new file, and never a half-made copy under that name; the store syncs
+                # it once after.
+                with ts.private_copy(copy) as conn:
+                    self._move(copy, db, head, name=name, branch=branch, marked=marked,
+                               conn=conn)
+                return False
 
             self.store.copy_branch_tenant(db, fork.parent, branch, name, prepare=settle)
         fork.pending.discard(name)
@@ -770,6 +778,24 @@ class Tenants:
         mark, _, key = text.partition(" ")
         return mark if key == branch else None
 
+    def _still_synced(self, db: str, branch: str, head: str) -> bool:
+        """Whether every tenant of the branch is at ``head`` without looking at one: the branch
+        was marked synced at ``head``, or at a commit with the same change log (a commit that
+        changed other files: the mark moves on to ``head``)."""
+        marked = self._synced_at(db, branch)
+        if marked is None:
+            return False
+        if marked == head:
+            return True
+        history = self.project.history
+        try:
+            same = [e.id for e in history.log(marked, db)] == [e.id for e in history.log(head, db)]
+        except CinchError:  # the marked commit is gone (git gc): look at the tenants
+            return False
+        if same:
+            self._mark_synced(db, branch, head)
+        return same
+
     def _mark_synced(self, db: str, branch: str, head: str | None) -> None:
         path = self._synced_file(db, branch)
         if head is None:
@@ -798,7 +824,7 @@ class Tenants:
                 fork = self._fork(db, branch)
             lazy = set(fork.pending) if fork is not None else set()
             names = sorted(files.keys() | lazy)
-            if not full and self._synced_at(db, branch) == head and MAIN_TENANT in names:
+            if not full and MAIN_TENANT in names and self._still_synced(db, branch, head):
                 return {"tenants": len(names), "updated": 0, "failed": [], "drifted": []}
             self._mark_synced(db, branch, None)  # until every tenant is at the head again
             self.template(db, branch)
@@ -816,6 +842,9 @@ class Tenants:
             def one(name: str, group: group_commit.GroupCommit | None,
                     ) -> tuple[int, dict[str, int]]:
                 if name in lazy:
+                    if self._in_worker:  # only names of copy_now reach a worker
+                        assert fork is not None
+                        return self._copy_lazy(db, branch, name, fork, head), {}
                     return self._follow_lazy(db, branch, sources.get(name), name, head), {}
                 path = files.get(name) or self.store.path(db, branch, name)
                 report: dict[str, int] = {}
@@ -828,8 +857,14 @@ class Tenants:
             alone = bool(children) or (fork is not None and self._fork(db, fork.parent) is not None)
             workers = 1 if alone else self.workers()
             expected = self.expected(db, branch)  # once here, not by every worker
-            # Lazy tenants' copies change the fork record: those applies stay in this process.
-            forked = (workers >= 2 and not lazy and len(names) >= self.processes_from
+            # A lazy tenant whose source the catalog knows to be off the head (a branch's first
+            # change) is copied and moved by a worker process like any other tenant; this
+            # process keeps the fork record and decides the rest (staying lazy is one read).
+            copy_now = (self._off_head(db, fork.parent, head, lazy)
+                        if workers >= 2 and lazy and fork is not None and not fork.empty
+                        else set())
+            here = lazy - copy_now
+            forked = (workers >= 2 and len(names) - len(here) >= self.processes_from
                       and processes.usable())
             done = 0
             # pending names per child branch, as last saved (see _save_children)
@@ -842,18 +877,26 @@ class Tenants:
                     size = _CATALOG_BATCH if procs is None else _CATALOG_BATCH_FORKED
                     for start in range(0, len(names), size):
                         batch = names[start:start + size]
+                        announced = (lambda n: n not in lazy) if procs is None else (
+                            lambda n: n not in here)
                         going = [tenant_catalog.at_head(self, db, head, name) for name in batch
-                                 if name not in lazy]
+                                 if announced(name)]
                         # closing: on an interrupt, every worker is done before the
                         # catalog reads the batch's files again
                         with self.catalog.changing(db, branch, going) as recheck, \
                                 contextlib.closing(
-                                    self._each_in(procs, batch, one) if procs is not None
+                                    self._each_split(procs, batch, one, here)
+                                    if procs is not None
                                     else self._each_grouped(batch, one, workers)) as outcomes:
                             for name, outcome in outcomes:
                                 done += 1
-                                if isinstance(outcome, Exception) and name not in lazy:
+                                if isinstance(outcome, Exception) and announced(name):
                                     recheck.add(name)
+                                    if name in lazy and self.store.exists(db, branch, name):
+                                        # published by a worker that died before saying so:
+                                        # a copy is published whole, at the head
+                                        assert fork is not None
+                                        fork.pending.discard(name)
                                 if isinstance(outcome, TenantDrifted):
                                     drifted.append({"tenant": name, "reason": outcome.message})
                                 elif isinstance(outcome, TenantError | ApplyRefused | ApplyIncomplete):
@@ -864,6 +907,9 @@ class Tenants:
                                     applied += bool(outcome[0])
                                     if outcome[1]:
                                         restored[name] = outcome[1]
+                                    if outcome[0] and name in lazy:
+                                        assert fork is not None
+                                        fork.pending.discard(name)  # copied (perhaps by a worker)
                                 if progress:
                                     progress(done, len(names))
                         self._save_children(db, children, pending)
@@ -969,6 +1015,49 @@ class Tenants:
                     except Exception as exc:
                         outcome = exc
                 yield name, outcome  # type: ignore[misc]
+
+    def _each_split(self, workers: processes.Workers, names: list[str], one: Callable[..., R],
+                    here: set[str]) -> Iterator[tuple[str, R | Exception]]:
+        """:meth:`_each_in` for the names not in ``here``; those in ``here`` are moved by this
+        process, one after each outcome a worker sends (the workers keep a chunk in reserve,
+        so both run at once)."""
+        mine = iter([n for n in names if n in here])
+
+        def move_here(name: str) -> tuple[str, R | Exception]:
+            try:
+                return name, one(name, None)
+            except Exception as exc:
+                return name, exc
+
+        outcomes = self._each_in(workers, [n for n in names if n not in here], one)
+        try:
+            for outcome in outcomes:
+                yield outcome
+                name = next(mine, None)
+                if name is not None:
+                    yield move_here(name)
+            for name in mine:
+                yield move_here(name)
+        finally:
+            outcomes.close()
+
+    def _off_head(self, db: str, parent: str, head: str, lazy: set[str]) -> set[str]:
+        """The lazy tenants whose file on ``parent`` the catalog records at another log than
+        ``head``'s: each must be copied (a copy found at the head after all is only a wasted
+        copy; a tenant the catalog is unsure of is left to :meth:`_follow_lazy`, which reads
+        its source)."""
+        _, digest = self.target(db, head)
+        known = self.catalog.ledgers(db, parent)
+        return {name for name in lazy
+                if (ledger := known.get(name)) is not None and ledger != digest}
+
+    def _copy_lazy(self, db: str, branch: str, name: str, fork: Fork, head: str) -> int:
+        """In a worker process: copy a lazy tenant from the parent branch and bring the copy to
+        ``head`` (the parent told the catalog and keeps the fork record)."""
+        if not os.path.isfile(self.store.path(db, fork.parent, name)):
+            raise processes.ParentOnly(f"tenant {name} is not a file on {fork.parent}")
+        self._materialize_file(db, branch, name, fork, save=False, head=head, marked=True)
+        return 1
 
     def _copy_into(self, db: str, children: list[str], name: str) -> Callable[[], None]:
         """Copy-before-write into the branches forked from this one, run only when the

@@ -393,6 +393,15 @@ class Catalog:
                 (db, branch, after or "", limit)).fetchall()
         return [Record(n, led, a, bool(lz), d) for n, led, a, lz, d in rows]
 
+    def ledgers(self, db: str, branch: str) -> dict[str, str]:
+        """Each copied tenant's ledger digest, where the catalog is sure of it (not drifted,
+        no change under way)."""
+        self.heal(db, branch)
+        with self._lock:
+            return dict(self._db().execute(
+                "SELECT name, ledger FROM tenants WHERE db = ? AND branch = ? AND NOT lazy AND "
+                "drifted IS NULL AND pending IS NULL AND ledger IS NOT NULL", (db, branch)))
+
     def get(self, db: str, branch: str, name: str) -> Record | None:
         with self._lock:
             row = self._db().execute(

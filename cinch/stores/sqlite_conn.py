@@ -15,6 +15,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote_from_bytes
@@ -74,6 +75,57 @@ def _uri(path: str, create: bool) -> str:
     # Path on every open.
     return ("file://" + quote_from_bytes(os.fsencode(os.path.abspath(path)))
             + ("?mode=rwc" if create else "?mode=rw"))
+
+
+def bare_reader(path: str) -> sqlite3.Connection:
+    """A read-only connection with none of cinch's settings, for SQLite's backup: it reads
+    pages, so the schema is never parsed (cinch's settings would parse it)."""
+    uri = "file://" + quote_from_bytes(os.fsencode(os.path.abspath(path))) + "?mode=ro"
+    return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
+                           timeout=BUSY_TIMEOUT_MS / 1000)
+
+
+# Bytes 18 and 19 of a database's header: 2 and 2 in WAL mode, 1 and 1 in a rollback mode.
+_MODE_BYTES = 18
+_WAL_MODE = b"\x02\x02"
+_ROLLBACK_MODE = b"\x01\x01"
+
+
+@contextlib.contextmanager
+def private_copy(path: str | os.PathLike[str]) -> Iterator[CinchConnection]:
+    """A connection to a copy no one else can open yet (a tenant's copy before it is published
+    under the tenant's name), for work that leaves no file beside it: the copy is switched to
+    a rollback mode on disk (the two header bytes that say so, as SQLite's own switch writes
+    them) and opened with its rollback journal in memory and no syncs; on leaving, it is put
+    back in WAL mode, unsynced (the caller syncs it once before publishing it). A crash leaves
+    a temporary file, swept later, never a tenant: that is what makes the journal unneeded.
+    A WAL's -wal and -shm files, made and removed again for every copy, are most of what such
+    a copy costs the file system."""
+    p = os.fspath(path)
+    fd = os.open(p, os.O_RDWR)
+    try:
+        mode = os.pread(fd, 2, _MODE_BYTES)
+        if mode == _WAL_MODE:
+            os.pwrite(fd, _ROLLBACK_MODE, _MODE_BYTES)
+    finally:
+        os.close(fd)
+    conn = sqlite3.connect(_uri(p, False), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                           isolation_level=None, check_same_thread=False,
+                           factory=CinchConnection)
+    assert isinstance(conn, CinchConnection)
+    try:
+        conn.path, conn.read_only, conn._cinch_guard, conn.wal = p, False, None, False
+        conn.executescript("PRAGMA journal_mode=MEMORY;PRAGMA synchronous=OFF;"
+                           "PRAGMA foreign_keys=ON;")
+        yield conn
+    finally:
+        conn.close()
+    if mode == _WAL_MODE:
+        fd = os.open(p, os.O_RDWR)
+        try:
+            os.pwrite(fd, _WAL_MODE, _MODE_BYTES)
+        finally:
+            os.close(fd)
 
 
 def connect(
@@ -268,6 +320,11 @@ class ConnectionPool:
                 self._freed.notify()
         if close:
             _close_quietly(conn)
+
+    def holds(self, path: str | os.PathLike[str], read_only: bool = False) -> bool:
+        """Whether an idle connection to ``path`` is open (a lease would not open one)."""
+        with self._lock:
+            return (_key(path), read_only) in self._idle
 
     # -- closing -------------------------------------------------------------------------------
     def close_path(self, path: str | os.PathLike[str]) -> None:

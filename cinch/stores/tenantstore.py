@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import sqlite3
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -61,10 +62,12 @@ from cinch.stores.sqlite_conn import (
     CinchConnection,
     ConnectionPool,
     Lease,
+    bare_reader,
     checkpoint,
     close_path_everywhere,
     close_under_everywhere,
     connect,
+    private_copy,
 )
 
 __all__ = [
@@ -88,6 +91,7 @@ __all__ = [
     "has_change",
     "iter_query",
     "ledger_digest",
+    "private_copy",
     "read_ledger",
     "read_ledger_rows",
     "read_recorded",
@@ -236,6 +240,40 @@ def copy_database(source: str | os.PathLike[str], dest: str | os.PathLike[str]) 
             reader.close()
     else:
         shutil.copyfile(src, dest)
+
+
+# How long a file must have been left alone before :func:`_quiet_copy` trusts its timestamps:
+# over a clock tick (file systems stamp writes with a coarse clock) where they keep fractions
+# of a second; two seconds where they keep whole seconds (or two: FAT).
+_QUIET_FINE_S = 0.05
+_QUIET_COARSE_S = 2.0
+
+
+def _quiet_copy(src: str, tmp: str) -> bool:
+    """Copy a database no connection holds open with the file system alone, as ``cp`` would:
+    True when the copy is a consistent snapshot. False (``tmp`` left absent) when SQLite's
+    backup must do it: a WAL, a rollback journal or a shared-memory file is beside it (some
+    connection has it open), or it was written too recently to tell from its timestamps.
+
+    Consistent because a database with no sidecar changes only through a new connection, whose
+    commits go to a new WAL; the file itself changes only at a checkpoint, and any write to
+    it moves its modification and change times, compared before and after the copy."""
+    try:
+        before = os.stat(src)
+    except FileNotFoundError:
+        return False
+    coarse = before.st_mtime_ns % 1_000_000_000 == 0
+    if time.time() - before.st_mtime < (_QUIET_COARSE_S if coarse else _QUIET_FINE_S):
+        return False
+    if any(os.path.lexists(src + extra) for extra in _SIDECARS):
+        return False
+    shutil.copyfile(src, tmp)
+    after = os.stat(src)
+    if (after.st_ino, after.st_size, after.st_mtime_ns, after.st_ctime_ns) == (
+            before.st_ino, before.st_size, before.st_mtime_ns, before.st_ctime_ns):
+        return True
+    _discard(tmp)
+    return False
 
 
 class TenantStore:
@@ -660,7 +698,8 @@ class TenantStore:
         ``prepare(copy)`` runs on the copy before it is published (it may change it: bring it
         to a branch head, say) and says whether it left the file synced (a WAL checkpoint
         syncs it); else it is synced here. So the copy is written with no journal of its own
-        and no syncs but one, and is still never seen half-made."""
+        and no syncs but one, and is still never seen half-made. Such a copy of a file no
+        connection holds open is a plain file copy (:func:`_quiet_copy`)."""
         if not os.path.isfile(src):
             raise NotFound(f"tenant {os.path.basename(src)[:-3]!r} does not exist", path=src)
         if os.path.lexists(dest):
@@ -669,28 +708,8 @@ class TenantStore:
         os.makedirs(folder, exist_ok=True)
         tmp = self._tmp_name(folder, tenant)
         try:
-            # With ``prepare`` (a branch's copies, many in a row): the pool's reader, which
-            # the caller has likely just opened to look at the source.
-            lease = self.pool.connection(src, read_only=True) if prepare is not None else None
-            source = lease.__enter__() if lease is not None else connect(src, read_only=True)
-            try:
-                # A plain (rollback-journal) connection: the copy keeps the source's page size
-                # and its WAL flag in the header, and leaves no -wal behind.
-                target = sqlite3.connect(tmp, isolation_level=None)
-                try:
-                    if prepare is not None:
-                        # Unpublished until synced below: a crash leaves a temporary file to
-                        # sweep, so the copy needs no journal and no syncs of its own.
-                        target.execute("PRAGMA journal_mode=OFF")
-                        target.execute("PRAGMA synchronous=OFF")
-                    source.backup(target)  # pages=-1: the whole file in one read transaction
-                finally:
-                    target.close()
-            finally:
-                if lease is not None:
-                    lease.__exit__(None, None, None)
-                else:
-                    source.close()
+            if not (prepare is not None and _quiet_copy(src, tmp)):
+                self._backup_into(src, tmp, unpublished=prepare is not None)
             seed_copy(src, tmp)  # a file adopted in place may hold its ledger in its note
             synced = prepare(Path(tmp)) if prepare is not None else False
             if (durable or prepare is not None) and not synced:
@@ -704,6 +723,35 @@ class TenantStore:
         self._publish(tmp, dest, tenant)
         if durable:
             _fsync_dir(folder)
+
+    def _backup_into(self, src: str, tmp: str, *, unpublished: bool) -> None:
+        """SQLite's backup of ``src`` into the new file ``tmp``; ``unpublished``: a branch's
+        copy, brought along before it is published."""
+        # A branch's copies come many in a row: the pool's reader when the caller has just
+        # opened it to look at the source; else a bare read-only connection, which the backup
+        # opens without reading the schema.
+        lease = (self.pool.connection(src, read_only=True)
+                 if unpublished and self.pool.holds(src, read_only=True) else None)
+        source = lease.__enter__() if lease is not None else (
+            bare_reader(src) if unpublished else connect(src, read_only=True))
+        try:
+            # A plain (rollback-journal) connection: the copy keeps the source's page size and
+            # its WAL flag in the header, and leaves no -wal behind.
+            target = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                if unpublished:
+                    # Unpublished until synced: a crash leaves a temporary file to sweep, so
+                    # the copy needs no journal and no syncs of its own.
+                    target.execute("PRAGMA journal_mode=OFF")
+                    target.execute("PRAGMA synchronous=OFF")
+                source.backup(target)  # pages=-1: the whole file in one read transaction
+            finally:
+                target.close()
+        finally:
+            if lease is not None:
+                lease.__exit__(None, None, None)
+            else:
+                source.close()
 
     def create_from_file(self, source: str | os.PathLike[str], db: str, branch: str,
                          tenant: str, prepare: Callable[[Path], None]) -> Path:

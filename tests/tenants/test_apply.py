@@ -135,3 +135,31 @@ def test_python_api_rows(project: cinch.Project) -> None:
     assert [r["name"] for r in tenant.rows("SELECT name FROM users")] == ["Ann"]
     assert tenant.delete("users", row["id"]) is True
     assert tenant.rows("SELECT * FROM users") == []
+
+
+def test_a_commit_of_other_files_leaves_the_tenants_synced_unread(
+        project: cinch.Project) -> None:
+    """A commit that changes no change set (a README, the code beside the schema) keeps every
+    tenant at the head without opening one: the sync git's hook runs after it costs nothing
+    per tenant. (So a file put back behind cinch's back is found only by a full sync, as
+    at any head cinch synced.)"""
+    import os
+    import subprocess
+
+    tenants = project.tenants
+    tenants.create_many("main", "main", ["a", "b"])
+    tenants.pool.close_all()
+    path = tenants.path("main", "main", "a")
+    old = path.read_bytes()  # a holds one change set fewer than the head below
+    project.database().add_column("users", "nick:TEXT")
+    tenants.pool.close_all()
+    path.write_bytes(old)  # put back behind cinch's back: a is behind now
+    (project.root / "README.md").write_text("# acme\n")
+    who = {"GIT_AUTHOR_NAME": "Ann", "GIT_AUTHOR_EMAIL": "ann@example.com",
+           "GIT_COMMITTER_NAME": "Ann", "GIT_COMMITTER_EMAIL": "ann@example.com"}
+    for args in (["add", "README.md"], ["commit", "-q", "-m", "Add a readme"]):
+        subprocess.run(["git", *args], cwd=project.root, check=True, env={**os.environ, **who})
+    result = project.sync()  # as the post-commit hook's: nothing read, nothing moved
+    assert result["main"]["updated"] == 0 and result["main"]["tenants"] == 3
+    assert project.sync(full=True)["main"]["updated"] == 1  # a full sync reads every file
+    assert {i.state for i in tenants.infos("main", "main")} == {"up to date"}

@@ -78,6 +78,11 @@ try:
             db.drop_column("users", "email")
         elif step == "sync":
             project.sync()
+        elif step == "branch":  # forked lazily: every tenant still reads main's file
+            from cinch.engine.branches import create_branch
+            create_branch(project, "feature", start="main")
+        elif step == "feature-add":  # the branch's first change copies each tenant
+            project.database(branch="feature").add_column("users", "nick:TEXT")
 except CinchError as exc:
     error = {"code": exc.code, "message": exc.message, "details": exc.details}
 except KeyboardInterrupt:
@@ -122,20 +127,22 @@ def _copy(built: Path, to: Path) -> Path:
     return to
 
 
-def _files(root: Path) -> dict[str, tuple[object, ...]]:
+def _files(root: Path, branch: str = "main") -> dict[str, tuple[object, ...]]:
     """Per tenant, from its file alone: how many change sets its ledger holds, its schema and
     every row; and how many snapshots cinch kept of it. (Change ids differ between projects.)"""
     project = cinch.open(root)
     snapshots = root / ".cinch" / "snapshots"
     out = {}
-    for name in project.tenants.names("main", "main"):
-        conn = sqlite3.connect(project.tenants.path("main", "main", name))
+    for name in project.tenants.names("main", branch):
+        conn = sqlite3.connect(project.tenants.path("main", branch, name))
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",), name
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",), name
         held = conn.execute("SELECT count(*) FROM _cinch_ledger").fetchone()[0]
         rows = tuple(conn.execute("SELECT * FROM users ORDER BY name"))
         kept = len(list(snapshots.rglob(f"{name}/*.db")))
         out[name] = (held, ts.schema_fingerprint(conn), rows, kept)
         conn.close()
-    assert_agrees(project)  # the catalog says what the files say
+    assert_agrees(project, branch)  # the catalog says what the files say
     project.close()
     return out
 
@@ -156,6 +163,106 @@ def test_processes_end_where_one_process_ends(built: Path, tmp_path: Path) -> No
     held, _, rows, kept = files["t004"]
     assert held == 3 and kept == 1 and len(rows) == ROWS
     assert len(rows[0]) == 5  # id, name, age and the two timestamps: email dropped
+
+
+def _copied(root: Path, *, killed: bool = False) -> tuple[set[str], set[str]]:
+    """The feature branch's tenants that are files of its own, and those still read from main
+    (with nothing but published tenants beside them: no WAL or journal, and no temporary copy
+    unless a worker was ``killed`` making it: one is swept once it is an hour old)."""
+    folder = root / ".cinch" / "tenants" / "main" / "feature"
+    files = {p.stem for p in folder.glob("*.db")}
+    left = [p.name for p in folder.iterdir() if not (killed and p.name.startswith(".")
+                                                      and p.name.endswith(".tmp"))]
+    assert sorted(left) == sorted(f"{n}.db" for n in files)
+    record = root / ".cinch" / "forks" / "main" / "feature.json"
+    pending = set(json.loads(record.read_text())["pending"]) if record.exists() else set()
+    return files, pending
+
+
+def test_a_lazy_branch_first_change_on_processes_ends_where_one_process_ends(
+        built: Path, tmp_path: Path) -> None:
+    """The branch's first change copies every tenant from main and brings the copy along on
+    the worker processes; this process keeps the fork record and the catalog."""
+    serial = apply(_copy(built, tmp_path / "serial"), "branch", "feature-add", workers=1)
+    forked = apply(_copy(built, tmp_path / "forked"), "branch", "feature-add", workers=2)
+    assert serial["error"] is None and forked["error"] is None
+    assert serial["pids"] == [[]] and len(forked["pids"][-1]) == 2
+    assert forked["progress"][-1] == [TENANTS + 1, TENANTS + 1]
+    files = _files(tmp_path / "forked", "feature")
+    assert files == _files(tmp_path / "serial", "feature")
+    held, _, rows, _ = files["t004"]
+    assert held == 2 and len(rows) == ROWS and len(rows[0]) == 7  # nick added
+    assert _copied(tmp_path / "forked") == ({"main", *(f"t{i:03d}" for i in range(TENANTS))},
+                                            set())
+    # main is untouched: its tenants hold one change set, without the column
+    assert {v[0] for v in _files(tmp_path / "forked").values()} == {1}
+
+
+def test_a_lazy_copy_takes_what_an_open_connection_committed(built: Path,
+                                                             tmp_path: Path) -> None:
+    """A tenant of main held open by a writer, with commits still in its WAL, is copied with
+    them (SQLite's backup; a file copy would miss them)."""
+    root = _copy(built, tmp_path / "acme")
+    writer = sqlite3.connect(root / ".cinch" / "tenants" / "main" / "main" / "t005.db",
+                             isolation_level=None)
+    try:
+        writer.execute("PRAGMA wal_autocheckpoint=0")
+        writer.execute("INSERT INTO users (name, email, age) VALUES ('late', 'l@x', 99)")
+        assert (root / ".cinch" / "tenants" / "main" / "main" / "t005.db-wal").stat().st_size
+        out = apply(root, "branch", "feature-add", workers=2)
+        assert out["error"] is None and len(out["pids"][-1]) == 2
+    finally:
+        writer.close()
+    files = _files(root, "feature")
+    assert len(files["t005"][2]) == ROWS + 1 and len(files["t006"][2]) == ROWS
+    assert ("late", 99) in {(r[1], r[3]) for r in files["t005"][2]}
+
+
+def test_a_drifted_tenant_stays_uncopied_and_is_reported_as_by_one_process(
+        built: Path, tmp_path: Path) -> None:
+    reports = {}
+    for workers in (1, 2):
+        root = _copy(built, tmp_path / f"w{workers}")
+        conn = sqlite3.connect(root / ".cinch" / "tenants" / "main" / "main" / "t017.db")
+        conn.execute("CREATE TABLE stray (x)")  # made outside cinch: drift
+        conn.close()
+        out = apply(root, "branch", "feature-add", workers=workers)
+        assert len(out["pids"][-1]) == (2 if workers == 2 else 0)
+        reports[workers] = json.dumps(out["error"]).replace(str(root), "ROOT")
+        files, pending = _copied(root)  # the copy that drifted was thrown away whole
+        assert pending == {"t017"} and "t017" not in files and len(files) == TENANTS
+    assert reports[2] == reports[1]
+    error = json.loads(reports[2])
+    assert error["code"] == "apply_incomplete"
+    assert [d["tenant"] for d in error["details"]["drifted"]] == ["t017"]
+
+
+def test_a_killed_worker_leaves_a_lazy_branch_whole_and_sync_finishes(
+        built: Path, tmp_path: Path) -> None:
+    """Killed while copying: each tenant of the branch is either still read from main or a
+    whole copy at a commit of the branch; `cinch sync` on the branch finishes the rest."""
+    root = _copy(built, tmp_path / "acme")
+    out = apply(root, "branch", "feature-add", workers=2, kill="SIGKILL@1")
+    error = out["error"]
+    assert error is not None and error["code"] == "apply_incomplete", out
+    files, pending = _copied(root, killed=True)
+    everyone = {"main", *(f"t{i:03d}" for i in range(TENANTS))}
+    assert files | pending == everyone and not files & pending
+    assert error["details"]["failed"] and pending  # the killed worker's chunks are not done
+    for name in files:
+        conn = sqlite3.connect(root / ".cinch" / "tenants" / "main" / "feature" / f"{name}.db")
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",), name
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (ROWS,), name
+        conn.close()
+    project = cinch.open(root)
+    assert_agrees(project, "feature")
+    project.close()
+    run_cinch("switch", "feature", cwd=root)
+    run_cinch("sync", cwd=root)
+    assert _copied(root, killed=True) == (everyone, set())
+    files_after = _files(root, "feature")
+    assert {v[0] for v in files_after.values()} == {2}
+    assert all(len(v[2]) == ROWS and len(v[2][0]) == 7 for v in files_after.values())
 
 
 def test_a_small_apply_stays_on_threads(built: Path, tmp_path: Path) -> None:
