@@ -22,6 +22,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import cinch  # its engine is imported on first use: a hook must start fast
 from cinch.errors import CinchError
@@ -29,8 +30,12 @@ from cinch.errors import CinchError
 ZERO = "0" * 40
 
 
+def _root() -> Path:
+    return Path(os.environ.get("GIT_WORK_TREE") or os.getcwd())
+
+
 def _project() -> cinch.Project:
-    return cinch.open(Path(os.environ.get("GIT_WORK_TREE") or os.getcwd()))
+    return cinch.open(_root())
 
 
 def _say(text: str) -> None:
@@ -50,7 +55,18 @@ def _report(problems: list, what: str) -> int:
     return 1
 
 
+def _glance() -> Any:
+    """The project as far as git's files and cinch's state say (None: not a project)."""
+    try:
+        return cinch.glance(_root())
+    except CinchError:
+        return None  # the project's own open says why
+
+
 def _check_commit(hook: str) -> int:
+    glance = _glance()
+    if glance is not None and glance.nothing_to_check():
+        return 0  # nothing under schema/ nor cinch.toml: no engine to start
     project = _project()
     try:
         return _report(project.check_commit(hook), "commit")
@@ -187,6 +203,13 @@ def _fast_forwards(updates: list[list[str]]) -> int:
 
 
 def post_commit(args: list[str]) -> int:
+    glance = _glance()
+    synced = glance.synced_after_commit() if glance is not None else None
+    if synced is not None:
+        branch, databases = synced
+        _say(f"after commit: no change set; the tenants of {branch} stay at the head "
+             f"({', '.join(databases)})")
+        return 0
     return _sync("after commit")
 
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
+import tomllib
 import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 
 FORMAT = 1
 CONFIG_FILE = "cinch.toml"
+SCHEMA_DIR = "schema"
 STATE_DIR = ".cinch"
 KEEP = 64  # files kept; the oldest are removed when a new one is written
 MAIN_TENANT = "main"
@@ -293,6 +296,62 @@ class Glance:
             rows.append(row)
         return rows
 
+    # --- the git hooks ------------------------------------------------------------------
+
+    def nothing_to_check(self) -> bool:
+        """Whether the commit git is making now leaves ``schema/`` and cinch.toml as the
+        checked-out commit has them, outside a merge: cinch's commit checks then have nothing
+        to look at (no change set, no setting, no conflict), and the commit hooks answer
+        without opening the project. False whenever that is not certain."""
+        gitdir = self.git.gitdir
+        if gitdir is None or any(key.startswith("GITHEAD_") for key in os.environ):
+            return False  # GITHEAD_*: pre-merge-commit, before git writes MERGE_HEAD
+        if any((gitdir / name).exists() for name in ("MERGE_HEAD", "SQUASH_MSG")):
+            return False
+        # GIT_INDEX_FILE, which git sets for `commit -a` or with paths, is honoured here too
+        done = _git(self.root, "diff", "--cached", "--quiet", "--no-ext-diff", "HEAD", "--",
+                    SCHEMA_DIR, CONFIG_FILE)
+        return done is not None and done.returncode == 0
+
+    def synced_after_commit(self) -> tuple[str, list[str]] | None:
+        """After a commit that changed nothing under ``schema/`` nor cinch.toml, on a branch
+        whose tenants were all brought to its parent: every tenant is at the new head too, so
+        each database's synced mark moves to it, and the branch and its databases are returned.
+        None when only the project can say (:meth:`cinch.Project.sync`)."""
+        branch = self.git.head_branch()
+        key = _short_key(branch) if branch is not None else None
+        state = self.root / STATE_DIR
+        done = _git(self.root, "rev-parse", "HEAD", "HEAD^1")
+        commits = done.stdout.split() if done is not None and done.returncode == 0 else []
+        if branch is None or key is None or len(commits) != 2:
+            return None  # a detached HEAD, a name the store shortens, a first commit
+        head, parent = (c.decode() for c in commits)
+        same = _git(self.root, "diff", "--quiet", "--no-ext-diff", parent, head, "--",
+                    SCHEMA_DIR, CONFIG_FILE)
+        config = _git(self.root, "show", f"{head}:{CONFIG_FILE}")
+        if same is None or same.returncode != 0 or config is None or config.returncode != 0:
+            return None
+        try:
+            databases = tomllib.loads(config.stdout.decode()).get("databases", ["main"])
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return None
+        if not (isinstance(databases, list) and databases
+                and all(isinstance(d, str) for d in databases)):
+            return None
+        marks = [state / "synced" / db / key for db in databases]
+        for mark in marks:
+            try:
+                text = mark.read_text()
+            except (OSError, UnicodeDecodeError):
+                return None
+            if text not in (f"{parent} {branch}", f"{head} {branch}"):
+                return None
+        for mark in marks:  # as the project writes it (Tenants._mark_synced)
+            tmp = mark.with_name(f".{mark.name}.{os.getpid()}.tmp")
+            tmp.write_text(f"{head} {branch}")
+            os.replace(tmp, mark)
+        return branch, databases
+
     def _clean(self, commit: str) -> bool:
         """Whether the work tree is as ``commit`` has it, proven from the index that libgit2
         last found equal to that commit (see :func:`record_clean`)."""
@@ -327,6 +386,15 @@ class Glance:
                     for name in summary["order"]}
         finally:
             catalog.close()
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:
+    """``git ARGS`` in the work tree (as git itself runs a hook there); None if it cannot run."""
+    try:
+        return subprocess.run(["git", *args], cwd=root, stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
 
 
 def _short_key(branch: str) -> str | None:

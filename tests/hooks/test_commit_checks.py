@@ -110,9 +110,18 @@ def test_a_hand_edited_schema_sql_is_refused(root: Path, text: str, words: list[
 
 
 def test_a_commit_without_schema_changes_passes(root: Path) -> None:
+    """Nothing under schema/ nor cinch.toml in the commit: the hooks answer from git alone,
+    and the tenants stay where they are; what git commits is what is looked at."""
     (root / "README.md").write_text("hello\n")
     git("add", "README.md", cwd=root)
-    git("commit", "-m", "readme", cwd=root)
+    changed = next((root / "schema/main/changes").glob("*.json"))
+    changed.write_text(changed.read_text().replace('"users"', '"people"'))  # not staged
+    done = git("commit", "-m", "readme", cwd=root)
+    assert "after commit: no change set; the tenants of main stay at the head" in done.stderr
+    refused(git("commit", "-a", "-m", "edit", cwd=root, check=False), "may not be edited")
+    git("checkout", "--", str(changed), cwd=root)
+    (root / "cinch.toml").write_text((root / "cinch.toml").read_text() + "\n[oops\n")
+    refused(git("commit", "-a", "-m", "settings", cwd=root, check=False), "cinch.toml")
 
 
 # --- merges -----------------------------------------------------------------------------------
