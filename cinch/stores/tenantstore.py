@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import sqlite3
+import stat
 import time
 import uuid
 from collections import Counter
@@ -259,16 +260,18 @@ def _quiet_copy(src: str, tmp: str) -> bool:
     commits go to a new WAL; the file itself changes only at a checkpoint, and any write to
     it moves its modification and change times, compared before and after the copy."""
     try:
-        before = os.stat(src)
+        before = os.lstat(src)
     except FileNotFoundError:
         return False
+    if not stat.S_ISREG(before.st_mode) or links.seed(src) is not None:
+        return False  # a file adopted in place: its owner's, under its own rules
     coarse = before.st_mtime_ns % 1_000_000_000 == 0
     if time.time() - before.st_mtime < (_QUIET_COARSE_S if coarse else _QUIET_FINE_S):
         return False
     if any(os.path.lexists(src + extra) for extra in _SIDECARS):
         return False
     shutil.copyfile(src, tmp)
-    after = os.stat(src)
+    after = os.lstat(src)
     if (after.st_ino, after.st_size, after.st_mtime_ns, after.st_ctime_ns) == (
             before.st_ino, before.st_size, before.st_mtime_ns, before.st_ctime_ns):
         return True
