@@ -20,7 +20,7 @@ import os
 import shutil
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -852,6 +852,10 @@ class Tenants:
                                   before=self._copy_into(db, children, name),
                                   marked=True, group=group, expected=expected), report
 
+            if children and len(files) >= self.processes_from and self.workers() >= 2:
+                # A large apply: the children take their copies first, on worker processes,
+                # so the apply itself is free to use them too.
+                children = self._copy_into_children_first(db, children, files.keys())
             # Copies into child branches and a lazy parent's copies change shared records: one
             # tenant after the other then.
             alone = bool(children) or (fork is not None and self._fork(db, fork.parent) is not None)
@@ -1050,6 +1054,53 @@ class Tenants:
         known = self.catalog.ledgers(db, parent)
         return {name for name in lazy
                 if (ledger := known.get(name)) is not None and ledger != digest}
+
+    def _copy_into_children_first(self, db: str, children: list[str],
+                                  names: Iterable[str]) -> list[str]:
+        """Before a large apply to a branch: copy each of ``names`` (tenant files of the
+        branch) that a lazily forked child still reads from it into that child, on the worker
+        processes, as :meth:`_copy_into` would just before each file changes (a moment
+        earlier, with nothing written in between: the branch is locked). Returns the children
+        that still read some of ``names`` (a copy failed: the apply copies those one by one)."""
+        wanted = set(names)
+        left = []
+        for child in children:
+            fork = self._fork(db, child)
+            if fork is not None and not fork.empty and fork.pending & wanted:
+                self._copy_children_batches(db, child, fork, sorted(fork.pending & wanted))
+            fork = self._fork(db, child)
+            if fork is not None and fork.pending & wanted:
+                left.append(child)
+        return left
+
+    def _copy_children_batches(self, db: str, child: str, fork: Fork, todo: list[str]) -> None:
+        head = self._head(child)
+        self.expected(db, child)  # planned here (the template is read from git), not by workers
+
+        def one(name: str, group: group_commit.GroupCommit | None) -> tuple[int, dict[str, int]]:
+            return self._copy_lazy(db, child, name, fork, head), {}
+
+        try:
+            with self._worker_processes(db, child, one, self.workers()) as procs:
+                if procs is None:
+                    return  # no process to be had: the apply copies them one by one
+                for start in range(0, len(todo), _CATALOG_BATCH_FORKED):
+                    batch = todo[start:start + _CATALOG_BATCH_FORKED]
+                    going = [tenant_catalog.at_head(self, db, head, name) for name in batch]
+                    with self.catalog.changing(db, child, going) as recheck, \
+                            contextlib.closing(self._each_in(procs, batch, one)) as outcomes:
+                        for name, outcome in outcomes:
+                            if not isinstance(outcome, Exception):
+                                fork.pending.discard(name)
+                            elif isinstance(outcome, CinchError):
+                                recheck.add(name)
+                                if self.store.exists(db, child, name):
+                                    fork.pending.discard(name)  # published whole, at the head
+                            else:
+                                raise outcome
+                    self._save_fork(db, child, fork)
+        finally:
+            self._save_fork(db, child, fork)
 
     def _copy_lazy(self, db: str, branch: str, name: str, fork: Fork, head: str) -> int:
         """In a worker process: copy a lazy tenant from the parent branch and bring the copy to

@@ -198,6 +198,24 @@ def test_a_lazy_branch_first_change_on_processes_ends_where_one_process_ends(
     assert {v[0] for v in _files(tmp_path / "forked").values()} == {1}
 
 
+def test_an_apply_under_a_lazy_branch_copies_into_it_on_processes_first(
+        built: Path, tmp_path: Path) -> None:
+    """A change on main while `feature` still reads main's files: each tenant is copied into
+    `feature` before it changes, on the worker processes, then the change itself runs there
+    too; both branches end where one process leaves them."""
+    serial = apply(_copy(built, tmp_path / "serial"), "branch", "add", workers=1)
+    forked = apply(_copy(built, tmp_path / "forked"), "branch", "add", workers=2)
+    assert serial["error"] is None and forked["error"] is None
+    assert serial["pids"] == [[]] and len(forked["pids"][-1]) == 2
+    for branch in ("main", "feature"):
+        assert _files(tmp_path / "forked", branch) == _files(tmp_path / "serial", branch)
+    everyone = {"main", *(f"t{i:03d}" for i in range(TENANTS))}
+    assert _copied(tmp_path / "forked") == (everyone, set())
+    held, _, rows, _ = _files(tmp_path / "forked", "feature")["t004"]
+    assert held == 1 and len(rows) == ROWS and len(rows[0]) == 6  # as main was: no nick
+    assert {v[0] for v in _files(tmp_path / "forked").values()} == {2}
+
+
 def test_a_lazy_copy_takes_what_an_open_connection_committed(built: Path,
                                                              tmp_path: Path) -> None:
     """A tenant of main held open by a writer, with commits still in its WAL, is copied with
