@@ -146,6 +146,8 @@ def main() -> None:
     os.environ.setdefault("GIT_COMMITTER_NAME", "bench")
     os.environ.setdefault("GIT_COMMITTER_EMAIL", "bench@example.com")
     apply_tenants = args.tenants if args.apply_tenants is None else args.apply_tenants
+    if args.work is not None:
+        args.work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         figures = run(args.tenants, args.rows, apply_tenants, Path(tmp))
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
