@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from cinch.errors import CinchError, NotAProject
 from cinch.names import check_name
-from cinch.stores import gitfiles, leftovers
+from cinch.stores import gitfiles, leftovers, synced
 from cinch.stores.gitfiles import GitFiles
 
 if TYPE_CHECKING:
@@ -338,18 +338,11 @@ class Glance:
         if not (isinstance(databases, list) and databases
                 and all(isinstance(d, str) for d in databases)):
             return None
-        marks = [state / "synced" / db / key for db in databases]
+        marks = [synced.path(state, db, key) for db in databases]
+        if any(synced.read(mark, branch) not in (parent, head) for mark in marks):
+            return None
         for mark in marks:
-            try:
-                text = mark.read_text()
-            except (OSError, UnicodeDecodeError):
-                return None
-            if text not in (f"{parent} {branch}", f"{head} {branch}"):
-                return None
-        for mark in marks:  # as the project writes it (Tenants._mark_synced)
-            tmp = mark.with_name(f".{mark.name}.{os.getpid()}.tmp")
-            tmp.write_text(f"{head} {branch}")
-            os.replace(tmp, mark)
+            synced.write(mark, head, branch)
         return branch, databases
 
     def _clean(self, commit: str) -> bool:

@@ -40,7 +40,7 @@ from cinch.errors import (
 from cinch.models.changeset import ChangeSet, parse_change
 from cinch.names import check_tenant_name
 from cinch.planner.plan import Plan
-from cinch.stores import group_commit
+from cinch.stores import group_commit, synced
 from cinch.stores import tenantstore as ts
 
 if TYPE_CHECKING:
@@ -767,16 +767,11 @@ class Tenants:
             return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
     def _synced_file(self, db: str, branch: str) -> Path:
-        return self.project.state_dir / "synced" / db / ts.branch_key(branch)
+        return synced.path(self.project.state_dir, db, ts.branch_key(branch))
 
     def _synced_at(self, db: str, branch: str) -> str | None:
         """The head every tenant of the branch was last brought to, if nothing moved since."""
-        try:
-            text = self._synced_file(db, branch).read_text()
-        except OSError:
-            return None
-        mark, _, key = text.partition(" ")
-        return mark if key == branch else None
+        return synced.read(self._synced_file(db, branch), branch)
 
     def _still_synced(self, db: str, branch: str, head: str) -> bool:
         """Whether every tenant of the branch is at ``head`` without looking at one: the branch
@@ -797,14 +792,7 @@ class Tenants:
         return same
 
     def _mark_synced(self, db: str, branch: str, head: str | None) -> None:
-        path = self._synced_file(db, branch)
-        if head is None:
-            path.unlink(missing_ok=True)
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(f"{head} {branch}")
-        os.replace(tmp, path)
+        synced.write(self._synced_file(db, branch), head, branch)
 
     def follow(self, db: str, branch: str, progress: Progress | None = None, *,
                full: bool = False) -> dict[str, Any]:
