@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.server.conftest import Keys, RealServer
@@ -43,21 +45,41 @@ def test_operation_ids_are_tag_name_and_models_are_named(client: TestClient) -> 
             "ErrorBody"} <= names
 
 
-def test_schemathesis_finds_no_server_error(real_server: RealServer, api_keys: Keys,
-                                            tmp_path: Path) -> None:
+def run_schemathesis(server: RealServer, keys: Keys, cwd: Path, *, seed: int,
+                     max_examples: int, timeout: float = 280) -> None:
+    """Every phase (examples, coverage, fuzzing, stateful) against a real ``cinch serve``:
+    no operation may answer 5xx, and the server must still be serving after."""
     binary = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     assert binary, "schemathesis is a dev dependency"
     result = subprocess.run(
-        [binary, "run", f"{real_server.url}/openapi.json", "--checks", "not_a_server_error",
-         "-H", f"Authorization: Bearer {api_keys.admin}", "--max-examples", "5", "--seed", "1",
-         "--max-time", "40", "--no-shrink", "--suppress-health-check", "all",
-         "--request-timeout", "20", "--warnings", "off"],
-        capture_output=True, text=True, timeout=170, cwd=tmp_path, stdin=subprocess.DEVNULL)
+        [binary, "run", f"{server.url}/openapi.json", "--checks", "not_a_server_error",
+         "-H", f"Authorization: Bearer {keys.admin}", "--max-examples", str(max_examples),
+         "--seed", str(seed), "--no-shrink",
+         "--suppress-health-check", "all", "--request-timeout", "20", "--warnings", "off"],
+        capture_output=True, text=True, timeout=timeout, cwd=cwd, stdin=subprocess.DEVNULL)
     tail = result.stdout[-3000:] + result.stderr[-2000:]
     assert result.returncode == 0, tail
     assert re.search(r"\d+ passed", result.stdout), tail
     assert "failed" not in result.stdout.split("SUMMARY")[-1].lower(), tail
-    assert real_server.process.poll() is None  # still serving
+    for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
+        assert f"✅ {phase}" in result.stdout, (phase, tail)
+    assert server.process.poll() is None  # still serving
+
+
+def test_schemathesis_finds_no_server_error(real_server: RealServer, api_keys: Keys,
+                                            tmp_path: Path) -> None:
+    """A fixed seed and a fixed number of cases: the same requests on every machine."""
+    run_schemathesis(real_server, api_keys, tmp_path, seed=1, max_examples=2)
+
+
+@pytest.mark.long
+@pytest.mark.timeout(1300)
+def test_schemathesis_with_a_fresh_seed(real_server: RealServer, api_keys: Keys,
+                                        tmp_path: Path) -> None:
+    seed = random.randrange(2**31)
+    print(f"schemathesis seed {seed}")
+    run_schemathesis(real_server, api_keys, tmp_path, seed=seed, max_examples=25,
+                     timeout=1200)
 
 
 def test_docs_pages_load_everything_from_the_server_itself(real_server: RealServer) -> None:
