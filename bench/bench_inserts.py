@@ -4,13 +4,15 @@ process, interleaved.
 The insert step of ``bench_vs_cinchdb.py``, for N tenants: per tenant ``tenant =
 project.tenant(name)``, ``with tenant.transaction():`` ten ``tenant.insert("users", row)``,
 ``tenant.close()``, and at the end ``project.tenants.pool.close_all()``. The floor, on files of
-its own with the same table: open with WAL and ``synchronous=NORMAL``, ``BEGIN IMMEDIATE``, ten
-plain INSERTs with a uuid4 id, ``COMMIT``, close. The tenants are taken in slices of
-``--slice``, cinch's slice then the floor's (the order swapped every round), so a load that
-comes and goes falls on both alike; CPU (``time.process_time``) and wall time are summed per
+its own holding the rows cinch stores (``id``, ``name``, ``email`` and the two timestamps, filled
+by column defaults): open with WAL and ``synchronous=NORMAL``, ``BEGIN IMMEDIATE``, ten plain
+INSERTs with a uuid4 id, ``COMMIT``, close. ``narrow`` does the same on a table without the
+timestamps (the floor of earlier rounds in BENCHMARKS.md). The tenants are taken in slices of
+``--slice``, one tool's slice after the other's (the order swapped every round), so a load that
+comes and goes falls on all alike; CPU (``time.process_time``) and wall time are summed per
 tool over a round, and the best round of each is kept.
 
-Point queries: ``tenant.rows("SELECT * FROM users WHERE id = ?", [id])`` against the floor's
+Point queries: ``tenant.rows("SELECT * FROM users WHERE id = ?", [id])`` against the floors'
 ``execute(...).fetchall()`` on one reused connection, 2,000 a round, interleaved the same way.
 
     python bench/bench_inserts.py                    # 1,000 tenants, 3 rounds
@@ -38,6 +40,13 @@ from cinch.engine.project import Project
 
 ROWS = 10
 QUERIES = 2000
+TOOLS = ["cinch", "floor", "narrow"]
+_NOW = "DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+TABLES = {
+    "floor": ("CREATE TABLE users (id TEXT PRIMARY KEY NOT NULL, name TEXT, email TEXT, "
+              f"created_at TEXT NOT NULL {_NOW}, updated_at TEXT NOT NULL {_NOW})"),
+    "narrow": "CREATE TABLE users (id TEXT PRIMARY KEY NOT NULL, name TEXT, email TEXT)",
+}
 
 
 def row(t: str, i: int) -> dict[str, str]:
@@ -85,14 +94,14 @@ def main() -> int:
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--slice", type=int, default=100, help="tenants per turn")
-    parser.add_argument("--only", choices=["cinch", "floor"], help="run one tool alone")
+    parser.add_argument("--only", choices=TOOLS, help="run one tool alone")
     parser.add_argument("--work", type=Path, help="work folder (default: a temporary one)")
     args = parser.parse_args()
     os.environ.setdefault("CINCH_AUTHOR_NAME", "bench")
     os.environ.setdefault("CINCH_AUTHOR_EMAIL", "bench@localhost")
     work = args.work or Path(tempfile.mkdtemp(prefix="cinch-inserts-"))
     names = [f"t{i:05d}" for i in range(args.tenants)]
-    tools = ["cinch", "floor"] if args.only is None else [args.only]
+    tools = TOOLS if args.only is None else [args.only]
     print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, "
           f"{os.cpu_count()} cpus; {args.tenants:,} tenants, {ROWS} rows each a round; "
           f"load average {os.getloadavg()[0]:.1f} at the start", flush=True)
@@ -100,16 +109,17 @@ def main() -> int:
         p = cinch.init(work / "cinch")
         p.database().create_table("users", ["name:TEXT", "email:TEXT"])
         p.tenants.create_many("main", "main", names)
-        folder = work / "floor"
-        folder.mkdir()
-        for t in names:
-            conn = floor_connect(folder / f"{t}.db")
-            conn.execute("CREATE TABLE users (id TEXT PRIMARY KEY NOT NULL, name TEXT, "
-                         "email TEXT)")
-            conn.close()
+        folders = {kind: work / kind for kind in TABLES}
+        for kind, folder in folders.items():
+            folder.mkdir()
+            for t in names:
+                conn = floor_connect(folder / f"{t}.db")
+                conn.execute(TABLES[kind])
+                conn.close()
         os.sync()
         runners = {"cinch": lambda part: cinch_inserts(p, part),
-                   "floor": lambda part: floor_inserts(folder, part)}
+                   "floor": lambda part: floor_inserts(folders["floor"], part),
+                   "narrow": lambda part: floor_inserts(folders["narrow"], part)}
         best = {tool: (float("inf"), float("inf")) for tool in tools}
         loads = []
         for r in range(args.rounds):
@@ -133,32 +143,37 @@ def main() -> int:
             cpu, wall = best[tool]
             print(f"  {tool:6s}: {cpu:6.2f} s CPU ({cpu / args.tenants * 1e3:.2f} ms a tenant), "
                   f"{wall:6.2f} s wall")
-        if len(tools) == 2:
-            print(f"  cinch / floor: {best['cinch'][0] / best['floor'][0]:.2f} CPU, "
-                  f"{best['cinch'][1] / best['floor'][1]:.2f} wall")
-        queries(p, folder, names[0], tools, args.rounds * 10)
+        for floor in ("floor", "narrow"):
+            if "cinch" in tools and floor in tools:
+                print(f"  cinch / {floor}: {best['cinch'][0] / best[floor][0]:.2f} CPU, "
+                      f"{best['cinch'][1] / best[floor][1]:.2f} wall")
+        queries(p, folders, names[0], tools, args.rounds * 10)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
-def queries(p: Project, folder: Path, name: str, tools: list[str], rounds: int) -> None:
+def queries(p: Project, folders: dict[str, Path], name: str, tools: list[str],
+            rounds: int) -> None:
     tenant = p.tenant(name)
     ids = [r["id"] for r in tenant.rows("SELECT id FROM users")]
-    conn = floor_connect(folder / f"{name}.db")
-    floor_ids = [r[0] for r in conn.execute("SELECT id FROM users")]
     sql = "SELECT * FROM users WHERE id = ?"
 
     def cinch_loop() -> None:
         for q in range(QUERIES):
             tenant.rows(sql, [ids[q % len(ids)]])
 
-    def floor_loop() -> None:
-        for q in range(QUERIES):
-            conn.execute(sql, (floor_ids[q % len(floor_ids)],)).fetchall()
+    def floor_loop(conn: sqlite3.Connection, floor_ids: list[str]) -> Callable[[], None]:
+        def loop() -> None:
+            for q in range(QUERIES):
+                conn.execute(sql, (floor_ids[q % len(floor_ids)],)).fetchall()
+        return loop
 
-    loops = {"cinch": cinch_loop, "floor": floor_loop}
+    conns = {kind: floor_connect(folder / f"{name}.db") for kind, folder in folders.items()}
+    loops = {"cinch": cinch_loop}
+    for kind, conn in conns.items():
+        loops[kind] = floor_loop(conn, [r[0] for r in conn.execute("SELECT id FROM users")])
     best = dict.fromkeys(tools, float("inf"))
     for tool in tools:
         loops[tool]()  # warm the statement caches
@@ -170,10 +185,12 @@ def queries(p: Project, folder: Path, name: str, tools: list[str], rounds: int) 
     for tool in tools:
         print(f"  {tool:6s}: {best[tool] * 1e3:6.1f} ms ({best[tool] / QUERIES * 1e6:.1f} us a "
               "query)")
-    if len(tools) == 2:
-        print(f"  cinch / floor: {best['cinch'] / best['floor']:.2f}")
+    for floor in ("floor", "narrow"):
+        if "cinch" in tools and floor in tools:
+            print(f"  cinch / {floor}: {best['cinch'] / best[floor]:.2f}")
     tenant.close()
-    conn.close()
+    for conn in conns.values():
+        conn.close()
 
 
 if __name__ == "__main__":

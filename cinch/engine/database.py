@@ -82,7 +82,7 @@ class Database:
 
     @property
     def head(self) -> str:
-        tip = self.project.git.branch_tip(self.branch)
+        tip = self.project._refs().tip(self.branch)  # a stat while the ref is unchanged
         if tip is None:
             raise NotFound(f"no branch named {self.branch!r}", branch=self.branch)
         return tip

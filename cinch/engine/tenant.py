@@ -60,10 +60,18 @@ class Tenant:
         return path
 
     def close(self) -> None:
-        """Release this handle's read connection (it is reopened if the handle is used again)."""
+        """Release this handle's connections: its own reader, and the pooled connection its
+        writes left open if no one is using it (each is reopened if the tenant is used
+        again). A script going through many tenants closes each one when done with it."""
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.close()
+        if self._conn is None:  # not inside transaction(): its connection is leased
+            self._pool.close_idle(self._key)
+
+    def _open_reader(self) -> sqlite3.Connection:
+        # Guarded read-only for its whole life: a point query only runs the statement.
+        return ts.pin_reader(ts.connect(self._key, read_only=True, create=False))
 
     def __enter__(self) -> Tenant:
         return self
@@ -102,7 +110,7 @@ class Tenant:
         if read_only:
             reader = self._reader
             if reader is None:
-                reader = self._reader = ts.connect(self._key, read_only=True, create=False)
+                reader = self._reader = self._open_reader()
             return ts.run_query(reader, sql, params, read_only=True, max_rows=max_rows,
                                 timeout=timeout)
         self.project.tenants.before_write(self.database, self.branch, self.name)
@@ -222,7 +230,7 @@ class Tenant:
         if self._conn is None:  # on this handle's own reader: the point-query path
             reader = self._reader
             if reader is None:
-                reader = self._reader = ts.connect(self._key, read_only=True, create=False)
+                reader = self._reader = self._open_reader()
             return ts.read_rows(reader, sql, params)
         result = self.query(sql, params)
         return [dict(zip(result.columns, row, strict=True)) for row in result.rows]

@@ -77,7 +77,8 @@ def _reserved(table: str | None) -> bool:
 class QueryGuard:
     """Authorizer callback; see the module docstring for ``active`` and ``level``."""
 
-    __slots__ = ("_incidental", "active", "budget", "deadline", "denied", "level", "read_only")
+    __slots__ = ("_incidental", "active", "budget", "deadline", "denied", "level", "pinned",
+                 "read_only")
 
     def __init__(self) -> None:
         self.active = False
@@ -87,6 +88,15 @@ class QueryGuard:
         self.deadline: float | None = None  # time.monotonic() limit, set by the query layer
         self.budget = 0.0  # the seconds that deadline allowed, for the error message
         self._incidental = False
+        # Armed read-only for good (see pin): never switched off, so every statement the
+        # connection prepares is checked and a query need not switch it on.
+        self.pinned = False
+
+    def pin(self) -> None:
+        """Arm the read-only policy for the connection's whole life: for a connection that
+        runs nothing but guarded reads (a tenant handle's own reader)."""
+        self.arm(True)
+        self.pinned = True
 
     def arm(self, read_only: bool) -> None:
         """Switch the policy on for one query (or batch)."""

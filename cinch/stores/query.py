@@ -53,6 +53,8 @@ def _arm(
         conn.execute("PRAGMA query_only=ON")
         toggled = True
     guard = ours._cinch_guard if ours is not None else None
+    if guard is not None and guard.pinned and not read_only:
+        raise QueryError("this connection runs read-only queries only")
     need = READ_ONLY if read_only else WRITE
     if guard is None:
         guard = QueryGuard()
@@ -76,9 +78,13 @@ def _arm(
 
 
 def _disarm(conn: sqlite3.Connection, guard: QueryGuard, toggled: bool) -> None:
-    guard.active = False
     if guard.deadline is not None:
         conn.set_progress_handler(None, 0)
+    if guard.pinned:  # stays armed; its next query starts clean (read_rows does not arm it)
+        guard.denied = None
+        guard.deadline = None
+        return
+    guard.active = False
     if not isinstance(conn, CinchConnection):
         conn.set_authorizer(None)  # a foreign connection: leave it as we found it
     if toggled:
@@ -179,6 +185,21 @@ def run_query(
         _disarm(conn, guard, toggled)
 
 
+def pin_reader(conn: CinchConnection) -> CinchConnection:
+    """Guard a connection opened ``read_only`` for good (:meth:`QueryGuard.pin`): for one that
+    runs nothing but guarded reads, where :func:`read_rows` then only runs the statement."""
+    if not conn.read_only:
+        raise QueryError("only a connection opened read-only can be pinned")
+    guard = QueryGuard()
+    guard.pin()
+    # Installing expires every statement prepared so far (cinch's settings): from here on
+    # each one is prepared under the read-only policy.
+    sqlite3.Connection.set_authorizer(conn, guard)
+    guard.level = READ_ONLY
+    conn._cinch_guard = guard
+    return conn
+
+
 def read_rows(conn: CinchConnection, sql: str, params: Params = ()) -> list[dict[str, Any]]:
     """A guarded read's rows as dicts (column -> value), on a connection opened ``read_only``.
 
@@ -187,6 +208,39 @@ def read_rows(conn: CinchConnection, sql: str, params: Params = ()) -> list[dict
     """
     if not isinstance(sql, str) or not sql or sql.isspace():
         _check_sql(sql)
+    guard = conn._cinch_guard
+    if guard is not None and guard.pinned:
+        # The point-query path: nothing to switch on or off (see pin_reader).
+        try:
+            cur = conn.execute(sql, params)
+        except (sqlite3.Error, ValueError, OverflowError) as exc:
+            raise _pinned_error(exc, guard, sql) from exc
+        try:
+            rows = cur.fetchall()  # to the end: the statement is reset, no snapshot is held
+        except BaseException as exc:
+            cur.close()  # an open read statement would pin the WAL snapshot
+            if isinstance(exc, sqlite3.Error | ValueError | OverflowError):
+                raise _pinned_error(exc, guard, sql) from exc
+            raise
+    else:
+        rows, cur = _read_armed(conn, sql, params)
+    if not rows:
+        return []
+    description = cur.description
+    if len(rows) == 1:  # a point query: no list of names in between
+        return [dict(zip(map(_name, description), rows[0], strict=True))]
+    columns = [d[0] for d in description]
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def _pinned_error(exc: BaseException, guard: QueryGuard, sql: str) -> Exception:
+    error = _translate(exc, guard, sql)
+    guard.denied = None  # the guard stays armed: the next query starts clean
+    return error
+
+
+def _read_armed(conn: CinchConnection, sql: str,
+                params: Params) -> tuple[list[Any], sqlite3.Cursor]:
     if not conn.read_only:
         raise QueryError("read_rows needs a connection opened read-only")
     guard = conn._cinch_guard
@@ -200,7 +254,7 @@ def read_rows(conn: CinchConnection, sql: str, params: Params = ()) -> list[dict
     cur = None
     try:
         cur = conn.execute(sql, params)
-        rows = cur.fetchall()  # to the end: the statement is reset, no snapshot is held
+        return cur.fetchall(), cur
     except BaseException as exc:
         if cur is not None:
             cur.close()  # an open read statement would pin the WAL snapshot
@@ -209,13 +263,6 @@ def read_rows(conn: CinchConnection, sql: str, params: Params = ()) -> list[dict
         raise
     finally:
         guard.active = False
-    if not rows:
-        return []
-    description = cur.description
-    if len(rows) == 1:  # a point query: no list of names in between
-        return [dict(zip(map(_name, description), rows[0], strict=True))]
-    columns = [d[0] for d in description]
-    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def run_batch(

@@ -198,3 +198,32 @@ def test_rows_reads_and_refuses_writes(project: cinch.Project) -> None:
     assert acme.rows("SELECT name FROM users") == [{"name": "Anna"}]
     assert [r["name"] for r in acme.rows("SELECT name FROM users UNION ALL SELECT 'Bob'")] == [
         "Anna", "Bob"]
+
+
+def test_close_releases_the_tenants_connections_but_not_one_in_use(
+        project: cinch.Project) -> None:
+    """A script going through many tenants closes each when done: the file is left with no
+    WAL beside it (its last connection checkpointed it), and nothing is lost. A connection
+    another handle holds in a transaction is left to it."""
+    acme, globex = project.database().tenants.create("acme", "globex")
+    with acme.transaction():
+        acme.insert("users", {"name": "Ann"})
+    assert acme.rows("SELECT name FROM users") == [{"name": "Ann"}]
+    wal = acme.path.with_name(acme.path.name + "-wal")
+    assert wal.exists()  # the pooled writer and the handle's reader are open
+    acme.close()
+    assert not wal.exists()
+    assert not project.tenants.pool.holds(acme.path)
+    with sqlite3.connect(acme.path) as plain:
+        assert plain.execute("SELECT name FROM users").fetchall() == [("Ann",)]
+    plain.close()
+
+    other = project.database().tenants.get("globex")
+    with globex.transaction():
+        globex.insert("users", {"name": "Bob"})
+        other.close()  # globex's connection is leased to the transaction: left alone
+        globex.insert("users", {"name": "Cy"})
+    assert sorted(r["name"] for r in other.rows("SELECT name FROM users")) == ["Bob", "Cy"]
+    other.close()
+    acme.insert("users", {"name": "Dee"})  # a closed handle reopens what it needs
+    assert len(acme.rows("SELECT name FROM users")) == 2

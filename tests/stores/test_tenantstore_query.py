@@ -301,3 +301,41 @@ def test_timeout_stops_a_runaway_query(conn: ts.CinchConnection) -> None:
     assert ts.run_query(conn, "SELECT count(*) FROM parent", timeout=5).rows == [(2,)]
     conn.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
                  "WHERE x < 300000) SELECT count(*) FROM c").fetchone()
+
+
+def test_a_pinned_reader_stays_guarded_whatever_ran_before(conn: ts.CinchConnection) -> None:
+    """A tenant handle's own reader is armed once for good: every statement it prepares is
+    checked, after refusals, errors and timeouts alike, and it never runs a write."""
+    with pytest.raises(QueryError, match="read-only"):
+        ts.pin_reader(conn)  # a writable connection cannot be pinned
+    reader = ts.pin_reader(ts.connect(conn.path, read_only=True, create=False))
+    try:
+        point = "SELECT name FROM parent WHERE id = ?"
+        for _ in range(3):  # cached statements stay right
+            assert ts.read_rows(reader, point, [1]) == [{"name": "one"}]
+        forever = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                   "SELECT count(*) FROM c")
+        for sql, error in [(REFUSED[0][0], QueryRefused), ("DELETE FROM parent", QueryRefused),
+                           ("SELECT nosuch FROM parent", QueryError),
+                           ("PRAGMA journal_mode = DELETE", QueryRefused),
+                           (forever, QueryTimeout)]:
+            with pytest.raises(error):
+                if error is QueryTimeout:
+                    ts.run_query(reader, sql, read_only=True, timeout=0.1)
+                else:
+                    ts.read_rows(reader, sql)
+            # Still armed, with nothing of the refusal or the budget left over.
+            with pytest.raises(QueryRefused, match="change sets"):
+                ts.read_rows(reader, "DROP TABLE child")
+            assert ts.read_rows(reader, point, [2]) == [{"name": "two"}]
+            assert ts.run_query(reader, "SELECT count(*) FROM parent",
+                                read_only=True).rows == [(2,)]
+        with pytest.raises(QueryError, match="read-only queries only"):
+            ts.run_query(reader, "UPDATE parent SET name = 'x'")
+        # An error outside SQLite's (a bad parameter) is reported, not left half-done.
+        with pytest.raises(QueryError):
+            ts.read_rows(reader, point, [object()])
+        assert ts.read_rows(reader, point, [1]) == [{"name": "one"}]
+        assert _state(conn)[2] == [(1, "one"), (2, "two")]
+    finally:
+        reader.close()
