@@ -204,16 +204,18 @@ def read_rows(conn: CinchConnection, sql: str, params: Params = ()) -> list[dict
     """A guarded read's rows as dicts (column -> value), on a connection opened ``read_only``.
 
     What :func:`run_query` does for such a connection with no row cap and no time budget,
-    without the result object between: the point-query path of ``Tenant.rows``.
+    without the result object between: the point-query path of ``Tenant.rows``. On a pinned
+    reader (:func:`pin_reader`) it only runs the statement; every check that costs is made
+    when something is wrong.
     """
-    if not isinstance(sql, str) or not sql or sql.isspace():
-        _check_sql(sql)
     guard = conn._cinch_guard
-    if guard is not None and guard.pinned:
-        # The point-query path: nothing to switch on or off (see pin_reader).
+    if guard is None or not guard.pinned:
+        rows, cur = _read_armed(conn, _check_sql(sql), params)
+    else:
         try:
             cur = conn.execute(sql, params)
-        except (sqlite3.Error, ValueError, OverflowError) as exc:
+        except (sqlite3.Error, ValueError, OverflowError, TypeError) as exc:
+            _check_sql(sql)  # not a string: say so
             raise _pinned_error(exc, guard, sql) from exc
         try:
             rows = cur.fetchall()  # to the end: the statement is reset, no snapshot is held
@@ -222,15 +224,16 @@ def read_rows(conn: CinchConnection, sql: str, params: Params = ()) -> list[dict
             if isinstance(exc, sqlite3.Error | ValueError | OverflowError):
                 raise _pinned_error(exc, guard, sql) from exc
             raise
-    else:
-        rows, cur = _read_armed(conn, sql, params)
     if not rows:
+        if not sql or sql.isspace():
+            _check_sql(sql)  # nothing ran: say the query was empty
         return []
     description = cur.description
+    # A row is as long as its description: zip's strict= would only cost its keyword parsing.
     if len(rows) == 1:  # a point query: no list of names in between
-        return [dict(zip(map(_name, description), rows[0], strict=True))]
+        return [dict(zip(map(_name, description), rows[0]))]  # noqa: B905
     columns = [d[0] for d in description]
-    return [dict(zip(columns, row, strict=True)) for row in rows]
+    return [dict(zip(columns, row)) for row in rows]  # noqa: B905
 
 
 def _pinned_error(exc: BaseException, guard: QueryGuard, sql: str) -> Exception:

@@ -332,9 +332,15 @@ def test_a_pinned_reader_stays_guarded_whatever_ran_before(conn: ts.CinchConnect
                                 read_only=True).rows == [(2,)]
         with pytest.raises(QueryError, match="read-only queries only"):
             ts.run_query(reader, "UPDATE parent SET name = 'x'")
-        # An error outside SQLite's (a bad parameter) is reported, not left half-done.
+        # Errors outside SQLite's (a bad parameter, not a string, nothing to run) are
+        # reported as such, and leave nothing half-done.
         with pytest.raises(QueryError):
             ts.read_rows(reader, point, [object()])
+        with pytest.raises(QueryError, match="must be a string, not int"):
+            ts.read_rows(reader, 42)  # type: ignore[arg-type]
+        for empty in ("", "  \n "):
+            with pytest.raises(QueryError, match="the query is empty"):
+                ts.read_rows(reader, empty)
         assert ts.read_rows(reader, point, [1]) == [{"name": "one"}]
         assert _state(conn)[2] == [(1, "one"), (2, "two")]
     finally:
