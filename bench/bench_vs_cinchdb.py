@@ -3,7 +3,7 @@
 The workflow a user of either tool meets: a project with a ``users`` table (name, email), N
 tenants, 10 rows inserted into each tenant in one transaction, a ``feature`` branch, a column
 added on it, the branch merged into ``main`` (every tenant of main brought to the merged schema)
-and 2,000 point queries on one tenant.
+and 2,000 point queries on one tenant (timed five times in a row, the best kept).
 
 - cinch: its Python API (``cinch.init``, ``create_table``, ``tenants.create_many``, per tenant
   ``with tenant.transaction(): insert`` x10, ``create_branch``, ``add_column``, ``merge``,
@@ -45,6 +45,7 @@ from pathlib import Path
 CINCHDB = "cinchdb==0.1.24"
 ROWS = 10
 QUERIES = 2000
+QUERY_ROUNDS = 5  # the 2,000 point queries are timed this many times, the best kept
 
 STEPS = [
     ("create", "create tenants"),
@@ -60,7 +61,7 @@ _COMMON = """
 import json, sys, time
 from pathlib import Path
 work, n = Path(sys.argv[1]), int(sys.argv[2])
-ROWS, QUERIES = ROWS_, QUERIES_
+ROWS, QUERIES, QUERY_ROUNDS = ROWS_, QUERIES_, QUERY_ROUNDS_
 names = [f"t{i:05d}" for i in range(n)]
 out = {}
 def row(t, i):
@@ -72,7 +73,16 @@ class timed:
         self.start = time.perf_counter()
     def __exit__(self, *exc):
         out[self.key] = time.perf_counter() - self.start
-""".replace("ROWS_", str(ROWS)).replace("QUERIES_", str(QUERIES))
+def best_of(rounds, work):
+    # Point queries take milliseconds: one timing is mostly noise, the best of a few is not.
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - start)
+    return best
+""".replace("ROWS_", str(ROWS)).replace("QUERY_ROUNDS_", str(QUERY_ROUNDS)).replace(
+    "QUERIES_", str(QUERIES))
 
 CINCH = _COMMON + """
 import cinch
@@ -103,9 +113,10 @@ with timed("merge"):
     p.tenants.pool.close_all()
 tenant = p.tenant(names[0])
 ids = [r["id"] for r in tenant.rows("SELECT id FROM users")]
-with timed("queries"):
+def queries():
     for q in range(QUERIES):
         tenant.rows("SELECT * FROM users WHERE id = ?", [ids[q % len(ids)]])
+out["queries"] = best_of(QUERY_ROUNDS, queries)
 print(json.dumps(out))
 """
 
@@ -135,9 +146,10 @@ with timed("merge"):
     db.merge_branches("feature", "main")
 c = connect("main", tenant=names[0], project_dir=root)
 ids = [r["id"] for r in c.query("SELECT id FROM users")]
-with timed("queries"):
+def queries():
     for q in range(QUERIES):
         c.query("SELECT * FROM users WHERE id = ?", [ids[q % len(ids)]])
+out["queries"] = best_of(QUERY_ROUNDS, queries)
 print(json.dumps(out))
 """
 
@@ -186,9 +198,10 @@ with timed("merge"):
     alter(main)
 conn = connect(files[0])
 ids = [r[0] for r in conn.execute("SELECT id FROM users")]
-with timed("queries"):
+def queries():
     for q in range(QUERIES):
         conn.execute("SELECT * FROM users WHERE id = ?", (ids[q % len(ids)],)).fetchall()
+out["queries"] = best_of(QUERY_ROUNDS, queries)
 print(json.dumps(out))
 """
 
