@@ -111,10 +111,12 @@ def test_revert_undoes_a_change(project: cinch.Project) -> None:
     project.create_branch("work")
     db = project.database(branch="work")
     change = db.add_column("users", "nickname:TEXT").change
+    # A prefix of the id: 16 characters, past the time part of ids made within one second.
+    prefix = change.id[:16]
     with pytest.raises(errors.ConfirmationRequired, match="destroys data"):
-        project.revert(change.id[:8], branch="work")  # dropping the column loses its data
+        project.revert(prefix, branch="work")  # dropping the column loses its data
     assert "nickname" in columns(db.table("users"))
-    out = project.revert(change.id[:8], branch="work", yes=True)
+    out = project.revert(prefix, branch="work", yes=True)
     assert isinstance(out, cinch.RevertResult)
     assert out.reverted.id == change.id
     assert "nickname" not in columns(db.table("users"))

@@ -333,7 +333,7 @@ def test_cli_revert_and_tag(project: cinch.Project, cli: Cli) -> None:
     refused = run_cinch("-C", root, "revert", drop.id)
     assert refused.rc != 0 and "destroyed data" in refused.stderr, refused
     assert "--yes" in refused.stderr
-    dry = cli("-C", root, "revert", drop.id[:10], "--dry-run")
+    dry = cli("-C", root, "revert", drop.id[:16], "--dry-run")  # a prefix, past the time part
     assert dry.rc == 0 and "ADD COLUMN" in dry.stdout.upper(), dry
     done = cli("-C", root, "revert", drop.id, "--yes", "-m", "Bring age back")
     assert done.rc == 0, done
