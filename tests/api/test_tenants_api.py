@@ -227,3 +227,38 @@ def test_close_releases_the_tenants_connections_but_not_one_in_use(
     other.close()
     acme.insert("users", {"name": "Dee"})  # a closed handle reopens what it needs
     assert len(acme.rows("SELECT name FROM users")) == 2
+
+
+def test_closing_handles_while_another_thread_writes_loses_nothing(
+        project: cinch.Project) -> None:
+    """close() on one thread while another commits through its own handle of the same
+    tenant: the writer's leased connection is never closed under it, every row lands."""
+    import threading
+
+    acme = project.database().tenants.create("acme")[0]
+    errors_seen: list[BaseException] = []
+    stop = threading.Event()
+
+    def closer() -> None:
+        try:
+            while not stop.is_set():
+                handle = project.database().tenants.get("acme")
+                handle.rows("SELECT count(*) FROM users")
+                handle.close()
+                stop.wait(0.002)
+        except BaseException as exc:  # reported by the assertion below
+            errors_seen.append(exc)
+
+    thread = threading.Thread(target=closer)
+    thread.start()
+    try:
+        for i in range(40):
+            with acme.transaction():
+                acme.insert("users", {"name": f"u{i}"})
+                acme.insert("users", {"name": f"v{i}"})
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not errors_seen, errors_seen
+    assert acme.rows("SELECT count(*) AS n FROM users") == [{"n": 80}]
+    acme.close()
