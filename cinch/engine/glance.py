@@ -338,6 +338,11 @@ class Glance:
         if not (isinstance(databases, list) and databases
                 and all(isinstance(d, str) for d in databases)):
             return None
+        try:  # each name becomes a folder under .cinch/synced: only names cinch would accept
+            for db in databases:
+                check_name(db, "database")
+        except CinchError:
+            return None
         marks = [synced.path(state, db, key) for db in databases]
         if any(synced.read(mark, branch) not in (parent, head) for mark in marks):
             return None

@@ -160,3 +160,30 @@ def test_a_page_of_tenants_is_the_projects_page(make_project: Callable[..., Path
     full = full_page(root, "main", None, 10)
     assert "t3" not in [row["name"] for row in full]
     assert glance.tenant_page(None, "main", after=None, limit=10) == full
+
+
+def test_the_commit_hook_answer_never_follows_a_hostile_database_name(
+        make_project: Callable[..., Path], git: Git) -> None:
+    """post-commit's quick answer reads cinch.toml's databases with the git binary: a name
+    cinch would refuse (committed past the hooks) sends it to the project, and no synced mark
+    is read or written outside .cinch/synced."""
+    root = make_project("users")
+    full_status(root)
+    nohooks = ("-c", "core.hooksPath=/dev/null")
+    config = root / "cinch.toml"
+    config.write_text(config.read_text().replace('databases = [\n    "main",\n]',
+                                                 'databases = ["main", "../../outside"]'))
+    assert "../../outside" in config.read_text()
+    git(*nohooks, "commit", "-q", "-am", "a name cinch refuses", cwd=root)
+    (root / "README.md").write_text("notes\n")
+    git("add", "README.md", cwd=root)
+    git(*nohooks, "commit", "-q", "-m", "other files", cwd=root)
+    parent = git("rev-parse", "HEAD^1", cwd=root).strip()
+    marks = [m for m in (root / ".cinch" / "synced" / "main").iterdir()
+             if not m.name.startswith(".")]
+    planted = root / "outside" / marks[0].name
+    planted.parent.mkdir()
+    for mark in (*marks, planted):  # every mark names the parent: all else would allow it
+        mark.write_text(f"{parent} main")
+    assert Glance(root).synced_after_commit() is None
+    assert planted.read_text() == f"{parent} main"
