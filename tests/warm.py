@@ -1,5 +1,7 @@
 """A warm start for the processes a test does not test the start of: ``cinch`` commands in the
-documentation's shell pages and the hooks git runs in tests/hooks/.
+documentation's shell pages, the hooks git runs in tests/hooks/, and the ``cinch serve`` the
+HTTP tests run against (importing FastAPI, uvicorn and cinch's routes cost ~1.2 s of CPU a
+server, some forty servers a run).
 
 Each of those is a real process, but most of its CPU went on importing cinch (~0.5-0.7 s each,
 hundreds per run). Here one server process imports cinch once; a command becomes a tiny client
@@ -9,10 +11,13 @@ child takes all of those over and runs the console script's entry point (or ``py
 git_hooks``) exactly as the real process would, then exits through the interpreter's normal
 shutdown; the server reaps it and hands its exit status back to the client, which exits with
 it. So the command's code, files, output, exit code and view of its parents (the hooks read
-git's command line from /proc) are those of a real process; only the imports are shared.
+git's command line from /proc) are those of a real process; only the imports are shared. The
+client passes SIGTERM, SIGINT and SIGHUP on to the child (a test stops a server with
+terminate(), a page with `kill`); a client killed outright takes its child with it.
 
 Process start itself stays tested where it is the subject (tests/cli/test_startup.py, the real
-`cinch` cases kept in each CLI file, tests/hooks/test_git_hooks.py's real interpreter case).
+`cinch` cases kept in each CLI file, tests/hooks/test_git_hooks.py's real interpreter case,
+tests/cli/test_first_use.py's `cinch serve` starts).
 """
 
 from __future__ import annotations
@@ -23,10 +28,15 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SOCKET_ENV = "CINCH_TEST_WARM_SOCKET"
+# The `cinch` the HTTP tests' servers run (tests/server/conftest.py): here, in a module imported
+# once, because pytest loads a conftest under a name of its own beside the `tests.server.conftest`
+# the test files import.
+SERVE: list[str] = []
 
 # The client, run as ``python -S -E CLIENT MODE ARGS...`` (no site, no environment-driven
 # imports: it starts in a few milliseconds). MODE is ``cinch`` or ``hook``.
@@ -50,12 +60,20 @@ sock.connect(os.environ["CINCH_TEST_WARM_SOCKET"])
 socket.send_fds(sock, [len(request).to_bytes(8, "big") + request], fds)
 for fd in fds:
     os.close(fd)
-answer = b""
+# First the child's pid (signals sent to this process are passed on to it: a test stops a
+# `cinch serve` with terminate()), then how it ended.
+answer, child = b"", 0
 while True:
     chunk = sock.recv(64)
     if not chunk:
         break
     answer += chunk
+    if not child and b"\n" in answer:
+        line, _, answer = answer.partition(b"\n")
+        child = int(line.split()[1])
+        import signal
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, lambda number, _frame: os.kill(child, number))
 kind, _, value = answer.decode().partition(" ")
 if kind == "signal":
     import signal
@@ -72,8 +90,13 @@ def _prepare() -> None:
 
     for name in ("cinch.cli.app", "cinch.engine.project", "cinch.engine.history",
                  "cinch.engine.tenants", "cinch.engine.checks", "cinch.engine.staged",
-                 "git_hooks.__main__"):
+                 "git_hooks.__main__", "cinch.server.app", "cinch.server.protocol", "uvicorn",
+                 "uvicorn.lifespan.on", "uvicorn.loops.auto", "uvicorn.protocols.http.auto",
+                 "uvicorn.protocols.websockets.auto"):
         importlib.import_module(name)
+    for name in ("uvloop", "uvicorn.loops.uvloop"):  # optional: `cinch serve` uses it if there
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 def _run_child(request: dict, fds: list[int]) -> None:
@@ -141,20 +164,28 @@ def serve(path: str) -> None:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     waiting: dict[int, socket.socket] = {}
+    watched: dict[socket.socket, int] = {}  # clients still alive, by their child's pid
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     while True:
-        ready, _, _ = select.select([listener, wake_r, sys.stdin], [], [])
+        ready, _, _ = select.select([listener, wake_r, sys.stdin, *watched], [], [])
         if sys.stdin in ready and not sys.stdin.read(1):
             break
         if wake_r in ready:
             os.read(wake_r, 4096)
+        for conn in [c for c in ready if c in watched]:
+            # A client only reads: readable means it died (killed with SIGKILL, which it
+            # cannot pass on), so its process dies the same way.
+            if not conn.recv(1):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(watched.pop(conn), signal.SIGKILL)
         while waiting:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 break
             conn = waiting.pop(pid, None)
             if conn is not None:
+                watched.pop(conn, None)
                 sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
                 answer = f"signal {sig}" if sig else f"exit {os.waitstatus_to_exitcode(status)}"
                 with contextlib.suppress(OSError):
@@ -180,10 +211,22 @@ def serve(path: str) -> None:
                 return  # not reached: the child exits through sys.exit
             for fd in fds:
                 os.close(fd)
+            with contextlib.suppress(OSError):
+                conn.sendall(f"pid {pid}\n".encode())
             waiting[pid] = conn
-    # the test ended: let running children finish (their clients wait for them)
+            watched[conn] = pid
+    # The session ended: commands still running finish (their clients wait for them); a
+    # server a test left running is stopped.
+    deadline = time.monotonic() + 20
     while waiting:
-        pid, status = os.waitpid(-1, 0)
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            if time.monotonic() > deadline:
+                for left in waiting:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(left, signal.SIGKILL)
+            time.sleep(0.05)
+            continue
         conn = waiting.pop(pid, None)
         if conn is not None:
             conn.close()
@@ -204,8 +247,7 @@ class WarmServer:
         real = sys.executable
         self.cinch = self.bin / "cinch"
         self.python = self.bin / "python"
-        self._script(self.cinch, f'exec "{real}" -S -E "{client}" cinch "$@"\n',
-                     serve_real=True)
+        self._script(self.cinch, f'exec "{real}" -S -E "{client}" cinch "$@"\n')
         self._script(self.python,
                      'if [ "$1" = -m ] && [ "$2" = git_hooks ]; then\n'
                      f'  shift 2; exec "{real}" -S -E "{client}" hook "$@"\n'
@@ -219,14 +261,9 @@ class WarmServer:
         if line.strip() != b"ready":
             raise AssertionError("the warm cinch server did not start")
 
-    def _script(self, path: Path, body: str, *, serve_real: bool = False) -> None:
+    def _script(self, path: Path, body: str) -> None:
         real_cinch = Path(sys.executable).parent / "cinch"
-        head = "#!/bin/sh\n"
-        if serve_real:
-            # a server runs until killed: the page's `kill` must reach the process itself
-            head += ('for arg in "$@"; do [ "$arg" = serve ] && '
-                     f'exec "{real_cinch}" "$@"; done\n')
-        path.write_text(head + f'export {SOCKET_ENV}="{self.socket}"\n'
+        path.write_text("#!/bin/sh\n" + f'export {SOCKET_ENV}="{self.socket}"\n'
                         f'export CINCH_TEST_WARM_PYTHON="{self.python}"\n'
                         f'export CINCH_TEST_WARM_CINCH="{real_cinch}"\n' + body)
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)

@@ -1,5 +1,5 @@
 """Fixtures for the HTTP API: projects with tenants, API keys, an in-process TestClient and a
-real ``cinch serve`` (uvicorn in a subprocess, on a free loopback port)."""
+real ``cinch serve`` (uvicorn in a process of its own, on a free loopback port)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,17 @@ from cinch.server.app import create_app
 from cinch.server.settings import ServerSettings
 from cinch.server.state import StateStore, state_path
 from tests.conftest import CINCH_COMMAND
+from tests.warm import SERVE, WarmServer
 
 TENANTS = ("acme", "globex")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_servers(warm: WarmServer) -> None:
+    """start_server runs this worker's warm `cinch` from here on: a real `cinch serve` forked
+    from a process that imported cinch, FastAPI and uvicorn once (tests/warm.py). A server's
+    own start is tested in tests/cli/test_first_use.py."""
+    SERVE[:] = [str(warm.cinch)]
 
 
 @dataclass
@@ -139,7 +148,7 @@ class PortTaken(Exception):
 
 def _start_server_on(port: int, root: Path, *extra: str) -> RealServer:
     process = subprocess.Popen(
-        [*CINCH_COMMAND, "-C", str(root), "serve", "--port", str(port), "--log-level",
+        [*(SERVE or CINCH_COMMAND), "-C", str(root), "serve", "--port", str(port), "--log-level",
          "warning", *extra], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, env=os.environ.copy())
     url = f"http://127.0.0.1:{port}"
