@@ -73,6 +73,9 @@ class Project:
         self._tenants: Tenants | None = None
         self._locks: dict[str, FileLock] = {}
         self._databases_at: dict[str | None, tuple[str, ...]] = {}
+        # (name as asked, branch) -> (the branch tip it was found at, the database): a script
+        # going through tenants asks for the same database once per tenant.
+        self._found: dict[tuple[str, str], tuple[str, Database]] = {}
         self._watch: TipWatch | None = None
         # Called as progress(done, total) while tenants are brought along (a face sets it).
         self.progress: Callable[[int, int], None] | None = None
@@ -172,18 +175,27 @@ class Project:
         return list(known)
 
     def database(self, name: str | None = None, *, branch: str | None = None) -> Database:
+        name = name or "main"
+        branch = branch or self.current_branch
+        tip = self._refs().tip(branch)
+        found = self._found.get((name, branch))
+        if found is not None and found[0] == tip:
+            return found[1]  # checked and found at this very commit already
         from cinch.engine.database import Database
 
-        name = name or "main"
         check_name(name, "database")
-        branch = branch or self.current_branch
         known = self.databases(branch)
         match = next((d for d in known if d.lower() == name.lower()), None)
         if match is None:
             raise NotFound(
                 f"no database named {name!r} on branch {branch}; databases: {', '.join(known)}",
                 database=name)
-        return Database(self, match, branch)
+        db = Database(self, match, branch)
+        if tip is not None and self._refs().tip(branch) == tip:  # the same commit throughout
+            if len(self._found) > 256:
+                self._found.clear()
+            self._found[(name, branch)] = (tip, db)
+        return db
 
     def create_database(self, name: str, *, dry_run: bool = False) -> Database:
         check_name(name, "database")
@@ -229,7 +241,10 @@ class Project:
     def tenant(self, name: str = "main", *, database: str | None = None,
                branch: str | None = None) -> Tenant:
         """A tenant of (database, branch) to query and write; see :class:`cinch.Tenant`."""
-        return self.database(database, branch=branch).tenants.get(name)
+        from cinch.engine.tenant import Tenant
+
+        db = self.database(database, branch=branch)
+        return Tenant(self, db.name, db.branch, name, owner=db)
 
     def sync(self, *, database: str | None = None, branch: str | None = None,
              progress: Callable[[int, int], None] | None = None,

@@ -619,14 +619,15 @@ class Tenants:
         """:meth:`path` as text: a tenant handle is made per request, a ``Path`` costs."""
         if name == MAIN_TENANT and create_main:
             self._ensure_main(db, branch)
-        path = self.store.file(db, branch, name)  # checks the name; resolved once per folder
         fork = self._fork(db, branch)
-        pending = fork is not None and name in fork.pending
-        if not pending and not os.path.isfile(path):
-            raise NotFound(f"no tenant named {name!r} on {db}@{branch}", tenant=name)
-        if pending:
+        if fork is not None and name in fork.pending:
+            path = self.store.file(db, branch, name)  # checks the name
             self._materialize(db, branch, name)
-        return path
+            return path
+        found = self.store.existing_file(db, branch, name)  # checks the name; one lstat
+        if found is None:
+            raise NotFound(f"no tenant named {name!r} on {db}@{branch}", tenant=name)
+        return found
 
     def linked(self, db: str, branch: str, name: str) -> str | None:
         """The file a tenant adopted in place stands for (None for a tenant of cinch's own)."""

@@ -369,6 +369,24 @@ class TenantStore:
 
     def file(self, db: str, branch: str, tenant: str) -> str:
         """:meth:`path` as text (what the connection pool keys on; no ``Path`` built)."""
+        candidate = self._candidate(db, branch, tenant)
+        # Resolved once per folder (a tenant's handle is made per request: realpath is a
+        # stat per path component); a tenant file that is a symlink is resolved each time.
+        return self._inside(candidate) if os.path.islink(candidate) else candidate
+
+    def existing_file(self, db: str, branch: str, tenant: str) -> str | None:
+        """:meth:`file` if the tenant's file exists, else None: one ``lstat`` for both."""
+        candidate = self._candidate(db, branch, tenant)
+        try:
+            mode = os.lstat(candidate).st_mode
+        except (OSError, ValueError):
+            return None
+        if stat.S_ISLNK(mode):
+            real = self._inside(candidate)  # an adopted file that is missing says so
+            return real if os.path.isfile(real) else None
+        return candidate if stat.S_ISREG(mode) else None
+
+    def _candidate(self, db: str, branch: str, tenant: str) -> str:
         check_tenant_name(tenant)
         folder = self._resolved.get((db, branch))
         if folder is None:
@@ -377,10 +395,7 @@ class TenantStore:
                 if len(self._resolved) > 4096:
                     self._resolved.clear()
                 self._resolved[(db, branch)] = folder
-        candidate = os.path.join(folder, tenant + _SUFFIX)
-        # Resolved once per folder (a tenant's handle is made per request: realpath is a
-        # stat per path component); a tenant file that is a symlink is resolved each time.
-        return self._inside(candidate) if os.path.islink(candidate) else candidate
+        return os.path.join(folder, tenant + _SUFFIX)
 
     def _make_folder(self, db: str, branch: str) -> str:
         """The validated, resolved, existing folder for ``db``/``branch`` (cached: creating

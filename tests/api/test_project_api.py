@@ -250,3 +250,27 @@ def test_public_signatures_name_no_any() -> None:
         for name in documented.get(cls, []):
             assert getattr(cls, name).__doc__, f"{cls.__name__}.{name} has no docstring"
     assert checked > 80
+
+
+def test_a_database_looked_up_again_follows_the_branch_where_it_moves(
+        project: cinch.Project) -> None:
+    """A lookup is remembered per branch tip: moved by plain git to a commit without the
+    database, the branch no longer has it, and moved back it has it again."""
+    before = project.git.resolve("main")
+    project.create_database("billing").create_table("invoices", ["total:INTEGER"])
+    project.database("billing").tenants.create("acme")
+    after = project.git.resolve("main")
+    assert project.database("BILLING").name == "billing"  # the name it was created with
+    assert project.tenant("acme", database="billing").rows("SELECT * FROM invoices") == []
+
+    repo = pygit2.Repository(str(project.root))
+    repo.references["refs/heads/main"].set_target(before)
+    with pytest.raises(errors.NotFound, match="no database named 'billing'"):
+        project.database("billing")
+    with pytest.raises(errors.NotFound, match="no database named 'billing'"):
+        project.tenant("acme", database="billing")
+
+    repo.references["refs/heads/main"].set_target(after)
+    assert project.tenant("acme", database="billing").database == "billing"
+    with pytest.raises(errors.InvalidName):
+        project.database("../billing")

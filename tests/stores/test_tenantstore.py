@@ -95,6 +95,27 @@ def test_symlink_out_of_the_root_is_refused(store: ts.TenantStore, tmp_path: Pat
         store.path("main", "evil", "acme")
 
 
+def test_existing_file_is_the_tenants_regular_file_or_none(store: ts.TenantStore,
+                                                            template: Path,
+                                                            tmp_path: Path) -> None:
+    store.create_from_template(template, "main", "main", "acme")
+    assert store.existing_file("main", "main", "acme") == store.file("main", "main", "acme")
+    assert store.existing_file("main", "main", "nobody") is None
+    assert store.existing_file("main", "no-branch", "acme") is None
+    (store.folder("main", "main") / "dir.db").mkdir()  # not a file: no tenant
+    assert store.existing_file("main", "main", "dir") is None
+    for hostile in ("../acme", "a/b", "", "x\x00"):
+        with pytest.raises(InvalidName):
+            store.existing_file("main", "main", hostile)
+    # A link in the tenant folder that is not a tenant adopted in place is refused, not
+    # followed out of the root.
+    outside = tmp_path / "elsewhere.db"
+    outside.write_bytes(b"")
+    (store.folder("main", "main") / "sneaky.db").symlink_to(outside)
+    with pytest.raises(InvalidName, match="outside the tenant root"):
+        store.existing_file("main", "main", "sneaky")
+
+
 # -- listing -------------------------------------------------------------------------------------
 
 
