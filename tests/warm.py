@@ -176,7 +176,11 @@ def serve(path: str) -> None:
         for conn in [c for c in ready if c in watched]:
             # A client only reads: readable means it died (killed with SIGKILL, which it
             # cannot pass on), so its process dies the same way.
-            if not conn.recv(1):
+            try:
+                alive = bool(conn.recv(1))
+            except OSError:
+                alive = False
+            if not alive:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(watched.pop(conn), signal.SIGKILL)
         while waiting:
