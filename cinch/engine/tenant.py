@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
@@ -47,8 +47,9 @@ class Tenant:
         self._db: Database | None = owner
         # A read connection of this handle's own, kept open between queries: a point query
         # then costs what it costs on a raw reused sqlite3 connection. Closed by close(), and
-        # by cinch before the tenant's file is renamed or deleted.
+        # by cinch before the tenant's file is renamed or deleted. ``_point`` is its rows().
         self._reader: sqlite3.Connection | None = None
+        self._point: Callable[[str, Params], list[Row]] | None = None
         tenants.handles.add(self)
 
     @property
@@ -63,15 +64,17 @@ class Tenant:
         """Release this handle's connections: its own reader, and the pooled connection its
         writes left open if no one is using it (each is reopened if the tenant is used
         again). A script going through many tenants closes each one when done with it."""
-        reader, self._reader = self._reader, None
+        reader, self._reader, self._point = self._reader, None, None
         if reader is not None:
             reader.close()
         if self._conn is None:  # not inside transaction(): its connection is leased
             self._pool.close_idle(self._key)
 
-    def _open_reader(self) -> sqlite3.Connection:
+    def _open_reader(self) -> ts.PinnedReader:
         # Guarded read-only for its whole life: a point query only runs the statement.
-        return ts.pin_reader(ts.connect(self._key, read_only=True, create=False))
+        pinned = ts.pin_reader(ts.connect(self._key, read_only=True, create=False))
+        self._reader, self._point = pinned.conn, pinned.rows
+        return pinned
 
     def __enter__(self) -> Tenant:
         return self
@@ -108,9 +111,7 @@ class Tenant:
             return ts.run_query(self._conn, sql, params, read_only=read_only, max_rows=max_rows,
                                 timeout=timeout)
         if read_only:
-            reader = self._reader
-            if reader is None:
-                reader = self._reader = self._open_reader()
+            reader = self._reader or self._open_reader().conn
             return ts.run_query(reader, sql, params, read_only=True, max_rows=max_rows,
                                 timeout=timeout)
         self.project.tenants.before_write(self.database, self.branch, self.name)
@@ -228,10 +229,8 @@ class Tenant:
     def rows(self, sql: str, params: Params = ()) -> list[Row]:
         """A SELECT's rows as dicts (column -> value)."""
         if self._conn is None:  # on this handle's own reader: the point-query path
-            reader = self._reader
-            if reader is None:
-                reader = self._reader = self._open_reader()
-            return ts.read_rows(reader, sql, params)
+            point = self._point or self._open_reader().rows
+            return point(sql, params)
         result = self.query(sql, params)
         return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 

@@ -185,58 +185,77 @@ def run_query(
         _disarm(conn, guard, toggled)
 
 
-def pin_reader(conn: CinchConnection) -> CinchConnection:
-    """Guard a connection opened ``read_only`` for good (:meth:`QueryGuard.pin`): for one that
-    runs nothing but guarded reads, where :func:`read_rows` then only runs the statement."""
-    if not conn.read_only:
-        raise QueryError("only a connection opened read-only can be pinned")
-    guard = QueryGuard()
-    guard.pin()
-    # Installing expires every statement prepared so far (cinch's settings): from here on
-    # each one is prepared under the read-only policy.
-    sqlite3.Connection.set_authorizer(conn, guard)
-    guard.level = READ_ONLY
-    conn._cinch_guard = guard
-    conn._cinch_cursor = None  # read_rows's own cursor, made at its first query
-    return conn
+class PinnedReader:
+    """A connection opened ``read_only`` and guarded for good (:meth:`QueryGuard.pin`): for
+    one that runs nothing but guarded reads (a tenant handle's own). :meth:`rows` only runs
+    the statement; every check that costs is made when something is wrong."""
+
+    __slots__ = ("_cur", "_guard", "conn")
+
+    def __init__(self, conn: CinchConnection) -> None:
+        if not conn.read_only:
+            raise QueryError("only a connection opened read-only can be pinned")
+        guard = QueryGuard()
+        guard.pin()
+        # Installing expires every statement prepared so far (cinch's settings): from here on
+        # each one is prepared under the read-only policy.
+        sqlite3.Connection.set_authorizer(conn, guard)
+        guard.level = READ_ONLY
+        conn._cinch_guard = guard
+        conn._cinch_pinned = self
+        self.conn = conn
+        self._guard = guard
+        # One cursor reused query after query (a new one per query cost 5% of a point query);
+        # one that failed is closed and replaced.
+        self._cur: sqlite3.Cursor | None = None
+
+    def rows(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        """:func:`read_rows` on this connection: the point-query path of ``Tenant.rows``."""
+        cur = self._cur
+        if cur is None:
+            cur = self._cur = self.conn.cursor()
+        try:
+            # fetchall runs to the end: the statement is reset, no snapshot is held.
+            rows = cur.execute(sql, params).fetchall()
+        except BaseException as exc:
+            self._cur = None
+            cur.close()  # an open read statement would pin the WAL snapshot
+            if isinstance(exc, sqlite3.Error | ValueError | OverflowError | TypeError):
+                _check_sql(sql)  # not a string: say so
+                raise _pinned_error(exc, self._guard, sql) from exc
+            raise
+        # A row is as long as its description: zip's strict= would only cost its keyword
+        # parsing. A point query builds no list of names in between.
+        if len(rows) == 1:
+            return [dict(zip(map(_name, cur.description), rows[0]))]  # noqa: B905
+        return _dicts(rows, cur, sql)
+
+
+def pin_reader(conn: CinchConnection) -> PinnedReader:
+    """Guard a connection opened ``read_only`` for good; see :class:`PinnedReader`."""
+    return PinnedReader(conn)
 
 
 def read_rows(conn: CinchConnection, sql: str, params: Params = ()) -> list[dict[str, Any]]:
     """A guarded read's rows as dicts (column -> value), on a connection opened ``read_only``.
 
     What :func:`run_query` does for such a connection with no row cap and no time budget,
-    without the result object between: the point-query path of ``Tenant.rows``. On a pinned
-    reader (:func:`pin_reader`) it only runs the statement; every check that costs is made
-    when something is wrong.
+    without the result object between. On a pinned reader (:func:`pin_reader`) it only runs
+    the statement (:meth:`PinnedReader.rows`).
     """
     guard = conn._cinch_guard
-    if guard is None or not guard.pinned:
-        rows, cur = _read_armed(conn, _check_sql(sql), params)
-    else:
-        # One cursor reused query after query (a new one per query cost 5% of a point query);
-        # one that failed is closed and replaced.
-        cur = conn._cinch_cursor
-        if cur is None:
-            cur = conn._cinch_cursor = conn.cursor()
-        try:
-            cur.execute(sql, params)
-            rows = cur.fetchall()  # to the end: the statement is reset, no snapshot is held
-        except BaseException as exc:
-            conn._cinch_cursor = None
-            cur.close()  # an open read statement would pin the WAL snapshot
-            if isinstance(exc, sqlite3.Error | ValueError | OverflowError | TypeError):
-                _check_sql(sql)  # not a string: say so
-                raise _pinned_error(exc, guard, sql) from exc
-            raise
+    if guard is not None and guard.pinned:
+        return conn._cinch_pinned.rows(sql, params)  # type: ignore[no-any-return]
+    rows, cur = _read_armed(conn, _check_sql(sql), params)
+    return _dicts(rows, cur, sql)
+
+
+def _dicts(rows: list[Any], cur: sqlite3.Cursor, sql: str) -> list[dict[str, Any]]:
     if not rows:
         if not sql or sql.isspace():
             _check_sql(sql)  # nothing ran: say the query was empty
         return []
-    description = cur.description
-    # A row is as long as its description: zip's strict= would only cost its keyword parsing.
-    if len(rows) == 1:  # a point query: no list of names in between
-        return [dict(zip(map(_name, description), rows[0]))]  # noqa: B905
-    columns = [d[0] for d in description]
+    columns = [d[0] for d in cur.description]
     return [dict(zip(columns, row)) for row in rows]  # noqa: B905
 
 

@@ -63,7 +63,7 @@ class CinchConnection(sqlite3.Connection):
     read_only: bool
     wal: bool  # in WAL mode (a file adopted in place may keep its rollback journal)
     _cinch_guard: Any
-    _cinch_cursor: Any  # a pinned reader's reused cursor (cinch.stores.query.read_rows)
+    _cinch_pinned: Any  # its PinnedReader, once pinned (cinch.stores.query)
 
     def set_authorizer(self, authorizer_callback: Any) -> None:
         self._cinch_guard = None

@@ -52,6 +52,7 @@ from cinch.stores.ledger import (
 )
 from cinch.stores.leftovers import record_intent, recover, sweep_temp_files, sweep_templates
 from cinch.stores.query import (
+    PinnedReader,
     QueryCursor,
     QueryResult,
     iter_query,
@@ -77,6 +78,7 @@ __all__ = [
     "ConnectionPool",
     "Lease",
     "LedgerRow",
+    "PinnedReader",
     "QueryCursor",
     "QueryResult",
     "TenantStore",

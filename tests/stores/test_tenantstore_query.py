@@ -308,11 +308,16 @@ def test_a_pinned_reader_stays_guarded_whatever_ran_before(conn: ts.CinchConnect
     checked, after refusals, errors and timeouts alike, and it never runs a write."""
     with pytest.raises(QueryError, match="read-only"):
         ts.pin_reader(conn)  # a writable connection cannot be pinned
-    reader = ts.pin_reader(ts.connect(conn.path, read_only=True, create=False))
+    pinned = ts.pin_reader(ts.connect(conn.path, read_only=True, create=False))
+    reader = pinned.conn
     try:
         point = "SELECT name FROM parent WHERE id = ?"
-        for _ in range(3):  # cached statements stay right
+        for _ in range(3):  # cached statements stay right, by either door
             assert ts.read_rows(reader, point, [1]) == [{"name": "one"}]
+            assert pinned.rows(point, [2]) == [{"name": "two"}]
+        assert pinned.rows("SELECT name FROM parent ORDER BY id") == [{"name": "one"},
+                                                                      {"name": "two"}]
+        assert pinned.rows(point, [3]) == []
         forever = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
                    "SELECT count(*) FROM c")
         for sql, error in [(REFUSED[0][0], QueryRefused), ("DELETE FROM parent", QueryRefused),
@@ -341,6 +346,10 @@ def test_a_pinned_reader_stays_guarded_whatever_ran_before(conn: ts.CinchConnect
         for empty in ("", "  \n "):
             with pytest.raises(QueryError, match="the query is empty"):
                 ts.read_rows(reader, empty)
+            with pytest.raises(QueryError, match="the query is empty"):
+                pinned.rows(empty)
+        with pytest.raises(QueryRefused, match="change sets"):
+            pinned.rows("DROP TABLE child")
         assert ts.read_rows(reader, point, [1]) == [{"name": "one"}]
         assert _state(conn)[2] == [(1, "one"), (2, "two")]
     finally:
