@@ -72,7 +72,7 @@ class Tenant:
 
     def _open_reader(self) -> ts.PinnedReader:
         # Guarded read-only for its whole life: a point query only runs the statement.
-        pinned = ts.pin_reader(ts.connect(self._key, read_only=True, create=False))
+        pinned = ts.PinnedReader(ts.connect(self._key, read_only=True, create=False))
         self._reader, self._point = pinned.conn, pinned.rows
         return pinned
 

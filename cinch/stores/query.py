@@ -231,16 +231,11 @@ class PinnedReader:
         return _dicts(rows, cur, sql)
 
 
-def pin_reader(conn: CinchConnection) -> PinnedReader:
-    """Guard a connection opened ``read_only`` for good; see :class:`PinnedReader`."""
-    return PinnedReader(conn)
-
-
 def read_rows(conn: CinchConnection, sql: str, params: Params = ()) -> list[dict[str, Any]]:
     """A guarded read's rows as dicts (column -> value), on a connection opened ``read_only``.
 
     What :func:`run_query` does for such a connection with no row cap and no time budget,
-    without the result object between. On a pinned reader (:func:`pin_reader`) it only runs
+    without the result object between. On a pinned reader (:class:`PinnedReader`) it only runs
     the statement (:meth:`PinnedReader.rows`).
     """
     guard = conn._cinch_guard

@@ -75,10 +75,11 @@ def _uri(path: str, create: bool) -> str:
     # (branch keys contain it), '?' and '#'; it is what Path.as_uri does, without building a
     # Path on every open. An absolute path's quoting is kept: a tenant is opened again and
     # again, and quoting it cost a fifth of what SQLite takes to open it.
-    quoted = _QUOTED.get(path) if path.startswith(os.sep) else None
+    absolute = path.startswith(os.sep)
+    quoted = _QUOTED.get(path) if absolute else None
     if quoted is None:
         quoted = quote_from_bytes(os.fsencode(os.path.abspath(path)))
-        if path.startswith(os.sep):
+        if absolute:
             if len(_QUOTED) >= 8192:
                 _QUOTED.clear()
             _QUOTED[path] = quoted
@@ -347,10 +348,8 @@ class ConnectionPool:
         """Close the idle connections to ``path`` (leased ones are left alone): for a caller
         done with the file. Closing it while its pages are still in the CPU's caches costs
         less than closing it later as the least recently used one."""
-        p = os.fspath(path)
-        key = (p if p.startswith(os.sep) else os.path.abspath(p), False)
         with self._lock:
-            victims = self._idle.pop(key, None)
+            victims = self._idle.pop((_key(path), False), None)
             if not victims:
                 return
             self._open -= len(victims)

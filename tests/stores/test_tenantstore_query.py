@@ -307,8 +307,8 @@ def test_a_pinned_reader_stays_guarded_whatever_ran_before(conn: ts.CinchConnect
     """A tenant handle's own reader is armed once for good: every statement it prepares is
     checked, after refusals, errors and timeouts alike, and it never runs a write."""
     with pytest.raises(QueryError, match="read-only"):
-        ts.pin_reader(conn)  # a writable connection cannot be pinned
-    pinned = ts.pin_reader(ts.connect(conn.path, read_only=True, create=False))
+        ts.PinnedReader(conn)  # a writable connection cannot be pinned
+    pinned = ts.PinnedReader(ts.connect(conn.path, read_only=True, create=False))
     reader = pinned.conn
     try:
         point = "SELECT name FROM parent WHERE id = ?"
