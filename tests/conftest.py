@@ -31,14 +31,19 @@ import typer
 import typer.main
 
 import cinch
+from tests.warm import CINCH as WARM_CINCH
 
 if TYPE_CHECKING:
     from tests.warm import WarmServer
 
 AUTHOR_NAME = "Cinch Tester"
 AUTHOR_EMAIL = "tester@example.com"
-_BIN = shutil.which("cinch", path=str(Path(sys.executable).parent))
-CINCH_COMMAND: list[str] = [_BIN] if _BIN else [sys.executable, "-m", "cinch.cli.app"]
+# The interpreter and console script cinch was installed with, read before the session's
+# `warm_processes` fixture points sys.executable at the warm one (tests/warm.py).
+REAL_PYTHON = sys.executable
+VENV_BIN = Path(REAL_PYTHON).parent
+_BIN = shutil.which("cinch", path=str(VENV_BIN))
+CINCH_COMMAND: list[str] = [_BIN] if _BIN else [REAL_PYTHON, "-m", "cinch.cli.app"]
 
 # The schema most tests start from: the issue's `users` table, its index and a view on it.
 USERS_COLUMNS = ["name:TEXT", "email:TEXT:unique", "age:INTEGER:not-null:default=0"]
@@ -68,14 +73,16 @@ Snapshot = Callable[[Path], dict[str, bytes]]
 
 def run_cinch(*args: str, cwd: Path | None = None, env: Mapping[str, str | None] | None = None,
               check: bool = False) -> CliResult:
-    """Run the real ``cinch`` command; ``env`` entries override (None removes) variables."""
+    """Run a ``cinch`` process (warm unless the test asks for ``real_processes``: tests/warm.py);
+    ``env`` entries override (None removes) variables."""
     environ = os.environ.copy()
     for key, value in (env or {}).items():
         if value is None:
             environ.pop(key, None)
         else:
             environ[key] = value
-    proc = subprocess.run([*CINCH_COMMAND, *args], cwd=cwd, env=environ, capture_output=True,
+    proc = subprocess.run([*(WARM_CINCH or CINCH_COMMAND), *args], cwd=cwd, env=environ,
+                          capture_output=True,
                           text=True, timeout=120, stdin=subprocess.DEVNULL)
     result = CliResult(tuple(args), proc.returncode, proc.stdout, proc.stderr)
     if check and result.rc != 0:
@@ -263,7 +270,8 @@ def empty_project(make_project: Callable[..., Path]) -> Iterator[cinch.Project]:
 
 
 @pytest.fixture(scope="session")
-def warm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarmServer]:
+def warm(tmp_path_factory: pytest.TempPathFactory,
+         isolated_machine: Path) -> Iterator[WarmServer]:
     """``cinch`` and the hooks' ``python -m git_hooks`` as real processes forked from one that
     imported cinch once (tests/warm.py), for tests that do not test a process's start."""
     from tests.warm import WarmServer
@@ -271,3 +279,33 @@ def warm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarmServer]:
     server = WarmServer(tmp_path_factory.mktemp("warm"))
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_processes(warm: WarmServer) -> Iterator[None]:
+    """Every cinch process a test starts starts warm: ``run_cinch`` and the HTTP tests' servers
+    run the warm ``cinch``, and sys.executable is the warm ``python``, so ``python -m
+    cinch.cli.app`` and the hooks cinch installs (it writes sys.executable into them) do too;
+    anything else that python runs is the real interpreter."""
+    WARM_CINCH[:] = [str(warm.cinch)]
+    sys.executable = str(warm.python)
+    try:
+        yield
+    finally:
+        sys.executable = REAL_PYTHON
+        WARM_CINCH.clear()
+
+
+@pytest.fixture
+def real_processes() -> Iterator[None]:
+    """The test's cinch processes and hooks start on the real interpreter: for tests whose
+    subject is a process's start, or its death at a chosen moment (killing a warm command's
+    client ends the command a moment later, not at once)."""
+    saved, executable = WARM_CINCH[:], sys.executable
+    WARM_CINCH.clear()
+    sys.executable = REAL_PYTHON
+    try:
+        yield
+    finally:
+        WARM_CINCH[:] = saved
+        sys.executable = executable

@@ -5,7 +5,8 @@ and reaped meanwhile (the cinch commands, hooks, servers and compilers a test ru
 its file; module fixtures fall into the first and last test of their file. With ``--dist
 loadfile`` a file runs on one worker, so the figures add up to the run's pytest CPU, less the
 workers' start and what session fixtures reap at the end. Lines ``cpu_seconds file`` are
-appended to the file named by ``CINCH_SUITE_CPU`` (every worker appends its own).
+appended to the file named by ``CINCH_SUITE_CPU`` (every worker appends its own); with
+``CINCH_SUITE_CPU_BY=test``, one line per test instead.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ def _cpu() -> float:
 def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     before = _cpu()
     yield
-    _SPENT[item.nodeid.split("::")[0]] += _cpu() - before
+    key = item.nodeid if os.environ.get("CINCH_SUITE_CPU_BY") == "test" else \
+        item.nodeid.split("::")[0]
+    _SPENT[key] += _cpu() - before
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -1,25 +1,29 @@
-"""A warm start for the processes a test does not test the start of: ``cinch`` commands in the
-documentation's shell pages, the hooks git runs in tests/hooks/, and the ``cinch serve`` the
-HTTP tests run against (importing FastAPI, uvicorn and cinch's routes cost ~1.2 s of CPU a
-server, some forty servers a run).
+"""A warm start for the processes a test does not test the start of: every ``cinch`` command a
+test runs (``run_cinch``, ``python -m cinch.cli.app``, the documentation's shell pages), every
+hook cinch installs (it writes the interpreter it runs under into them, and the session's
+interpreter is ``bin/python`` below), and the ``cinch serve`` the HTTP tests run against
+(importing FastAPI, uvicorn and cinch's routes cost ~1.2 s of CPU a server).
 
-Each of those is a real process, but most of its CPU went on importing cinch (~0.5-0.7 s each,
+Each of those is a real process, but most of its CPU went on importing cinch (~0.4-0.7 s each,
 hundreds per run). Here one server process imports cinch once; a command becomes a tiny client
 (python without site: a few ms) that hands the server its argv, working folder, environment,
 parent pid and its stdin/stdout/stderr file descriptors (SCM_RIGHTS). The server forks; the
 child takes all of those over and runs the console script's entry point (or ``python -m
-git_hooks``) exactly as the real process would, then exits through the interpreter's normal
-shutdown; the server reaps it and hands its exit status back to the client, which exits with
+git_hooks``) exactly as the real process would, then ends as the interpreter does (threads
+joined, atexit handlers, output flushed; the shared modules are left as they are); the server
+reaps it and hands its exit status back to the client, which exits with
 it. So the command's code, files, output, exit code and view of its parents (the hooks read
 git's command line from /proc) are those of a real process; only the imports are shared. The
 client passes SIGTERM, SIGINT and SIGHUP on to the child (a test stops a server with
-terminate(), a page with `kill`); a client killed outright takes its child with it.
+terminate(), a page with `kill`); a client killed outright takes its child with it, a moment
+later (the server notices), so a test that kills a command at a chosen moment runs it real.
 
-Process start itself stays tested where it is the subject (tests/cli/test_startup.py, the real
-`cinch` cases kept in each CLI file, tests/hooks/test_git_hooks.py's real interpreter case,
-tests/cli/test_first_use.py's `cinch serve` starts).
+Process start and death stay tested where they are the subject, with the ``real_processes``
+fixture (tests/conftest.py): tests/cli/test_startup.py, tests/cli/test_first_use.py's `cinch
+serve` starts, tests/hooks/test_git_hooks.py's hooks on the interpreter cinch was installed
+with, and the kill tests (tests/tenants/test_crash.py and the kills in test_parallel.py and
+tests/history/test_any_history.py).
 """
-
 from __future__ import annotations
 
 import contextlib
@@ -33,10 +37,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SOCKET_ENV = "CINCH_TEST_WARM_SOCKET"
-# The `cinch` the HTTP tests' servers run (tests/server/conftest.py): here, in a module imported
-# once, because pytest loads a conftest under a name of its own beside the `tests.server.conftest`
-# the test files import.
-SERVE: list[str] = []
+# The `cinch` tests run (tests/conftest.py's run_cinch, the HTTP tests' servers): this worker's
+# warm one while the session's `warm_processes` fixture is active. Here, in a module imported
+# once, because pytest loads a conftest under a name of its own beside the `tests.conftest` the
+# test files import.
+CINCH: list[str] = []
 
 # The client, run as ``python -S -E CLIENT MODE ARGS...`` (no site, no environment-driven
 # imports: it starts in a few milliseconds). MODE is ``cinch`` or ``hook``.
@@ -137,16 +142,59 @@ def _run_child(request: dict, fds: list[int]) -> None:
     python = os.environ.get("CINCH_TEST_WARM_PYTHON")
     if python:
         sys.executable = python  # hooks `cinch init` writes start warm too
-    if request["mode"] == "hook":
-        import runpy
+    try:
+        if request["mode"] == "hook":
+            import runpy
 
-        sys.argv = [str(ROOT / "git_hooks" / "__main__.py"), *request["args"]]
-        runpy.run_module("git_hooks", run_name="__main__", alter_sys=True)
-        sys.exit(0)
-    from cinch.cli.app import main
+            sys.argv = [str(ROOT / "git_hooks" / "__main__.py"), *request["args"]]
+            runpy.run_module("git_hooks", run_name="__main__", alter_sys=True)
+        else:
+            from cinch.cli.app import main
 
-    sys.argv = [os.environ.get("CINCH_TEST_WARM_CINCH", "cinch"), *request["args"]]
-    sys.exit(main())
+            sys.argv = [os.environ.get("CINCH_TEST_WARM_CINCH", "cinch"), *request["args"]]
+            main()
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc.code)
+    except KeyboardInterrupt:
+        sys.excepthook(*sys.exc_info())
+        code = -signal.SIGINT
+    except BaseException:
+        sys.excepthook(*sys.exc_info())
+        code = 1
+    _shut_down(code)
+
+
+def _exit_code(value: object) -> int:
+    """What the interpreter exits with for ``sys.exit(value)``."""
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        return value & 0xFF
+    sys.stderr.write(f"{value}\n")
+    return 1
+
+
+def _shut_down(code: int) -> None:
+    """The interpreter's shutdown as a command sees it (non-daemon threads joined, atexit
+    handlers run, output flushed; a KeyboardInterrupt ends the process by SIGINT), without
+    tearing down the modules it shares with the server: that touched every page the fork
+    shares and cost more than the command itself."""
+    import atexit
+    import signal
+
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        threading._shutdown()  # type: ignore[attr-defined]
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            if stream is not None:
+                stream.flush()
+    if code == -signal.SIGINT:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    os._exit(code)
 
 
 def serve(path: str) -> None:
@@ -156,6 +204,12 @@ def serve(path: str) -> None:
     import signal
 
     _prepare()
+    # The children share what is imported here; frozen, a child's collections skip it (and
+    # leave its pages unwritten: a written page is copied).
+    import gc
+
+    gc.collect()
+    gc.freeze()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
@@ -238,8 +292,8 @@ def serve(path: str) -> None:
 
 class WarmServer:
     """The server process and the two commands that reach it: ``bin/cinch`` and
-    ``bin/python`` (which sends ``-m git_hooks ...`` to the server and runs anything else with
-    the real interpreter)."""
+    ``bin/python`` (which sends ``-m git_hooks ...`` and ``-m cinch.cli.app ...`` to the server
+    and runs anything else with the real interpreter, as the same process: ``exec``)."""
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -255,6 +309,9 @@ class WarmServer:
         self._script(self.python,
                      'if [ "$1" = -m ] && [ "$2" = git_hooks ]; then\n'
                      f'  shift 2; exec "{real}" -S -E "{client}" hook "$@"\n'
+                     'fi\n'
+                     'if [ "$1" = -m ] && [ "$2" = cinch.cli.app ]; then\n'
+                     f'  shift 2; exec "{real}" -S -E "{client}" cinch "$@"\n'
                      f'fi\nexec "{real}" "$@"\n')
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.process = subprocess.Popen(

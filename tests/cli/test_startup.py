@@ -1,7 +1,8 @@
 """What `cinch` imports at start: every command pays for it, so the CLI loads only what the
 command run needs. Asserts on module sets, never on timings (those belong in bench/).
 
-Each check runs a fresh interpreter: this test process has long since imported everything.
+Each check runs a fresh interpreter: this test process has long since imported everything
+(and its processes are not forked warm: tests/warm.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import pytest
 import typer
 
 import cinch
+
+pytestmark = pytest.mark.usefixtures("real_processes")
 
 # Never needed to import the CLI or print its help.
 ENGINE = ("cinch.engine", "cinch.stores", "cinch.planner", "cinch.models", "cinch.server",

@@ -14,7 +14,6 @@ import pytest
 
 import cinch
 from cinch.engine.branches import commit_config
-from tests.server.conftest import warm_servers  # noqa: F401  (its servers start warm too)
 
 # Every column kind and flag, keyword and non-identifier names, JSON with and without a type
 # override, integers that need 64 bits, both kinds of table.

@@ -6,12 +6,12 @@ import json
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import cinch
 from cinch.engine.export import migrations
+from tests.conftest import VENV_BIN
 
 
 def user_schema(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
@@ -104,7 +104,7 @@ def test_an_unknown_format_is_refused(shop: cinch.Project, tmp_path: Path, cli: 
 
 
 def alembic(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("alembic", path=str(Path(sys.executable).parent))
+    binary = shutil.which("alembic", path=str(VENV_BIN))
     assert binary, "alembic is a dev dependency"
     return subprocess.run([binary, *args], cwd=folder, capture_output=True, text=True,
                           timeout=120)

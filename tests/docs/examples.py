@@ -11,11 +11,12 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from tests.conftest import VENV_BIN
 
 if TYPE_CHECKING:
     from tests.warm import WarmServer
@@ -54,7 +55,7 @@ def run_shell_page(page: str, folder: Path, tools: tuple[str, ...] = (),
     A page that starts a server reads its ports from PORT and PROXY_PORT (a reader gets 8000
     and 8080); a server left running when a block fails is stopped with the script."""
     # nginx is installed in /usr/sbin, which a user's PATH may leave out
-    path = os.pathsep.join([*([str(warm.bin)] if warm else []), str(Path(sys.executable).parent),
+    path = os.pathsep.join([*([str(warm.bin)] if warm else []), str(VENV_BIN),
                             os.environ["PATH"], "/usr/sbin"])
     missing = [tool for tool in tools if not shutil.which(tool, path=path)]
     if missing:

@@ -228,6 +228,7 @@ def test_edited_ledger_is_drift(tmp_path: Path) -> None:
     assert "c" in columns(root, "x") and rows(root)[0]["name"] == "kept"
 
 
+@pytest.mark.usefixtures("real_processes")  # killed at once, not a moment later (tests/warm.py)
 def test_killed_revert_then_sync_puts_the_values_back(tmp_path: Path) -> None:
     """Whatever the moment of the kill: once the revert is committed, `cinch sync` ends with
     every tenant holding the dropped values again; before that, nothing changed."""

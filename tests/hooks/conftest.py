@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,14 +23,6 @@ from cinch.models.ids import object_id, ulid
 from cinch.models.operations import CreateView
 from cinch.models.schema import View
 from tests.conftest import run_cinch_in_process
-from tests.warm import WarmServer
-
-
-@pytest.fixture(autouse=True)
-def _warm_hooks(warm: WarmServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hooks (and the merge driver) installed during the test run ``python -m git_hooks``
-    through tests/warm.py: cinch writes the interpreter it runs under into them."""
-    monkeypatch.setattr(sys, "executable", str(warm.python))
 
 
 @pytest.fixture(autouse=True)

@@ -18,9 +18,9 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the g
 
 
 @pytest.fixture(autouse=True)
-def _warm_hooks() -> None:
+def _hooks_on_the_real_interpreter(real_processes: None) -> None:
     """The hooks here run with the interpreter cinch was installed with, as a user's do (the
-    other files' hooks start warm: tests/hooks/conftest.py)."""
+    other files' hooks start warm: tests/warm.py)."""
 
 
 @pytest.fixture(autouse=True)

@@ -23,17 +23,9 @@ from cinch.server.app import create_app
 from cinch.server.settings import ServerSettings
 from cinch.server.state import StateStore, state_path
 from tests.conftest import CINCH_COMMAND
-from tests.warm import SERVE, WarmServer
+from tests.warm import CINCH as WARM_CINCH
 
 TENANTS = ("acme", "globex")
-
-
-@pytest.fixture(scope="session", autouse=True)
-def warm_servers(warm: WarmServer) -> None:
-    """start_server runs this worker's warm `cinch` from here on: a real `cinch serve` forked
-    from a process that imported cinch, FastAPI and uvicorn once (tests/warm.py). A server's
-    own start is tested in tests/cli/test_first_use.py."""
-    SERVE[:] = [str(warm.cinch)]
 
 
 @dataclass
@@ -148,8 +140,8 @@ class PortTaken(Exception):
 
 def _start_server_on(port: int, root: Path, *extra: str) -> RealServer:
     process = subprocess.Popen(
-        [*(SERVE or CINCH_COMMAND), "-C", str(root), "serve", "--port", str(port), "--log-level",
-         "warning", *extra], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        [*(WARM_CINCH or CINCH_COMMAND), "-C", str(root), "serve", "--port", str(port),
+         "--log-level", "warning", *extra], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, env=os.environ.copy())
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

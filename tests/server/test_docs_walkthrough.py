@@ -8,11 +8,11 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import VENV_BIN
 from tests.server.conftest import free_port
 from tests.warm import WarmServer
 
@@ -50,7 +50,7 @@ def walkthrough_script(port: int, out: Path) -> str:
 def test_the_http_walkthrough_runs_as_written(tmp_path: Path, warm: WarmServer) -> None:
     env = os.environ.copy()
     # each `cinch` forked warm (tests/warm.py); `cinch serve` is the real command
-    env["PATH"] = os.pathsep.join([str(warm.bin), str(Path(sys.executable).parent), env["PATH"]])
+    env["PATH"] = os.pathsep.join([str(warm.bin), str(VENV_BIN), env["PATH"]])
     env["PYTHONUNBUFFERED"] = "1"  # the listener's lines reach the output file as printed
     output = tmp_path / "out.txt"
     work = tmp_path / "work"

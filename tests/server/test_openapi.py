@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import VENV_BIN
 from tests.server.conftest import Keys, RealServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +50,7 @@ def run_schemathesis(server: RealServer, keys: Keys, cwd: Path, *, seed: int,
                      max_examples: int, timeout: float = 280) -> None:
     """Every phase (examples, coverage, fuzzing, stateful) against a real ``cinch serve``:
     no operation may answer 5xx, and the server must still be serving after."""
-    binary = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
+    binary = shutil.which("schemathesis", path=str(VENV_BIN))
     assert binary, "schemathesis is a dev dependency"
     result = subprocess.run(
         [binary, "run", f"{server.url}/openapi.json", "--checks", "not_a_server_error",

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.server.conftest import Keys, RealServer, start_server
-from tests.warm import SERVE
+from tests.warm import CINCH as WARM_CINCH
 
 
 def _port_closed(server: RealServer, within: float = 10) -> bool:
@@ -27,7 +27,7 @@ def _port_closed(server: RealServer, within: float = 10) -> bool:
 
 def test_terminate_stops_the_server_and_kill_takes_it_along(server_root: Path,
                                                             api_keys: Keys) -> None:
-    assert SERVE, "the HTTP tests' servers start warm"
+    assert WARM_CINCH, "the HTTP tests' servers start warm"
     server = start_server(server_root, "--rate-limit", "0")
     wrote = httpx.post(f"{server.url}/databases/main/tenants/acme/query",
                        headers=Keys.header(api_keys.write), timeout=30,

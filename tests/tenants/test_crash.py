@@ -12,7 +12,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,8 +19,12 @@ import pytest
 
 import cinch
 from cinch.stores import tenantstore as ts
+from tests.conftest import REAL_PYTHON
 from tests.tenants.conftest import run_cinch
 from tests.tenants.test_catalog import assert_agrees
+
+# The kills land at moments measured on a real process (tests/warm.py).
+pytestmark = pytest.mark.usefixtures("real_processes")
 
 # Enough tenants that a kill lands mid-apply; few enough rows to build and copy quickly.
 TENANTS = 60
@@ -69,7 +72,7 @@ def _check_consistent(root: Path, *, at_head: bool) -> dict[str, int]:
 
 
 def _kill_after(args: list[str], cwd: Path, delay: float) -> int | None:
-    proc = subprocess.Popen([sys.executable, "-m", "cinch.cli.app", *args], cwd=cwd,
+    proc = subprocess.Popen([REAL_PYTHON, "-m", "cinch.cli.app", *args], cwd=cwd,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=os.environ.copy())
     time.sleep(delay)

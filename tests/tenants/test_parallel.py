@@ -174,6 +174,7 @@ def test_sync_takes_a_worker_count(built: Path, tmp_path: Path) -> None:
     assert bad.returncode != 0 and "1 or more" in (bad.stdout + bad.stderr)
 
 
+@pytest.mark.usefixtures("real_processes")  # the kills land at moments a real process took
 def test_kill_during_a_forks_first_change_then_sync(built: Path, tmp_path: Path) -> None:
     """The first change on a fork copies and applies in one pass on several workers: a kill
     anywhere in it leaves every tenant either not copied yet or a whole copy, and `cinch sync`
