@@ -32,6 +32,7 @@ import typer.main
 
 import cinch
 from tests.warm import CINCH as WARM_CINCH
+from tests.warm import CODE as WARM_CODE
 
 if TYPE_CHECKING:
     from tests.warm import WarmServer
@@ -288,12 +289,14 @@ def warm_processes(warm: WarmServer) -> Iterator[None]:
     cinch.cli.app`` and the hooks cinch installs (it writes sys.executable into them) do too;
     anything else that python runs is the real interpreter."""
     WARM_CINCH[:] = [str(warm.cinch)]
+    WARM_CODE[:] = [str(warm.python_c)]
     sys.executable = str(warm.python)
     try:
         yield
     finally:
         sys.executable = REAL_PYTHON
         WARM_CINCH.clear()
+        WARM_CODE.clear()
 
 
 @pytest.fixture
@@ -301,11 +304,18 @@ def real_processes() -> Iterator[None]:
     """The test's cinch processes and hooks start on the real interpreter: for tests whose
     subject is a process's start, or its death at a chosen moment (killing a warm command's
     client ends the command a moment later, not at once)."""
-    saved, executable = WARM_CINCH[:], sys.executable
+    saved, code, executable = WARM_CINCH[:], WARM_CODE[:], sys.executable
     WARM_CINCH.clear()
+    WARM_CODE.clear()
     sys.executable = REAL_PYTHON
     try:
         yield
     finally:
-        WARM_CINCH[:] = saved
+        WARM_CINCH[:], WARM_CODE[:] = saved, code
         sys.executable = executable
+
+
+def python_c(code: str, *args: str) -> list[str]:
+    """The command line of ``python -c CODE ARGS``, forked warm (tests/warm.py) unless the test
+    asks for ``real_processes``: for scripts that drive cinch the way a user's program would."""
+    return [*(WARM_CODE or [REAL_PYTHON, "-c"]), code, *args]

@@ -42,9 +42,10 @@ SOCKET_ENV = "CINCH_TEST_WARM_SOCKET"
 # once, because pytest loads a conftest under a name of its own beside the `tests.conftest` the
 # test files import.
 CINCH: list[str] = []
+CODE: list[str] = []  # the same for ``python -c`` (tests/conftest.py's python_c)
 
 # The client, run as ``python -S -E CLIENT MODE ARGS...`` (no site, no environment-driven
-# imports: it starts in a few milliseconds). MODE is ``cinch`` or ``hook``.
+# imports: it starts in a few milliseconds). MODE is ``cinch``, ``hook`` or ``code``.
 CLIENT = r'''
 import json, os, socket, sys
 mode, args = sys.argv[1], sys.argv[2:]
@@ -147,7 +148,14 @@ def _run_child(request: dict, fds: list[int]) -> None:
             import runpy
 
             sys.argv = [str(ROOT / "git_hooks" / "__main__.py"), *request["args"]]
+            # Imported by the server for what it imports; run afresh as __main__ (runpy warns
+            # of a module it finds imported already).
+            sys.modules.pop("git_hooks.__main__", None)
             runpy.run_module("git_hooks", run_name="__main__", alter_sys=True)
+        elif request["mode"] == "code":
+            code, *rest = request["args"]
+            sys.argv = ["-c", *rest]
+            exec(compile(code, "<string>", "exec"), {"__name__": "__main__"})
         else:
             from cinch.cli.app import main
 
@@ -291,9 +299,10 @@ def serve(path: str) -> None:
 
 
 class WarmServer:
-    """The server process and the two commands that reach it: ``bin/cinch`` and
-    ``bin/python`` (which sends ``-m git_hooks ...`` and ``-m cinch.cli.app ...`` to the server
-    and runs anything else with the real interpreter, as the same process: ``exec``)."""
+    """The server process and the commands that reach it: ``bin/cinch``, ``bin/python`` (which
+    sends ``-m git_hooks ...`` and ``-m cinch.cli.app ...`` to the server and runs anything else
+    with the real interpreter, as the same process: ``exec``) and ``bin/python-c CODE ARGS``
+    (``python -c``, forked warm)."""
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -306,6 +315,8 @@ class WarmServer:
         self.cinch = self.bin / "cinch"
         self.python = self.bin / "python"
         self._script(self.cinch, f'exec "{real}" -S -E "{client}" cinch "$@"\n')
+        self.python_c = self.bin / "python-c"
+        self._script(self.python_c, f'exec "{real}" -S -E "{client}" code "$@"\n')
         self._script(self.python,
                      'if [ "$1" = -m ] && [ "$2" = git_hooks ]; then\n'
                      f'  shift 2; exec "{real}" -S -E "{client}" hook "$@"\n'

@@ -90,10 +90,17 @@ def import_generated(folder: Path, package: str) -> Callable[[], object]:
         sys.path.remove(str(folder))
 
 
-def run_mypy(folder: Path, *paths: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="session")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for the session: the standard library's and cinch's stubs are read once
+    (the generated package's entries are checked again: it is another file each time)."""
+    return tmp_path_factory.mktemp("mypy-cache")
+
+
+def run_mypy(folder: Path, *paths: str, cache: Path) -> subprocess.CompletedProcess[str]:
     """mypy --strict over ``paths`` in ``folder``, with the cinch sources it imports typed
     (their own errors are not the generated code's)."""
-    (folder / "mypy.ini").write_text("[mypy]\nstrict = True\ncache_dir = .mypy_cache\n\n"
+    (folder / "mypy.ini").write_text(f"[mypy]\nstrict = True\ncache_dir = {cache}\n\n"
                                      "[mypy-cinch.*]\nfollow_imports = silent\n")
     root = Path(__file__).resolve().parents[2]
     return subprocess.run(

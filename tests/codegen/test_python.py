@@ -55,8 +55,8 @@ def test_output_is_deterministic_and_names_the_schema_commit(shop: cinch.Project
     assert db.codegen("python").files == first.files
 
 
-def test_mypy_strict_accepts_the_package_and_typed_use(shop: cinch.Project,
-                                                       tmp_path: Path) -> None:
+def test_mypy_strict_accepts_the_package_and_typed_use(shop: cinch.Project, tmp_path: Path,
+                                                       mypy_cache: Path) -> None:
     shop.database().codegen("python").write(tmp_path / "shopdb")
     (tmp_path / "use.py").write_text(textwrap.dedent(f"""
         import datetime
@@ -75,12 +75,12 @@ def test_mypy_strict_accepts_the_package_and_typed_use(shop: cinch.Project,
         gone: int = users.delete().where(users.c.email.is_null() | users.c.class_.like("x%"))\\
             .run(tenant)
     """))
-    result = run_mypy(tmp_path, "shopdb", "use.py")
+    result = run_mypy(tmp_path, "shopdb", "use.py", cache=mypy_cache)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_strict_refuses_values_of_the_wrong_type(shop: cinch.Project,
-                                                      tmp_path: Path) -> None:
+def test_mypy_strict_refuses_values_of_the_wrong_type(shop: cinch.Project, tmp_path: Path,
+                                                      mypy_cache: Path) -> None:
     shop.database().codegen("python").write(tmp_path / "shopdb")
     wrong = {
         "users.c.age > 'x'": "Unsupported operand types",
@@ -95,7 +95,7 @@ def test_mypy_strict_refuses_values_of_the_wrong_type(shop: cinch.Project,
     lines = ["from shopdb import UsersInsert, UsersUpdate, adults, users", ""]
     lines += [f"x{i} = {expr}" for i, expr in enumerate(wrong)]
     (tmp_path / "wrong.py").write_text("\n".join(lines) + "\n")
-    result = run_mypy(tmp_path, "wrong.py")
+    result = run_mypy(tmp_path, "wrong.py", cache=mypy_cache)
     assert result.returncode == 1
     for i, (expr, message) in enumerate(wrong.items()):
         line = [row for row in result.stdout.splitlines() if row.startswith(f"wrong.py:{i + 3}:")]

@@ -2,8 +2,9 @@
 files, ledgers and catalog, the same report of a drifted tenant; a worker killed
 mid-apply leaves every tenant at a commit of its branch, and `cinch sync` finishes.
 
-Each apply runs in a fresh interpreter (a real parent forking real workers): this test
-process may have threads (pytest-xdist's), and cinch never forks a process with threads.
+Each apply runs in a process of its own (a real parent forking real workers, started warm:
+tests/warm.py): this test process may have threads (pytest-xdist's), and cinch never forks a
+process with threads.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import pytest
 
 import cinch
 from cinch.stores import tenantstore as ts
+from tests.conftest import python_c
 from tests.tenants.conftest import run_cinch
 from tests.tenants.test_catalog import assert_agrees
 
@@ -95,8 +96,8 @@ print(json.dumps({"pids": pids, "progress": progress, "error": error,
 
 def apply(root: Path, *steps: str, workers: int, processes_from: int = 10,
           kill: str = "-") -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-c", _APPLY, str(root), str(workers),
-                           str(processes_from), kill, *steps],
+    proc = subprocess.run(python_c(_APPLY, str(root), str(workers), str(processes_from), kill,
+                                   *steps),
                           capture_output=True, text=True, timeout=120, env=os.environ.copy())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
