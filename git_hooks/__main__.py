@@ -7,7 +7,8 @@
   tree checked once is not checked again.
 - post-merge, post-rewrite: bring the tenants of the current branch to its new head.
 - post-checkout: a branch created with plain git forks its tenants from the previous branch;
-  then the tenants of the checked-out branch are brought to its head.
+  then the tenants of the checked-out branch are brought to its head (a branch whose tenants
+  are marked at its head already is answered without the engine).
 - reference-transaction: a branch deleted with plain git loses its local tenants, as with
   ``cinch branch -D``.
 - pre-push: refuse to push commits the hooks would have refused (made with hooks off, or in a
@@ -115,6 +116,12 @@ def post_checkout(args: list[str]) -> int:
 
     if len(args) >= 3 and args[2] != "1":
         return 0  # a file checkout, not a branch switch
+    glance = _glance()
+    synced = glance.synced_at_head() if glance is not None else None
+    if synced is not None:  # switched back to a branch whose tenants are at its head
+        branch, databases = synced
+        _say(f"after checkout: the tenants of {branch} are at its head ({', '.join(databases)})")
+        return 0
     project = _project()
     fork_if_new(project, _say)
     project.close()

@@ -328,8 +328,45 @@ class Glance:
         head, parent = (c.decode() for c in commits)
         same = _git(self.root, "diff", "--quiet", "--no-ext-diff", parent, head, "--",
                     SCHEMA_DIR, CONFIG_FILE)
-        config = _git(self.root, "show", f"{head}:{CONFIG_FILE}")
-        if same is None or same.returncode != 0 or config is None or config.returncode != 0:
+        if same is None or same.returncode != 0:
+            return None
+        databases = self._databases(head)
+        if databases is None:
+            return None
+        marks = [synced.path(state, db, key) for db in databases]
+        if any(synced.read(mark, branch) not in (parent, head) for mark in marks):
+            return None
+        for mark in marks:
+            synced.write(mark, head, branch)
+        return branch, databases
+
+    def synced_at_head(self) -> tuple[str, list[str]] | None:
+        """After a branch switch: every tenant of the branch checked out is at its head
+        already (each database's synced mark names the head, and its main tenant is there), so
+        the post-checkout hook has nothing to fork nor apply. The branch and its databases;
+        None when only the project can say (a branch new to cinch, one not copied yet, one
+        moved since its tenants last followed it)."""
+        branch = self.git.head_branch()
+        key = _short_key(branch) if branch is not None else None
+        head = self.git.branch_tip(branch) if branch is not None else None
+        if branch is None or key is None or head is None:
+            return None
+        databases = self._databases(head)
+        if databases is None:
+            return None
+        state = self.root / STATE_DIR
+        for db in databases:
+            if synced.read(synced.path(state, db, key), branch) != head:
+                return None
+            if not (os.path.isfile(state / "tenants" / db / key / f"{MAIN_TENANT}.db")
+                    or _pending(state / "forks" / db / f"{key}.json", branch, MAIN_TENANT)):
+                return None  # the project makes the main tenant
+        return branch, databases
+
+    def _databases(self, commit: str) -> list[str] | None:
+        """The databases cinch.toml lists at ``commit``; None if it cannot be read plainly."""
+        config = _git(self.root, "show", f"{commit}:{CONFIG_FILE}")
+        if config is None or config.returncode != 0:
             return None
         try:
             databases = tomllib.loads(config.stdout.decode()).get("databases", ["main"])
@@ -343,12 +380,7 @@ class Glance:
                 check_name(db, "database")
         except CinchError:
             return None
-        marks = [synced.path(state, db, key) for db in databases]
-        if any(synced.read(mark, branch) not in (parent, head) for mark in marks):
-            return None
-        for mark in marks:
-            synced.write(mark, head, branch)
-        return branch, databases
+        return databases
 
     def _clean(self, commit: str) -> bool:
         """Whether the work tree is as ``commit`` has it, proven from the index that libgit2
@@ -412,6 +444,15 @@ def _catalog(state: Path) -> Catalog:
         raise _Unsure
 
     return Catalog(state / "catalog.db", probe=unsure, scan=unsure)
+
+
+def _pending(path: Path, branch: str, name: str) -> bool:
+    """Whether the fork record at ``path`` is ``branch``'s and holds ``name`` not copied yet."""
+    try:
+        data = json.loads(path.read_bytes())
+        return data["branch"] == branch and name in data["pending"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def _fork_parent(path: Path) -> str:

@@ -690,6 +690,7 @@ class Tenants:
         self.store.delete_branch(db, branch)
         self._save_fork(db, branch, None)
         self.catalog.drop_branch(db, branch)
+        self._mark_synced(db, branch, None)  # a branch made again under the name starts unsynced
         shutil.rmtree(self.template_path(db, branch).parent, ignore_errors=True)
         self._template_at.pop((db, branch), None)
 

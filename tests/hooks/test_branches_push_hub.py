@@ -35,9 +35,12 @@ def test_git_branch_d_removes_the_branch_tenants(root: Path) -> None:
     cinch_cli("query", "INSERT INTO users (name) VALUES ('Old')", "-t", "acme", "--branch",
               "feat", cwd=root)
     assert names(root, "feat") == ["Ann", "Old"]
+    cinch_cli("sync", "--branch", "feat", cwd=root)  # marked synced at its head
+    assert (root / ".cinch/synced/main/feat").exists()
     proc = git("branch", "-D", "feat", cwd=root)
     assert "local tenants were removed" in proc.stderr
     assert not (root / ".cinch/tenants/main/feat").exists()
+    assert not (root / ".cinch/synced/main/feat").exists()  # no mark for a branch made again
     # Made again with plain git: forked from main, not the old branch's files.
     git("checkout", "-q", "-b", "feat", cwd=root)
     assert names(root) == ["Ann"]
@@ -46,6 +49,28 @@ def test_git_branch_d_removes_the_branch_tenants(root: Path) -> None:
     # Made again with cinch: no "tenant already exists".
     cinch_cli("branch", "feat", cwd=root)
     assert names(root, "feat") == ["Ann"]
+
+
+def test_switching_back_to_a_branch_at_its_head_is_answered_without_the_engine(
+        root: Path) -> None:
+    """git checkout to a branch whose tenants followed it to its tip says so at once; one
+    moved behind cinch's back (hooks off) goes through the engine and its tenants follow."""
+    git("checkout", "-q", "-b", "feat", cwd=root)  # forked lazily: acme not copied yet
+    for branch in ("main", "feat", "main"):
+        proc = git("checkout", "-q", branch, cwd=root)
+        assert f"after checkout: the tenants of {branch} are at its head (main)" in proc.stderr
+    assert not (root / ".cinch/tenants/main/feat/acme.db").exists()  # nothing was copied
+    git("checkout", "-q", "feat", cwd=root)
+    cinch_cli("column", "add", "users", "nick", "TEXT", cwd=root)
+    moved = head(root)
+    git("checkout", "-q", "main", cwd=root)
+    git("update-ref", "refs/heads/main", moved, cwd=root, env=OFF)  # main moves, unseen
+    git("checkout", "-q", "-f", "feat", cwd=root, env=OFF)
+    proc = git("checkout", "-q", "main", cwd=root)
+    assert "tenant(s) of main at the head (2 updated)" in proc.stderr, proc.stderr
+    assert "nick" in columns(root, branch="main")
+    proc = git("checkout", "-q", "feat", cwd=root)
+    assert "the tenants of feat are at its head" in proc.stderr
 
 
 def test_git_branch_m_keeps_the_tenants(root: Path) -> None:
