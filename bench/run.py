@@ -39,6 +39,7 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
      ["--tenants", "200", "--rounds", "1"]),
     ("vs_cinchdb", "bench_vs_cinchdb.py", ["--tenants", "1000"], ["--tenants", "100"]),
     ("cli_start", "bench_cli_start.py", [], ["--runs", "3"]),
+    ("hooks", "bench_hooks.py", [], ["--tenants", "20", "--runs", "2"]),
     ("adopt", "bench_adopt.py", ["--files", "1000", "--files", "10000"], ["--files", "100"]),
 ]
 

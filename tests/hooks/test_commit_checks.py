@@ -325,3 +325,36 @@ def test_a_change_file_moved_with_git_mv_is_the_same_change_set(root: Path) -> N
     git("mv", str(path), str(path.with_name(path.stem + "-moved.json")), cwd=root)
     git("commit", "-qm", "rename a change file", cwd=root)
     assert cinch_run("status", cwd=root).returncode == 0
+
+
+# --- what a commit of other files costs -----------------------------------------------------
+
+
+def test_a_commit_of_other_files_is_checked_without_starting_python(root: Path) -> None:
+    """pre-commit and prepare-commit-msg answer in the shell when the commit leaves schema/
+    and cinch.toml as HEAD has them: with the hooks' interpreter broken, a README commit goes
+    through, while one that touches cinch.toml (or finishes a merge) still reaches it."""
+    hooks = root / ".git" / "hooks"
+    for name in ("pre-commit", "prepare-commit-msg"):
+        script = hooks / name
+        text = script.read_text()
+        python = text.rsplit("exec ", 1)[1].split(" -m git_hooks", 1)[0]
+        script.write_text(text.replace(python, '"/bin/false"'))
+    (root / "README.md").write_text("notes\n")
+    git("add", "README.md", cwd=root)
+    git("commit", "-qm", "notes", cwd=root)
+    assert git("log", "-1", "--format=%s", cwd=root).stdout.strip() == "notes"
+    with (root / "cinch.toml").open("a") as config:
+        config.write("\n")
+    git("add", "cinch.toml", cwd=root)
+    refused(git("commit", "-qm", "settings", cwd=root, check=False))
+    git("reset", "-q", "--hard", cwd=root)
+    git("checkout", "-q", "-b", "side", cwd=root)
+    (root / "OTHER.md").write_text("side\n")
+    git("add", "OTHER.md", cwd=root)
+    git("commit", "-qm", "side notes", cwd=root)
+    git("checkout", "-q", "main", cwd=root)
+    (root / "README.md").write_text("notes again\n")
+    git("add", "README.md", cwd=root)
+    git("commit", "-qm", "more notes", cwd=root)
+    refused(git("merge", "--no-ff", "--no-edit", "side", cwd=root, check=False))
