@@ -153,9 +153,9 @@ def _run_child(request: dict, fds: list[int]) -> None:
             sys.modules.pop("git_hooks.__main__", None)
             runpy.run_module("git_hooks", run_name="__main__", alter_sys=True)
         elif request["mode"] == "code":
-            code, *rest = request["args"]
+            source, *rest = request["args"]
             sys.argv = ["-c", *rest]
-            exec(compile(code, "<string>", "exec"), {"__name__": "__main__"})
+            exec(compile(source, "<string>", "exec"), {"__name__": "__main__"})
         else:
             from cinch.cli.app import main
 
