@@ -2,8 +2,9 @@
 
 * The whole session runs with a temporary HOME, no GIT_*/CINCH_* variables of the developer,
   no global or system git config (for the git binary and for libgit2), and a fixed author.
-* ``cli`` runs the installed ``cinch`` console script as a subprocess (rc, stdout, stderr);
-  ``cli_in_process`` calls its entry point in this process (fast, for long case lists).
+* ``cli`` runs the ``cinch`` console script as a process of its own (rc, stdout, stderr), forked
+  warm (tests/warm.py) unless the test takes ``real_processes``; ``cli_in_process`` calls its
+  entry point in this process (fast, for long case lists).
 * ``git`` runs the git binary with a fixed identity (for hand edits and for checking).
 * ``snapshot`` reads every file of a project (``.git`` included, ``.cinch/`` excluded).
 * Projects are built once per session and copied (``shutil.copytree``) per test.
