@@ -282,7 +282,7 @@ class Glance:
                    "size": 0, "applied": 0}
             if record.lazy:
                 if parent is None:
-                    parent = _fork_parent(state / "forks" / db / f"{key}.json")
+                    parent = _fork_parent(state, db, key)
                 row.update(state="not copied yet", detail=f"copied from {parent} on first use")
             else:
                 try:
@@ -358,8 +358,10 @@ class Glance:
         for db in databases:
             if synced.read(synced.path(state, db, key), branch) != head:
                 return None
-            if not (os.path.isfile(state / "tenants" / db / key / f"{MAIN_TENANT}.db")
-                    or _pending(state / "forks" / db / f"{key}.json", branch, MAIN_TENANT)):
+            fork = _fork_record(state, db, key) or {}
+            pending = fork.get("pending") if fork.get("branch") == branch else None
+            waiting = isinstance(pending, list) and MAIN_TENANT in pending
+            if not (_has_main(state, db, key) or waiting):
                 return None  # the project makes the main tenant
         return branch, databases
 
@@ -408,7 +410,7 @@ class Glance:
         if key is None:
             return None
         for name in summary["order"]:
-            if not os.path.isfile(state / "tenants" / name / key / f"{MAIN_TENANT}.db"):
+            if not _has_main(state, name, key):
                 return None  # the project creates the main tenant first
         catalog = _catalog(state)
         try:
@@ -446,20 +448,24 @@ def _catalog(state: Path) -> Catalog:
     return Catalog(state / "catalog.db", probe=unsure, scan=unsure)
 
 
-def _pending(path: Path, branch: str, name: str) -> bool:
-    """Whether the fork record at ``path`` is ``branch``'s and holds ``name`` not copied yet."""
-    try:
-        data = json.loads(path.read_bytes())
-        return data["branch"] == branch and name in data["pending"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
+def _has_main(state: Path, db: str, key: str) -> bool:
+    """Whether the branch (by its store key) has its main tenant's file."""
+    return os.path.isfile(state / "tenants" / db / key / f"{MAIN_TENANT}.db")
 
 
-def _fork_parent(path: Path) -> str:
+def _fork_record(state: Path, db: str, key: str) -> dict[str, Any] | None:
+    """The branch's fork record (parent, pending tenants), if it has a readable one."""
     try:
-        return str(json.loads(path.read_bytes())["parent"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return "the parent branch"
+        data = json.loads((state / "forks" / db / f"{key}.json").read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _fork_parent(state: Path, db: str, key: str) -> str:
+    record = _fork_record(state, db, key)
+    parent = record.get("parent") if record is not None else None
+    return str(parent) if parent is not None else "the parent branch"
 
 
 def _match(summary: dict[str, Any], database: str | None) -> str | None:
