@@ -109,6 +109,7 @@ lint: install-all
 	$(VENV)/bin/ruff check cinch git_hooks tests bench scripts fixtures
 	npm run typecheck -w sdk-ts
 	npm run typecheck -w frontend
+	npm run typecheck -w docs
 	npm run lint -w frontend
 
 # Line coverage of cinch/ over the Python suite, the processes it starts included (the cinch

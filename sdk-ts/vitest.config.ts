@@ -8,5 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // One server, one project: files run one after another so their changes do not interleave.
     fileParallelism: false,
+    // One module graph for every file (the SDK keeps no global state): each file's fresh one
+    // cost more than its tests.
+    isolate: false,
   },
 });

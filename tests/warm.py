@@ -18,10 +18,11 @@ client passes SIGTERM, SIGINT and SIGHUP on to the child (a test stops a server 
 terminate(), a page with `kill`); a client killed outright takes its child with it, a moment
 later (the server notices), so a test that kills a command at a chosen moment runs it real.
 
-Process start and death stay tested where they are the subject, with the ``real_processes``
-fixture (tests/conftest.py): tests/cli/test_startup.py, tests/cli/test_first_use.py's `cinch
-serve` starts, tests/hooks/test_git_hooks.py's hooks on the interpreter cinch was installed
-with, and the kill tests (tests/tenants/test_crash.py and the kills in test_parallel.py and
+Process start and death stay tested where they are the subject, on the real interpreter (the
+``real_processes`` fixture, or ``REAL_PYTHON``: tests/conftest.py): tests/cli/test_startup.py,
+tests/cli/test_first_use.py's `cinch serve` starts, a test of tests/hooks/test_git_hooks.py
+whose hooks run on the interpreter cinch was installed with, and the kill tests
+(tests/tenants/test_crash.py and the kills in test_parallel.py and
 tests/history/test_any_history.py).
 """
 from __future__ import annotations

@@ -15,28 +15,37 @@ const ENV = {
   GIT_CONFIG_NOSYSTEM: "1",
 };
 
-function cinch(cwd, ...args) {
-  return execFileSync(CINCH, ["-C", cwd, ...args], { env: ENV, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+// The project's commands run in one interpreter (fixtures/commands.py): a Python start each
+// would cost more than the rest of the run's set-up.
+const PYTHON = process.env.CINCH_PYTHON ?? join(ROOT, ".venv", "bin", "python");
+
+function cinchAll(commands) {
+  const out = execFileSync(PYTHON, ["-m", "fixtures.commands", JSON.stringify(commands)],
+    { cwd: ROOT, env: ENV, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  return JSON.parse(out);
 }
 
 /** The README's project: users, three tenants with rows, main protected with one approval. */
 export function makeProject() {
-  const parent = mkdtempSync(join(tmpdir(), "cinch-console-"));
-  execFileSync(CINCH, ["init", "acme"], { cwd: parent, env: ENV, stdio: "ignore" });
-  const root = join(parent, "acme");
-  cinch(root, "table", "create", "users", "name:TEXT", "email:TEXT:unique", "age:INTEGER:not-null:default=0", "-m", "users");
-  cinch(root, "table", "create", "orders", "user_id:INTEGER:references=users.id", "total:REAL", "-m", "orders");
-  cinch(root, "view", "create", "adults", "SELECT id, name FROM users WHERE age >= 18");
-  cinch(root, "tenant", "create", "shop1", "shop2");
-  for (const [tenant, name, age] of [["shop1", "Ann", 31], ["shop1", "Bob", 17], ["shop2", "Cy", 45], ["main", "Dee", 22]]) {
-    cinch(root, "query", "--tenant", tenant, "INSERT INTO users(name, email, age) VALUES (?, ?, ?)",
-      "-p", name, "-p", `${name.toLowerCase()}@${tenant}`, "-p", String(age));
-  }
-  cinch(root, "branch", "--protect", "main");
-  cinch(root, "config", "merge.approvals.main", "1");
-  const key = (name, scope) => JSON.parse(cinch(root, "keys", "create", "--name", name, "--scope", scope, "--format", "json")).secret;
-  const keys = { admin: key("ops", "admin"), write: key("reviewer", "write"), read: key("viewer", "read") };
-  return { root, keys };
+  const root = join(mkdtempSync(join(tmpdir(), "cinch-console-")), "acme");
+  const in_ = (...args) => ["-C", root, ...args];
+  const rows = [["shop1", "Ann", 31], ["shop1", "Bob", 17], ["shop2", "Cy", 45], ["main", "Dee", 22]];
+  const keys = [["admin", "ops", "admin"], ["write", "reviewer", "write"], ["read", "viewer", "read"]];
+  const out = cinchAll([
+    ["init", root],
+    in_("table", "create", "users", "name:TEXT", "email:TEXT:unique", "age:INTEGER:not-null:default=0", "-m", "users"),
+    in_("table", "create", "orders", "user_id:INTEGER:references=users.id", "total:REAL", "-m", "orders"),
+    in_("view", "create", "adults", "SELECT id, name FROM users WHERE age >= 18"),
+    in_("tenant", "create", "shop1", "shop2"),
+    ...rows.map(([tenant, name, age]) => in_("query", "--tenant", tenant,
+      "INSERT INTO users(name, email, age) VALUES (?, ?, ?)",
+      "-p", name, "-p", `${name.toLowerCase()}@${tenant}`, "-p", String(age))),
+    in_("branch", "--protect", "main"),
+    in_("config", "merge.approvals.main", "1"),
+    ...keys.map(([, name, scope]) => in_("keys", "create", "--name", name, "--scope", scope, "--format", "json")),
+  ]);
+  const secrets = out.slice(-keys.length).map((printed) => JSON.parse(printed).secret);
+  return { root, keys: Object.fromEntries(keys.map(([role], i) => [role, secrets[i]])) };
 }
 
 function freePort() {

@@ -10,12 +10,6 @@ const run = promisify(execFile);
 export const REPO = resolve(import.meta.dirname, "../..");
 export const CINCH = join(REPO, ".venv/bin/cinch");
 
-/** Runs `cinch ARGS` in `cwd` and gives its stdout. */
-export async function cinch(cwd: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run(CINCH, ["--quiet", ...args], { cwd, env: { ...process.env, NO_COLOR: "1" } });
-  return stdout;
-}
-
 export function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const probe = createServer();
@@ -72,17 +66,27 @@ export interface Fixture {
   keys: { admin: string };
 }
 
+/** Runs several `cinch` command lines in one interpreter (fixtures/commands.py: a Python start
+ * each would cost more than the rest of the set-up) and gives each one's stdout. */
+async function cinchAll(commands: string[][]): Promise<string[]> {
+  const { stdout } = await run(join(REPO, ".venv/bin/python"), ["-m", "fixtures.commands", JSON.stringify(commands)], {
+    cwd: REPO,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  return JSON.parse(stdout) as string[];
+}
+
 /** A fresh project: table users on main, tenants shop1..shop5, protected main needing one approval, an admin key. */
 export async function makeProject(): Promise<Omit<Fixture, "url">> {
-  const root = await mkdtemp(join(tmpdir(), "cinch-sdk-"));
-  await cinch(root, "init", "acme");
-  const project = join(root, "acme");
-  await cinch(project, "table", "create", "users", "name:TEXT", "email:TEXT:unique", "score:INTEGER");
-  await cinch(project, "tenant", "create", "shop1", "shop2", "shop3", "shop4", "shop5");
-  await cinch(project, "branch", "--protect", "main");
-  await cinch(project, "config", "merge.approvals.main", "1");
-  const admin = JSON.parse(await cinch(project, "keys", "create", "--name", "ops", "--scope", "admin", "--format", "json")) as {
-    secret: string;
-  };
+  const project = join(await mkdtemp(join(tmpdir(), "cinch-sdk-")), "acme");
+  const out = await cinchAll([
+    ["--quiet", "init", project],
+    ["--quiet", "-C", project, "table", "create", "users", "name:TEXT", "email:TEXT:unique", "score:INTEGER"],
+    ["--quiet", "-C", project, "tenant", "create", "shop1", "shop2", "shop3", "shop4", "shop5"],
+    ["--quiet", "-C", project, "branch", "--protect", "main"],
+    ["--quiet", "-C", project, "config", "merge.approvals.main", "1"],
+    ["--quiet", "-C", project, "keys", "create", "--name", "ops", "--scope", "admin", "--format", "json"],
+  ]);
+  const admin = JSON.parse(out[out.length - 1] ?? "") as { secret: string };
   return { project, keys: { admin: admin.secret } };
 }

@@ -114,7 +114,7 @@ def _change_id(result: object) -> str:
 
 
 def test_django_databases_adopted_and_managed(tmp_path: Path, cli: Cli) -> None:
-    count = 200  # copies, each with its own rows
+    count = 60  # copies, each with its own rows
     base = tmp_path / "base.sqlite3"
     migrated = _django(tmp_path, ["migrate", "--noinput"], base)
     assert migrated.returncode == 0, migrated.stderr

@@ -12,15 +12,9 @@ from pathlib import Path
 import pytest
 
 import cinch
-from tests.conftest import run_cinch_in_process
+from tests.conftest import REAL_PYTHON, run_cinch_in_process
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary")
-
-
-@pytest.fixture(autouse=True)
-def _hooks_on_the_real_interpreter(real_processes: None) -> None:
-    """The hooks here run with the interpreter cinch was installed with, as a user's do (the
-    other files' hooks start warm: tests/warm.py)."""
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +65,12 @@ def test_hooks_installed(root: Path) -> None:
                                  check=False).stdout or git("config", "--list", cwd=root).stdout
 
 
+# The hooks run with the interpreter cinch was installed with, as a user's do, in one test that
+# takes a new branch, a switch and a merge; elsewhere they start warm
+# (tests/warm.py): a hook pays for importing cinch at each start.
+@pytest.mark.usefixtures("real_processes")
 def test_git_checkout_b_forks_and_git_merge_applies(root: Path) -> None:
+    assert f'"{REAL_PYTHON}" -m git_hooks' in (root / ".git/hooks/post-checkout").read_text()
     git("checkout", "-b", "feature", cwd=root)
     cinch_cli("column", "add", "users", "plan", "TEXT", cwd=root)
     # The branch's copy of tenant acme has its data and the new column; main's has neither.
