@@ -28,21 +28,21 @@ function cinchAll(commands) {
 /** The README's project: users, three tenants with rows, main protected with one approval. */
 export function makeProject() {
   const root = join(mkdtempSync(join(tmpdir(), "cinch-console-")), "acme");
-  const in_ = (...args) => ["-C", root, ...args];
+  const inRoot = (...args) => ["-C", root, ...args];
   const rows = [["shop1", "Ann", 31], ["shop1", "Bob", 17], ["shop2", "Cy", 45], ["main", "Dee", 22]];
   const keys = [["admin", "ops", "admin"], ["write", "reviewer", "write"], ["read", "viewer", "read"]];
   const out = cinchAll([
     ["init", root],
-    in_("table", "create", "users", "name:TEXT", "email:TEXT:unique", "age:INTEGER:not-null:default=0", "-m", "users"),
-    in_("table", "create", "orders", "user_id:INTEGER:references=users.id", "total:REAL", "-m", "orders"),
-    in_("view", "create", "adults", "SELECT id, name FROM users WHERE age >= 18"),
-    in_("tenant", "create", "shop1", "shop2"),
-    ...rows.map(([tenant, name, age]) => in_("query", "--tenant", tenant,
+    inRoot("table", "create", "users", "name:TEXT", "email:TEXT:unique", "age:INTEGER:not-null:default=0", "-m", "users"),
+    inRoot("table", "create", "orders", "user_id:INTEGER:references=users.id", "total:REAL", "-m", "orders"),
+    inRoot("view", "create", "adults", "SELECT id, name FROM users WHERE age >= 18"),
+    inRoot("tenant", "create", "shop1", "shop2"),
+    ...rows.map(([tenant, name, age]) => inRoot("query", "--tenant", tenant,
       "INSERT INTO users(name, email, age) VALUES (?, ?, ?)",
       "-p", name, "-p", `${name.toLowerCase()}@${tenant}`, "-p", String(age))),
-    in_("branch", "--protect", "main"),
-    in_("config", "merge.approvals.main", "1"),
-    ...keys.map(([, name, scope]) => in_("keys", "create", "--name", name, "--scope", scope, "--format", "json")),
+    inRoot("branch", "--protect", "main"),
+    inRoot("config", "merge.approvals.main", "1"),
+    ...keys.map(([, name, scope]) => inRoot("keys", "create", "--name", name, "--scope", scope, "--format", "json")),
   ]);
   const secrets = out.slice(-keys.length).map((printed) => JSON.parse(printed).secret);
   return { root, keys: Object.fromEntries(keys.map(([role], i) => [role, secrets[i]])) };
