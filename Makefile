@@ -110,14 +110,16 @@ TEST_TMP := $(shell [ -w /dev/shm ] && [ "$$(df -Pk /dev/shm | awk 'NR == 2 {pri
 endif
 IN_TEST_TMP := $(if $(TEST_TMP),TMPDIR=$(TEST_TMP))
 PYTEST_TMP := $(if $(TEST_TMP),--basetemp=$(TEST_TMP)/pytest)
+FRESH_TEST_TMP := $(if $(TEST_TMP),rm -rf $(TEST_TMP) && mkdir -p $(TEST_TMP))
+DROP_TEST_TMP := $(if $(TEST_TMP),rm -rf $(TEST_TMP))
 
 test: install-all
-	$(if $(TEST_TMP),rm -rf $(TEST_TMP) && mkdir -p $(TEST_TMP))
+	$(FRESH_TEST_TMP)
 	$(IN_TEST_TMP) $(VENV)/bin/pytest $(PYTEST_PARALLEL) $(PYTEST_TMP)
 	$(IN_TEST_TMP) npm test -w sdk-ts
 	$(IN_TEST_TMP) npm run e2e -w frontend
 	$(IN_TEST_TMP) $(MAKE) sdk-ref-check docs-check
-	$(if $(TEST_TMP),rm -rf $(TEST_TMP))
+	$(DROP_TEST_TMP)
 
 lint: install-all
 	$(VENV)/bin/ruff check cinch git_hooks tests bench scripts fixtures
@@ -129,10 +131,10 @@ lint: install-all
 # Line coverage of cinch/ over the Python suite, the processes it starts included (the cinch
 # command, cinch serve: [tool.coverage.run] in pyproject.toml); fails under 85%.
 coverage: install
-	$(if $(TEST_TMP),rm -rf $(TEST_TMP) && mkdir -p $(TEST_TMP))
+	$(FRESH_TEST_TMP)
 	$(IN_TEST_TMP) $(VENV)/bin/pytest $(PYTEST_PARALLEL) $(PYTEST_TMP) \
 		--cov=cinch --cov-report=term:skip-covered --cov-fail-under=85
-	$(if $(TEST_TMP),rm -rf $(TEST_TMP))
+	$(DROP_TEST_TMP)
 
 # The API with auto-reload on cinch/ changes (port 8000, on DEV_PROJECT, made if missing)
 # beside the console's Next.js dev server with hot reload (port 3000); Ctrl-C stops both.

@@ -26,15 +26,15 @@ from tests.tenants.test_catalog import assert_agrees
 # Enough tenants that a kill lands mid-apply; few enough rows to build and copy quickly.
 TENANTS = 60
 ROWS = 40
+NAMES = [f"t{i:03d}" for i in range(TENANTS)]
 
 
 def _build(root: Path) -> Path:
     project = cinch.init(root)
     db = project.database()
     db.create_table("users", ["name:TEXT", "email:TEXT", "age:INTEGER"])
-    names = [f"t{i:03d}" for i in range(TENANTS)]
-    project.tenants.create_many("main", "main", names)
-    for name in ["main", *names]:
+    project.tenants.create_many("main", "main", NAMES)
+    for name in ["main", *NAMES]:
         path = project.tenants.path("main", "main", name)
         conn = sqlite3.connect(path, isolation_level=None)
         conn.executemany("INSERT INTO users(name, email, age) VALUES (?, ?, ?)",
@@ -129,11 +129,10 @@ def test_kill_anywhere_then_sync(template_project: Path, tmp_path: Path) -> None
         _then_sync(root)
 
 
-def _moved(root: Path, names: list[str]) -> bool:
+def _moved(files: list[Path]) -> bool:
     """Whether any of these tenants holds the change set the apply adds (a second ledger row)."""
-    for name in names:
-        uri = (root / ".cinch" / "tenants" / "main" / "main" / f"{name}.db").as_uri()
-        conn = sqlite3.connect(uri + "?mode=ro", uri=True)
+    for path in files:
+        conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
         try:
             if conn.execute("SELECT count(*) FROM _cinch_ledger").fetchone()[0] > 1:
                 return True
@@ -150,16 +149,17 @@ def test_a_kill_mid_apply_then_sync(template_project: Path, tmp_path: Path) -> N
     root = tmp_path / "acme"
     shutil.copytree(template_project, root)
     held = "t030"
-    others = [f"t{i:03d}" for i in range(TENANTS) if f"t{i:03d}" != held]
-    lock = sqlite3.connect(root / ".cinch" / "tenants" / "main" / "main" / f"{held}.db",
-                           isolation_level=None)
+    with cinch.open(root) as project:
+        files = {name: project.tenants.store.path("main", "main", name) for name in NAMES}
+    others = [path for name, path in files.items() if name != held]
+    lock = sqlite3.connect(files[held], isolation_level=None)
     try:
         lock.execute("BEGIN IMMEDIATE")
         proc = subprocess.Popen([REAL_PYTHON, "-m", "cinch.cli.app", *ALTER], cwd=root,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 env=os.environ.copy())
         deadline = time.monotonic() + 60
-        while not _moved(root, others):
+        while not _moved(others):
             if proc.poll() is not None:
                 pytest.fail(f"the apply ended before a tenant moved: {proc.stderr.read()!r}")
             if time.monotonic() > deadline:
