@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from cinch.models.schema import Column, Table
 
 _NONE = type(None)
+# (execute, row) -> the stored row, or None when the general way must take it
+Inserter = Callable[[Callable[..., Any], Mapping[str, Any]], dict[str, Any] | None]
 # The Python types each affinity stores as given (https://sqlite.org/datatype3.html 3.0): a
 # BLOB is never converted; TEXT turns numbers into text; INTEGER and NUMERIC turn numeric text
 # and whole floats into integers; REAL turns integers into floats (done here, exactly, before
@@ -63,6 +65,8 @@ class InsertPlan:
     names: tuple[str, ...]  # every column, in the table's order (the row's keys)
     # The row's values, in the table's order, out of given + filled + constants.
     pick: Callable[[list[Any]], tuple[Any, ...]]
+    # The whole plain insert as one function of (execute, row), or None (see _compile).
+    insert: Inserter | None = None
 
     def bind(self, values: list[Any]) -> bool:
         """Whether SQLite stores ``values`` as given (then the plain INSERT serves), after
@@ -217,8 +221,55 @@ def _build(table: Table, keys: tuple[str, ...]) -> InsertPlan:
         pick = lambda params: (params[only],)  # noqa: E731 (itemgetter of one gives no tuple)
     else:
         pick = itemgetter(*indexes)
+    names = tuple(c.name for c in table.columns)
+    insert = None
+    if not any(real) and all(kind in ("UUID4", "NOW") for kind in fill):
+        insert = _compile(plain, exact, fill, consts, names, sources)
     return InsertPlan(returning, plain, exact, real, any(real), reals, tuple(fill), tuple(consts),
-                      tuple(c.name for c in table.columns), pick)
+                      names, pick, insert)
+
+
+def _compile(plain: str, exact: tuple[frozenset[type], ...], fill: list[str],
+             consts: list[Any], names: tuple[str, ...],
+             sources: list[tuple[str, int]]) -> Inserter:
+    """The plain insert of one plan as a function made for it, as ``dataclasses`` makes its
+    methods: ``insert(execute, row)`` checks each value's type, fills the id and timestamps,
+    runs the INSERT and returns the stored row, or returns None, having done nothing, when a
+    value is one SQLite might convert (the caller then takes the general way). Its locals and
+    a dict display cost a third of what the general way's calls and iterators do per row.
+
+    Only values and constants travel through the namespace; the column names are written as
+    ``repr`` literals, which read back as the same strings whatever they hold."""
+    env: dict[str, Any] = {"_now": _now, "_uuid4": uuid4, "PLAIN": plain}
+    given = [f"v{i}" for i in range(len(exact))]
+    lines = ["def insert(execute, row):"]
+    if given:
+        lines.append(f"    {', '.join(given)}, = row.values()")
+    checks = []
+    for i, types in enumerate(exact):
+        env[f"E{i}"] = types
+        checks.append(f"type(v{i}) not in E{i}")
+        if float in types:
+            checks.append(f"v{i} != v{i}")  # NaN, stored as NULL
+    if checks:
+        lines += [f"    if {' or '.join(checks)}:", "        return None"]
+    if "NOW" in fill:
+        lines.append("    now = _now()")  # one clock reading for every timestamp of the row
+    filled = []
+    for j, kind in enumerate(fill):
+        if kind == "UUID4":
+            lines.append(f"    f{j} = _uuid4()")
+        filled.append(f"f{j}" if kind == "UUID4" else "now")
+    for k, value in enumerate(consts):
+        env[f"C{k}"] = value
+    bound = given + filled
+    lines.append(f"    execute(PLAIN, ({''.join(f'{b}, ' for b in bound)}))")
+    value_of = {"given": given, "fill": filled, "const": [f"C{k}" for k in range(len(consts))]}
+    items = ", ".join(f"{name!r}: {value_of[kind][i]}"
+                      for name, (kind, i) in zip(names, sources, strict=True))
+    lines.append(f"    return {{{items}}}")
+    exec("\n".join(lines), env)  # the source holds no value: names are repr literals
+    return env["insert"]  # type: ignore[no-any-return]
 
 
 def _default(column: Column) -> tuple[str, Any] | None:

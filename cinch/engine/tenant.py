@@ -269,10 +269,18 @@ class Tenant:
     def insert(self, table: str, row: Mapping[str, Value]) -> Row:
         """Insert a row; ``id`` and the timestamps are filled in. Returns the stored row."""
         keys = tuple(row)
-        if self._conn is not None:  # inside transaction(): the schema holds still
+        conn = self._conn
+        if conn is not None:  # inside transaction(): the schema holds still
             plan = self._plans.get((table, keys))
             if plan is None:
                 plan = self._plans[(table, keys)] = plan_insert(self._table(table), keys)
+            if plan.insert is not None:  # the common case, in one call
+                try:
+                    stored = plan.insert(conn.execute, row)
+                except sqlite3.Error as exc:
+                    raise QueryError(f"tenant {self.name}: {exc}", tenant=self.name) from exc
+                if stored is not None:
+                    return stored
         else:
             plan = plan_insert(self._table(table), keys)
         values = list(row.values())
@@ -280,7 +288,6 @@ class Tenant:
             return plan.returned(self._write_returning(plan.returning, values)[0])
         params = plan.params(values)
         assert plan.plain is not None  # bind() says so
-        conn = self._conn
         try:
             if conn is not None:  # inside transaction(): the common case
                 conn.execute(plan.plain, params)

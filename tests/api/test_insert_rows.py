@@ -57,7 +57,11 @@ def sqlite_now(path: Path, expr: str) -> str:
 
 @pytest.fixture
 def typed_project(empty_project: cinch.Project) -> cinch.Project:
-    empty_project.database().create_table("v", [f"{a.lower()}_col:{a}" for a in AFFINITIES])
+    db = empty_project.database()
+    db.create_table("v", [f"{a.lower()}_col:{a}" for a in AFFINITIES])
+    db.create_table("w", [ColumnSpec(f"{a.lower()}_col", a) for a in AFFINITIES if a != "REAL"]
+                    + [ColumnSpec("note", "TEXT", default="n"), ColumnSpec("k", "INTEGER",
+                                                                            default=3)])
     return empty_project
 
 
@@ -70,6 +74,15 @@ def test_the_returned_row_is_the_stored_row_for_every_affinity(
     with tenant.transaction():  # the same inside a transaction
         again = tenant.insert("v", {f"{a.lower()}_col": value for a in AFFINITIES})
     assert typed(again) == typed(stored(tenant.path, "v", again["id"]))
+    # Without a REAL column, a transaction's inserts take the plan's one-call insert whenever
+    # no value would be converted: every value, alone and with others, reads back the same.
+    with tenant.transaction():
+        rows = [tenant.insert("w", {f"{a.lower()}_col": v for a in AFFINITIES if a != "REAL"})
+                for v in (value, "abc", 12, b"\x01", None, value)]
+        rows.append(tenant.insert("w", {"blob_col": value}))
+        rows.append(tenant.insert("w", {"text_col": value, "note": "x"}))
+    for row in rows:
+        assert typed(row) == typed(stored(tenant.path, "w", row["id"]))
 
 
 def test_defaults_left_out_are_in_the_returned_row(empty_project: cinch.Project) -> None:
