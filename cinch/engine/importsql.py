@@ -27,7 +27,7 @@ from cinch.names import quote
 from cinch.planner import build
 from cinch.planner.columns import ColumnSpec
 from cinch.planner.shadow import Shadow
-from cinch.planner.sqlgen import NOW_SQL, UUID4_SQL
+from cinch.planner.sqlgen import NOW_SQL, UUID4_SQL, UUID_SQL
 
 if TYPE_CHECKING:
     from cinch.engine.database import ChangeResult
@@ -62,8 +62,8 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _EXPRESSIONS = {"CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"}
 # cinch's own default expressions, as its DDL (and so an exported migration) spells them.
 # (SQLite's pragmas may give them without the outer parentheses.)
-_CINCH_EXPRESSIONS = {f"({UUID4_SQL})": "UUID4", f"({NOW_SQL})": "NOW", UUID4_SQL: "UUID4",
-                      NOW_SQL: "NOW"}
+_CINCH_EXPRESSIONS = {f"({UUID_SQL})": "UUID", f"({UUID4_SQL})": "UUID4", f"({NOW_SQL})": "NOW",
+                      UUID_SQL: "UUID", UUID4_SQL: "UUID4", NOW_SQL: "NOW"}
 _ON_DELETE = {"NO ACTION", "CASCADE", "SET NULL", "RESTRICT", "SET DEFAULT"}
 
 

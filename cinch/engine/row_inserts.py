@@ -4,7 +4,7 @@
 defaults' SQL (a UUID out of ``randomblob`` calls, ``strftime``) per insert. The row is known
 without it when nothing SQLite does on the way in can change a value: every value the caller
 gives is of a Python type the column's affinity stores unchanged, and every column not given
-is filled by cinch (a UUID4, a timestamp, computed here and bound like the rest) or has a
+is filled by cinch (a UUID, a timestamp, computed here and bound like the rest) or has a
 constant default, or none. A table cinch does not fully model (adopted verbatim, generated
 columns) or a value that SQLite might convert takes the ``RETURNING *`` statement instead,
 which gives the same row. Triggers do not matter: ``RETURNING`` does not see their changes
@@ -44,8 +44,8 @@ _EXACT: dict[str, frozenset[type]] = {
 }
 _INT64 = range(-(2**63), 2**63)
 _EXACT_FLOAT = range(-(2**53), 2**53 + 1)  # integers a double holds exactly
-_FILLED = ("UUID4", "NOW", "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME")
-_ID_AND_STAMPS = ("UUID4", "NOW", "NOW")
+_FILLED = ("UUID", "UUID4", "NOW", "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME")
+_UUIDS = ("UUID", "UUID4")  # the same values, two spellings in SQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ class InsertPlan:
     real: tuple[bool, ...]  # per given value: whether its column has REAL affinity
     any_real: bool
     reals: tuple[str, ...]  # the REAL columns of the table
-    fill: tuple[str, ...]  # per filled column: UUID4, NOW, CURRENT_TIMESTAMP, ...
+    fill: tuple[str, ...]  # per filled column: UUID, NOW, CURRENT_TIMESTAMP, ...
     consts: tuple[Any, ...]  # constant defaults of the columns left out
     names: tuple[str, ...]  # every column, in the table's order (the row's keys)
     # The row's values, in the table's order, out of given + filled + constants.
@@ -114,15 +114,11 @@ class InsertPlan:
     def params(self, values: list[Any]) -> list[Any]:
         """The given values followed by the filled ones, as the plain INSERT binds them."""
         fill = self.fill
-        if fill == _ID_AND_STAMPS:  # a table cinch made: id, created_at, updated_at
-            stamp = _now()
-            values += (uuid4(), stamp, stamp)
-            return values
         if not fill:
             return values
         stamp: tuple[str, str, str] | None = None
         for kind in fill:
-            if kind == "UUID4":
+            if kind in _UUIDS:
                 values.append(uuid4())
                 continue
             if stamp is None:
@@ -223,7 +219,7 @@ def _build(table: Table, keys: tuple[str, ...]) -> InsertPlan:
         pick = itemgetter(*indexes)
     names = tuple(c.name for c in table.columns)
     insert = None
-    if not any(real) and all(kind in ("UUID4", "NOW") for kind in fill):
+    if not any(real) and all(kind in _UUIDS or kind == "NOW" for kind in fill):
         insert = _compile(plain, exact, fill, consts, names, sources)
     return InsertPlan(returning, plain, exact, real, any(real), reals, tuple(fill), tuple(consts),
                       names, pick, insert)
@@ -257,9 +253,9 @@ def _compile(plain: str, exact: tuple[frozenset[type], ...], fill: list[str],
         lines.append("    now = _now()")  # one clock reading for every timestamp of the row
     filled = []
     for j, kind in enumerate(fill):
-        if kind == "UUID4":
+        if kind in _UUIDS:
             lines.append(f"    f{j} = _uuid4()")
-        filled.append(f"f{j}" if kind == "UUID4" else "now")
+        filled.append(f"f{j}" if kind in _UUIDS else "now")
     for k, value in enumerate(consts):
         env[f"C{k}"] = value
     bound = given + filled

@@ -45,7 +45,9 @@ NAME_JSON_SCHEMA = {
 }
 Name = Annotated[str, AfterValidator(_valid_name), WithJsonSchema(NAME_JSON_SCHEMA)]
 DefaultValue = int | float | str | bool | None
-DefaultExpr = Literal["CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "UUID4", "NOW"]
+# UUID and UUID4 give the same values (a random version-4 UUID's text); UUID4 is the longer
+# SQL of the tables made before UUID existed, kept as they were written (see sqlgen).
+DefaultExpr = Literal["CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "UUID", "UUID4", "NOW"]
 OnDelete = Literal["NO ACTION", "CASCADE", "SET NULL", "RESTRICT", "SET DEFAULT"]
 AutoKind = Literal["id", "created_at", "updated_at"]
 

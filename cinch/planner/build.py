@@ -42,7 +42,7 @@ AUTO_COLUMNS = ("id", "created_at", "updated_at")
 def auto_columns() -> tuple[Column, Column, Column]:
     return (
         Column(id=object_id("c"), name="id", type="TEXT", primary_key=True, not_null=True,
-               default_expr="UUID4", auto="id"),
+               default_expr="UUID", auto="id"),
         Column(id=object_id("c"), name="created_at", type="TEXT", not_null=True,
                default_expr="NOW", auto="created_at"),
         Column(id=object_id("c"), name="updated_at", type="TEXT", not_null=True,

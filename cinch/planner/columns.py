@@ -1,8 +1,8 @@
 """Column specs as people type them: ``name:TYPE[:flag...]``.
 
 Flags: ``unique``, ``not-null``, ``primary-key``, ``default=VALUE`` (a number, text, ``null``, or
-one of CURRENT_TIMESTAMP, CURRENT_DATE, CURRENT_TIME, UUID4, NOW), ``references=TABLE.COLUMN``,
-``on-delete=cascade|set-null|restrict|set-default|no-action``.
+one of CURRENT_TIMESTAMP, CURRENT_DATE, CURRENT_TIME, UUID, NOW; UUID4 is UUID's older SQL),
+``references=TABLE.COLUMN``, ``on-delete=cascade|set-null|restrict|set-default|no-action``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from cinch.errors import UsageError
 from cinch.models.schema import DefaultValue
 from cinch.names import check_name
 
-EXPRESSIONS = {"CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "UUID4", "NOW"}
+EXPRESSIONS = {"CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "UUID", "UUID4", "NOW"}
 _ON_DELETE = {"cascade": "CASCADE", "set-null": "SET NULL", "restrict": "RESTRICT",
               "set-default": "SET DEFAULT", "no-action": "NO ACTION"}
 

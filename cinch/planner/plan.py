@@ -487,7 +487,7 @@ def _add_column_checks(result: Plan, table: Table, column: Column) -> None:
             f"SELECT 1 FROM {t} LIMIT 1",
             f"table {table.name} has rows, so a NOT NULL column {column.name} needs a default",
         ))
-    if column.unique and column.has_default and column.default_expr != "UUID4":
+    if column.unique and column.has_default and column.default_expr not in ("UUID", "UUID4"):
         result.checks.append(DataCheck(
             f"SELECT 1 FROM {t} LIMIT 1 OFFSET 1",
             f"table {table.name} has more than one row, so a UNIQUE column {column.name} "

@@ -13,7 +13,16 @@ _TABLE_HEAD = re.compile(
     r'(?:"(?:[^"]|"")+"|\[[^\]]+\]|`(?:[^`]|``)+`|\'(?:[^\']|\'\')+\'|[^\s(]+)\s*', re.I)
 
 NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-# RFC 4122 version-4 UUID from SQLite built-ins, so any writer (not just cinch) gets one.
+# RFC 4122 version-4 UUIDs from SQLite built-ins, so any writer (not just cinch) gets one.
+# SQLite parses every column's DEFAULT each time a connection first reads the schema, so the
+# cost of this text is paid by every open of every tenant: UUID_SQL (five random() calls
+# formatted by printf, the version and variant bits added) costs a third of UUID4_SQL's
+# parse. UUID4_SQL is the form of the tables made before UUID_SQL, rendered unchanged for them:
+# their schema.sql, template and tenants must keep the text they were made with.
+UUID_SQL = (
+    "printf('%08x-%04x-%04x-%04x-%012x', random() & 4294967295, random() & 65535, "
+    "16384 + (random() & 4095), 32768 + (random() & 16383), random() & 281474976710655)"
+)
 UUID4_SQL = (
     "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "
     "substr(lower(hex(randomblob(2))), 2) || '-' || "
@@ -24,6 +33,7 @@ _EXPR_SQL = {
     "CURRENT_TIMESTAMP": "CURRENT_TIMESTAMP",
     "CURRENT_DATE": "CURRENT_DATE",
     "CURRENT_TIME": "CURRENT_TIME",
+    "UUID": f"({UUID_SQL})",
     "UUID4": f"({UUID4_SQL})",
     "NOW": f"({NOW_SQL})",
 }

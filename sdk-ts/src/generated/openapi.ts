@@ -1008,7 +1008,7 @@ export interface components {
             /** Default */
             default?: number | string | boolean | null;
             /** Default Expr */
-            default_expr?: ("CURRENT_TIMESTAMP" | "CURRENT_DATE" | "CURRENT_TIME" | "UUID4" | "NOW") | null;
+            default_expr?: ("CURRENT_TIMESTAMP" | "CURRENT_DATE" | "CURRENT_TIME" | "UUID" | "UUID4" | "NOW") | null;
             /** Name */
             name: string;
             /**
@@ -1050,7 +1050,7 @@ export interface components {
             /** Default */
             default: number | string | boolean | null;
             /** Default Expr */
-            default_expr: ("CURRENT_TIMESTAMP" | "CURRENT_DATE" | "CURRENT_TIME" | "UUID4" | "NOW") | null;
+            default_expr: ("CURRENT_TIMESTAMP" | "CURRENT_DATE" | "CURRENT_TIME" | "UUID" | "UUID4" | "NOW") | null;
             /** Id */
             id: string;
             /** Name */
@@ -1079,7 +1079,7 @@ export interface components {
             /** Default */
             default?: number | string | boolean | null;
             /** Default Expr */
-            default_expr?: ("CURRENT_TIMESTAMP" | "CURRENT_DATE" | "CURRENT_TIME" | "UUID4" | "NOW") | null;
+            default_expr?: ("CURRENT_TIMESTAMP" | "CURRENT_DATE" | "CURRENT_TIME" | "UUID" | "UUID4" | "NOW") | null;
             /** Message */
             message?: string | null;
             /** Name */
