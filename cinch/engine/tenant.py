@@ -50,7 +50,6 @@ class Tenant:
         # by cinch before the tenant's file is renamed or deleted. ``_point`` is its rows().
         self._reader: sqlite3.Connection | None = None
         self._point: Callable[[str, Params], list[Row]] | None = None
-        tenants.handles.add(self)
 
     @property
     def path(self) -> Path:
@@ -74,6 +73,9 @@ class Tenant:
         # Guarded read-only for its whole life: a point query only runs the statement.
         pinned = ts.PinnedReader(ts.connect(self._key, read_only=True, create=False))
         self._reader, self._point = pinned.conn, pinned.rows
+        # Known to the engine from now on, which closes it before the file is renamed or
+        # deleted (a handle without a reader holds nothing open of its own).
+        self.project.tenants.handles.add(self)
         return pinned
 
     def __enter__(self) -> Tenant:
@@ -340,29 +342,10 @@ class Tenant:
         except sqlite3.Error as exc:
             raise QueryError(f"tenant {self.name}: {exc}", tenant=self.name) from exc
 
-    @contextmanager
-    def transaction(self) -> Iterator[Tenant]:
-        """All writes inside commit together, or not at all."""
-        if self._conn is not None:
-            yield self
-            return
-        tenants = self.project.tenants
-        with tenants.writing(self.database, self.branch), tenants.pool.connection(
-                self._key) as conn:
-            tenants.before_write(self.database, self.branch, self.name)
-            conn.execute("BEGIN IMMEDIATE")
-            self._conn = conn
-            try:
-                yield self
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            else:
-                conn.execute("COMMIT")
-            finally:
-                self._conn = None
-                self._tables.clear()
-                self._plans.clear()
+    def transaction(self) -> Transaction:
+        """All writes inside commit together, or not at all (``with tenant.transaction():``;
+        one inside another is part of the outer one)."""
+        return Transaction(self)
 
 
 _name = itemgetter(0)  # a column's name in a cursor's description
@@ -373,6 +356,62 @@ _name = itemgetter(0)  # a column's name in a cursor's description
 # so its id cannot be reused for another while the entry lives.
 _STATEMENTS: dict[tuple[int, tuple[str, ...]], tuple[Table, str]] = {}
 _STATEMENTS_KEPT = 1024
+
+
+class Transaction:
+    """``with tenant.transaction():`` the branch's write lock held shared, a pooled
+    connection in ``BEGIN IMMEDIATE``; committed when the block ends, rolled back if it raises.
+    (A class, not a generator: a script writing to thousands of tenants takes one each.)"""
+
+    __slots__ = ("_lease", "_lock", "_outer", "_tenant")
+
+    def __init__(self, tenant: Tenant) -> None:
+        self._tenant = tenant
+        self._outer = False
+        self._lock: Any = None
+        self._lease: Any = None
+
+    def __enter__(self) -> Tenant:
+        tenant = self._tenant
+        if tenant._conn is not None:  # inside another: part of that one
+            return tenant
+        tenants = tenant.project.tenants
+        lock = tenants.writing(tenant.database, tenant.branch)
+        lock.__enter__()
+        try:
+            lease = tenants.pool.connection(tenant._key)
+            conn = lease.__enter__()
+            try:
+                tenants.before_write(tenant.database, tenant.branch, tenant.name)
+                conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                lease.__exit__(None, None, None)
+                raise
+        except BaseException:
+            lock.__exit__(None, None, None)
+            raise
+        self._lock, self._lease, self._outer = lock, lease, True
+        tenant._conn = conn
+        return tenant
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        if not self._outer:
+            return
+        self._outer = False
+        tenant = self._tenant
+        conn = tenant._conn
+        assert conn is not None
+        try:
+            try:
+                conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+            finally:
+                tenant._conn = None
+                tenant._tables.clear()
+                tenant._plans.clear()
+                self._lease.__exit__(None, None, None)
+        finally:
+            self._lock.__exit__(None, None, None)
 
 
 class DataWatch:

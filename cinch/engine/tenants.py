@@ -740,19 +740,24 @@ class Tenants:
                     os.close(fd)  # closing releases the flock
                     del self._move_depth[key]
 
-    @contextlib.contextmanager
-    def writing(self, db: str, branch: str) -> Iterator[None]:
-        """Writes to tenants through cinch share this; a mover waits for them, they wait for it."""
+    def writing(self, db: str, branch: str) -> SharedWrite:
+        """Writes to tenants through cinch share this; a mover waits for them, they wait for it.
+        (A class, not a generator: every transaction of every tenant takes it.)"""
+        return SharedWrite(self, db, branch)
+
+    def _shared_lock(self, db: str, branch: str) -> int:
+        """The branch's lock file, open and locked shared; -1 when this thread is the mover
+        (say, a revert putting rows back), which already holds it exclusively."""
         held = self._move_depth.get((db, branch))
         if held is not None and held[2] == threading.get_ident():
-            yield  # this thread is the mover (say, a revert putting rows back)
-            return
+            return -1
         fd = self._lock_fd(db, branch)
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)
-            yield
-        finally:
+        except BaseException:
             os.close(fd)
+            raise
+        return fd
 
     def _lock_fd(self, db: str, branch: str) -> int:
         path = self._lock_files.get((db, branch))
@@ -1192,3 +1197,22 @@ class Tenants:
         after, None at the end): the catalog picks them, only their files are opened."""
         self._ensure_main(db, branch)
         return tenant_catalog.page(self, db, branch, after=after, limit=limit, keep=keep)
+
+
+class SharedWrite:
+    """``with tenants.writing(db, branch):`` the branch's lock held shared for the block."""
+
+    __slots__ = ("_args", "_fd", "_tenants")
+
+    def __init__(self, tenants: Tenants, db: str, branch: str) -> None:
+        self._tenants = tenants
+        self._args = (db, branch)
+        self._fd = -1
+
+    def __enter__(self) -> None:
+        self._fd = self._tenants._shared_lock(*self._args)
+
+    def __exit__(self, *exc: object) -> None:
+        fd, self._fd = self._fd, -1
+        if fd != -1:
+            os.close(fd)  # closing releases the flock
