@@ -228,44 +228,62 @@ def _build(table: Table, keys: tuple[str, ...]) -> InsertPlan:
 def _compile(plain: str, exact: tuple[frozenset[type], ...], fill: list[str],
              consts: list[Any], names: tuple[str, ...],
              sources: list[tuple[str, int]]) -> Inserter:
-    """The plain insert of one plan as a function made for it, as ``dataclasses`` makes its
-    methods: ``insert(execute, row)`` checks each value's type, fills the id and timestamps,
-    runs the INSERT and returns the stored row, or returns None, having done nothing, when a
-    value is one SQLite might convert (the caller then takes the general way). Its locals and
-    a dict display cost a third of what the general way's calls and iterators do per row.
+    """The plain insert of one plan as one function, ``insert(execute, row)``: it checks each
+    value's type, fills the id and timestamps, runs the INSERT and returns the stored row, or
+    returns None, having done nothing, when a value is one SQLite might convert (the caller
+    then takes the general way). Its locals and a dict display cost a third of what the general
+    way's calls and iterators do per row.
 
-    Only values and constants travel through the namespace; the column names are written as
-    ``repr`` literals, which read back as the same strings whatever they hold."""
-    env: dict[str, Any] = {"_now": _now, "_uuid4": uuid4, "PLAIN": plain}
-    given = [f"v{i}" for i in range(len(exact))]
-    lines = ["def insert(execute, row):"]
+    Made as ``dataclasses`` makes its methods, from source, but once per shape (how many values
+    are given, which may be floats, what is filled, where each column's value comes from) and
+    not per plan: compiling costs a quarter of a millisecond. The source holds only names made
+    here; the statement, the types, constants and column names are the closure's."""
+    shape = (tuple(float in types for types in exact),
+             tuple("UUID" if kind in _UUIDS else kind for kind in fill), len(consts),
+             tuple(sources))
+    make = _MAKERS.get(shape)
+    if make is None:
+        if len(_MAKERS) >= 256:
+            _MAKERS.clear()
+        make = _MAKERS[shape] = _maker(*shape)
+    return make(plain, exact, tuple(consts), names, _now, uuid4)
+
+
+def _maker(floats: tuple[bool, ...], fill: tuple[str, ...], consts: int,
+           sources: tuple[tuple[str, int], ...]) -> Callable[..., Inserter]:
+    given = [f"v{i}" for i in range(len(floats))]
+    lines = ["def make(PLAIN, E, C, N, _now, _uuid4):"]
+    for prefix, count in (("E", len(floats)), ("C", consts), ("N", len(sources))):
+        if count:
+            lines.append(f"    {''.join(f'{prefix}{i}, ' for i in range(count))}= {prefix}")
+    lines.append("    def insert(execute, row):")
     if given:
-        lines.append(f"    {', '.join(given)}, = row.values()")
+        lines.append(f"        {''.join(f'{v}, ' for v in given)}= row.values()")
     checks = []
-    for i, types in enumerate(exact):
-        env[f"E{i}"] = types
+    for i, may_be_float in enumerate(floats):
         checks.append(f"type(v{i}) not in E{i}")
-        if float in types:
+        if may_be_float:
             checks.append(f"v{i} != v{i}")  # NaN, stored as NULL
     if checks:
-        lines += [f"    if {' or '.join(checks)}:", "        return None"]
+        lines += [f"        if {' or '.join(checks)}:", "            return None"]
     if "NOW" in fill:
-        lines.append("    now = _now()")  # one clock reading for every timestamp of the row
+        lines.append("        now = _now()")  # one clock reading for every timestamp of the row
     filled = []
     for j, kind in enumerate(fill):
-        if kind in _UUIDS:
-            lines.append(f"    f{j} = _uuid4()")
-        filled.append(f"f{j}" if kind in _UUIDS else "now")
-    for k, value in enumerate(consts):
-        env[f"C{k}"] = value
-    bound = given + filled
-    lines.append(f"    execute(PLAIN, ({''.join(f'{b}, ' for b in bound)}))")
-    value_of = {"given": given, "fill": filled, "const": [f"C{k}" for k in range(len(consts))]}
-    items = ", ".join(f"{name!r}: {value_of[kind][i]}"
-                      for name, (kind, i) in zip(names, sources, strict=True))
-    lines.append(f"    return {{{items}}}")
-    exec("\n".join(lines), env)  # the source holds no value: names are repr literals
-    return env["insert"]  # type: ignore[no-any-return]
+        if kind == "UUID":
+            lines.append(f"        f{j} = _uuid4()")
+        filled.append(f"f{j}" if kind == "UUID" else "now")
+    lines.append(f"        execute(PLAIN, ({''.join(f'{b}, ' for b in given + filled)}))")
+    value_of = {"given": given, "fill": filled, "const": [f"C{k}" for k in range(consts)]}
+    items = ", ".join(f"N{n}: {value_of[kind][i]}" for n, (kind, i) in enumerate(sources))
+    lines += [f"        return {{{items}}}", "    return insert"]
+    env: dict[str, Any] = {}
+    exec("\n".join(lines), env)
+    return env["make"]  # type: ignore[no-any-return]
+
+
+# Functions that make a plan's insert, by the plan's shape (see _compile).
+_MAKERS: dict[tuple[Any, ...], Callable[..., Inserter]] = {}
 
 
 def _default(column: Column) -> tuple[str, Any] | None:
