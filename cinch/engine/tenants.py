@@ -308,13 +308,17 @@ class Tenants:
         _, digest = self.target(db, head)
         with (contextlib.nullcontext(conn) if conn is not None else self.pool.connection(path)
               if group is None else group.connection(path)) as conn:
+            # In an apply to many tenants nearly every one moves: what is read here then
+            # stands in for the step's own reads under the write lock (see ts.Known).
+            seen = ts.data_version(conn) if group is not None else None
             state, rows, ready = ts.read_recorded(conn)  # the record and the ledger: one read
             if state.get("ledger") == digest:
                 return 0
             held = [r.change_id for r in rows]
             if not state and self._holds_exactly(db, head, held):
                 return 0  # made before cinch kept a record: nothing to move
-            reason = ts.drift(conn, held, state)
+            cookie = ts.schema_cookie(conn)
+            reason = ts.drift(conn, held, state, cookie=cookie)
             if reason:
                 raise TenantDrifted(
                     f"tenant {name} has drifted: {reason}; it was left untouched",
@@ -329,6 +333,8 @@ class Tenants:
             elif expected is None:
                 expected = self.expected(db, branch)
             kept = self._has_snapshots(db, branch, name) if branch else False
+            known = (ts.Known(held, seen, state.get("fingerprint"), cookie)
+                     if seen is not None and ready else None)
             moved = 0
             for index, step in enumerate(plan_.steps):
                 last = index == len(plan_.steps) - 1
@@ -342,11 +348,14 @@ class Tenants:
                     done = ts.apply_change(conn, step.change_id, head, step.statements,
                                            rebuild=step.rebuild, check_first=False,
                                            body=step.body, after=restore, check=check,
-                                           ledger_ready=ready)
+                                           ledger_ready=ready,
+                                           known=None if step.snapshot else known)
                 else:
                     done = ts.unwind_change(conn, step.change_id, head, step.statements,
                                             rebuild=step.rebuild, after=restore, check=check,
-                                            ledger_ready=ready)
+                                            ledger_ready=ready,
+                                            known=None if step.snapshot else known)
+                known = None  # the first step only: the file has moved since
                 moved += done
                 if done and found is not None and found.stem.endswith(UNWOUND):
                     found.unlink(missing_ok=True)  # rows kept by an unwind go back once

@@ -62,6 +62,19 @@ Hook = Callable[[sqlite3.Connection], None]
 Check = Callable[[sqlite3.Connection, str], None]  # given the new schema fingerprint
 
 
+class Known(NamedTuple):
+    """What a caller read of a tenant before its write transaction, so the step need not read
+    it again under the write lock: the ledger's change ids, ``PRAGMA data_version`` read just
+    before them, and the schema the file was found to have (``fingerprint``, None when it has
+    no record, and its schema ``cookie``). Used only if ``data_version`` is unchanged under
+    the lock: then no other connection committed to the file since."""
+
+    ids: list[str]
+    data_version: int
+    fingerprint: str | None
+    cookie: int
+
+
 class LedgerRow(NamedTuple):
     seq: int
     change_id: str
@@ -240,6 +253,7 @@ def apply_change(
     after: Hook | None = None,
     check: Check | None = None,
     ledger_ready: bool = False,
+    known: Known | None = None,
 ) -> bool:
     """Apply one change set to the tenant behind ``conn``, atomically and idempotently.
 
@@ -259,12 +273,13 @@ def apply_change(
     (restoring rows), ``check`` last with the new schema fingerprint (comparing the result
     with what was expected): raising in either rolls everything back. ``ledger_ready``: the
     caller just found the three ledger tables there (:func:`read_recorded`), so they are not
-    looked for again.
+    looked for again; ``known``: what the caller read of the file just before (see
+    :class:`Known`), taken as it is when no other connection committed since.
     """
     if check_first and has_change(conn, change_id):
         return False  # cheap read first: a sync over applied tenants never writes
     return _step(conn, change_id, commit_id, statements, rebuild, forward=True, body=body,
-                 after=after, check=check, ready=ledger_ready)
+                 after=after, check=check, ready=ledger_ready, known=known)
 
 
 def unwind_change(
@@ -277,25 +292,33 @@ def unwind_change(
     after: Hook | None = None,
     check: Check | None = None,
     ledger_ready: bool = False,
+    known: Known | None = None,
 ) -> bool:
     """Take change set ``change_id`` out of the tenant: run its inverse ``statements`` and drop
-    it from the ledger, atomically. False if the tenant does not hold it. Errors and
-    ``ledger_ready`` as :func:`apply_change`."""
+    it from the ledger, atomically. False if the tenant does not hold it. Errors,
+    ``ledger_ready`` and ``known`` as :func:`apply_change`."""
     return _step(conn, change_id, commit_id, statements, rebuild, forward=False, after=after,
-                 check=check, ready=ledger_ready)
+                 check=check, ready=ledger_ready, known=known)
 
 
 def _step(conn: sqlite3.Connection, change_id: str, commit_id: str, statements: Sequence[str],
           rebuild: bool, *, forward: bool, body: bytes | None = None,
-          after: Hook | None = None, check: Check | None = None, ready: bool = False) -> bool:
+          after: Hook | None = None, check: Check | None = None, ready: bool = False,
+          known: Known | None = None) -> bool:
     _refuse_open_transaction(conn, change_id)
     if rebuild:
         _set_foreign_keys(conn, False)
     try:
         _begin(conn, change_id)
         try:
-            # Read again under the write lock: another process may have moved it meanwhile.
-            ids = _ledger_ids(conn, ready)
+            prior: tuple[str, int] | None = None
+            if known is not None and data_version(conn) == known.data_version:
+                ids = list(known.ids)  # no other connection committed since the caller read
+                if known.fingerprint is not None and after is None:
+                    prior = (known.fingerprint, known.cookie)
+            else:
+                # Read again under the write lock: another process may have moved it meanwhile.
+                ids = _ledger_ids(conn, ready)
             if (change_id in ids) == forward:
                 _rollback(conn)
                 return False
@@ -315,7 +338,7 @@ def _step(conn: sqlite3.Connection, change_id: str, commit_id: str, statements: 
                     conn.execute("DELETE FROM _cinch_ledger WHERE change_id = ?", (change_id,))
                     conn.execute("DELETE FROM _cinch_changes WHERE change_id = ?", (change_id,))
                     ids.remove(change_id)
-                fingerprint = record_state(conn, ids)
+                fingerprint = record_state(conn, ids, prior=prior, statements=statements)
                 if check is not None:
                     check(conn, fingerprint)
                 conn.execute("COMMIT")
@@ -467,19 +490,52 @@ def ledger_digest(change_ids: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(change_ids)).encode()).hexdigest()
 
 
-def record_state(conn: sqlite3.Connection, ids: Iterable[str] | None = None) -> str:
+def record_state(conn: sqlite3.Connection, ids: Iterable[str] | None = None, *,
+                 prior: tuple[str, int] | None = None, statements: Sequence[str] = ()) -> str:
     """Write the schema fingerprint and ledger digest as they are now (inside the caller's
     transaction): what later drift checks compare the file against. Returns the fingerprint.
     ``ids``: the change ids the ledger holds, when the caller knows them (else read back).
+    ``prior``: the fingerprint and cookie the file had before ``statements`` ran in this
+    transaction, when the caller knows them: SQLite writes a schema's text from the text
+    before and the statement alone, so the fingerprint after is the one the first tenant of
+    the same schema and statements had (kept per process) and is not hashed again.
 
     The schema cookie goes beside them: SQLite moves it with every schema change, so a file
     whose cookie is still the recorded one has the recorded schema, and :func:`drift` need not
     hash the schema again (a file whose cookie moved is hashed, as one without it)."""
     if ids is None:
         ids = [row[0] for row in conn.execute(_LEDGER_IDS)]
-    fingerprint = schema_fingerprint(conn)
-    conn.execute(_RECORD_STATE, (fingerprint, ledger_digest(ids), str(_schema_cookie(conn))))
+    cookie = _schema_cookie(conn)
+    key = None
+    fingerprint = None
+    if prior is not None:
+        # the cookie's move is part of the key: the same statements move it alike
+        key = (prior[0], cookie - prior[1], tuple(statements))
+        fingerprint = _FINGERPRINTS_AFTER.get(key)
+    if fingerprint is None:
+        fingerprint = schema_fingerprint(conn)
+        if key is not None:
+            if len(_FINGERPRINTS_AFTER) >= _FINGERPRINTS_KEPT:
+                _FINGERPRINTS_AFTER.clear()
+            _FINGERPRINTS_AFTER[key] = fingerprint
+    conn.execute(_RECORD_STATE, (fingerprint, ledger_digest(ids), str(cookie)))
     return fingerprint
+
+
+# (fingerprint before, cookie moved by, statements) -> fingerprint after; see record_state
+_FINGERPRINTS_AFTER: dict[tuple[str, int, tuple[str, ...]], str] = {}
+_FINGERPRINTS_KEPT = 256
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """SQLite's ``PRAGMA data_version``: the same value twice on one connection means no other
+    connection committed to the file in between."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def schema_cookie(conn: sqlite3.Connection) -> int:
+    """SQLite's schema cookie: it moves with every schema change."""
+    return _schema_cookie(conn)
 
 
 def _schema_cookie(conn: sqlite3.Connection) -> int:
@@ -533,9 +589,10 @@ def read_state(conn: sqlite3.Connection) -> dict[str, str]:
 
 
 def drift(conn: sqlite3.Connection, held: Sequence[str] | None = None,
-          state: dict[str, str] | None = None) -> str | None:
+          state: dict[str, str] | None = None, *, cookie: int | None = None) -> str | None:
     """Why the tenant's file differs from cinch's record of it, or None when it does not
-    (``held`` and ``state``: the ledger and the record, when the caller just read them).
+    (``held``, ``state`` and the schema ``cookie``: the ledger, the record and
+    :func:`schema_cookie`, when the caller just read them).
 
     A tenant without a record (made by an older cinch) is taken as it is."""
     if state is None:
@@ -545,8 +602,9 @@ def drift(conn: sqlite3.Connection, held: Sequence[str] | None = None,
     ids = read_ledger(conn) if held is None else held
     if state.get("ledger") != ledger_digest(ids):
         return "its ledger was edited outside cinch"
-    cookie = state.get(_COOKIE)
-    if cookie is not None and cookie == str(_schema_cookie(conn)):
+    recorded = state.get(_COOKIE)
+    if recorded is not None and recorded == str(
+            _schema_cookie(conn) if cookie is None else cookie):
         return None  # no schema change since the record (see record_state)
     if state.get("fingerprint") != schema_fingerprint(conn):
         return "its schema was changed outside cinch"

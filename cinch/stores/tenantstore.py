@@ -30,9 +30,11 @@ from cinch.errors import AlreadyExists, InvalidName, NotFound, TenantError, Usag
 from cinch.names import check_branch_name, check_name, check_tenant_name
 from cinch.stores import links
 from cinch.stores.ledger import (
+    Known,
     LedgerRow,
     apply_change,
     change_bodies,
+    data_version,
     drift,
     dry_run,
     ensure_ledger,
@@ -44,6 +46,7 @@ from cinch.stores.ledger import (
     read_state,
     record_state,
     reset_ledger,
+    schema_cookie,
     schema_fingerprint,
     seed_adopted,
     seed_copy,
@@ -75,6 +78,7 @@ from cinch.stores.sqlite_conn import (
 __all__ = [
     "CinchConnection",
     "ConnectionPool",
+    "Known",
     "Lease",
     "LedgerRow",
     "PinnedReader",
@@ -87,6 +91,7 @@ __all__ = [
     "change_bodies",
     "checkpoint",
     "connect",
+    "data_version",
     "drift",
     "dry_run",
     "ensure_ledger",
@@ -105,6 +110,7 @@ __all__ = [
     "reset_ledger",
     "run_batch",
     "run_query",
+    "schema_cookie",
     "schema_fingerprint",
     "seed_adopted",
     "seed_copy",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -257,6 +258,65 @@ def test_two_appliers_race_and_apply_once(store: ts.TenantStore, tenant: Path) -
         t.join()
     assert errors == []
     assert sorted(results) == [False, False, False, True]
+
+
+def _known(conn: sqlite3.Connection) -> ts.Known:
+    """What a mover reads before its write transaction, in the order it reads it."""
+    seen = ts.data_version(conn)
+    state, rows, _ = ts.read_recorded(conn)
+    return ts.Known([r.change_id for r in rows], seen, state.get("fingerprint"),
+                    ts.schema_cookie(conn))
+
+
+def test_a_read_made_stale_by_another_connection_is_read_again(tenant: Path) -> None:
+    """A mover's ledger read stands in for the read under the write lock only while no other
+    connection committed: here another process applied the change in between."""
+    conn, other = ts.connect(tenant), ts.connect(tenant)
+    try:
+        known = _known(conn)
+        assert "01C" not in known.ids
+        assert ts.apply_change(other, "01C", "c3", ["CREATE TABLE once(x)"]) is True
+        assert ts.apply_change(conn, "01C", "c3", ["CREATE TABLE once(x)"], check_first=False,
+                               ledger_ready=True, known=known) is False
+        assert ts.read_ledger(conn) == ["01A", "01B", "01C"]
+        assert ts.drift(conn) is None
+    finally:
+        conn.close()
+        other.close()
+
+
+def test_a_fingerprint_carried_over_from_another_tenant_is_the_file_s_own(
+        store: ts.TenantStore, template: Path) -> None:
+    """Tenants of one schema given the same statements record the fingerprint the first one
+    hashed; each is what hashing its own file gives, and a tenant whose schema differs
+    hashes its own."""
+    files = [store.create_from_template(template, "main", "main", f"t{i}") for i in range(3)]
+    with sqlite3.connect(files[2]) as raw:  # a schema of its own, recorded as cinch's
+        raw.execute("CREATE TABLE extra(x)")
+    raw.close()
+    conn = ts.connect(files[2])
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        ts.record_state(conn)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    statements = ["ALTER TABLE parent ADD COLUMN email TEXT"]
+    for path in files:
+        conn = ts.connect(path)
+        try:
+            assert ts.apply_change(conn, "01C", "c3", statements, check_first=False,
+                                   ledger_ready=True, known=_known(conn)) is True
+            recorded = ts.read_state(conn)["fingerprint"]
+            assert recorded == ts.schema_fingerprint(conn)
+            assert ts.drift(conn) is None
+        finally:
+            conn.close()
+    fingerprints = []
+    for path in files:
+        with contextlib.closing(sqlite3.connect(path)) as raw:
+            fingerprints.append(ts.read_state(raw)["fingerprint"])
+    assert fingerprints[0] == fingerprints[1] != fingerprints[2]
 
 
 def test_drift_follows_every_schema_change_made_outside_cinch(tenant: Path) -> None:
