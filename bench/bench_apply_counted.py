@@ -13,7 +13,10 @@ commit, the plan, the template) drops out.
 - cinch: ``database().add_column(...)`` on one worker (threads, group commit as always),
   its pooled connections closed at the end.
 
-    python bench/bench_apply_counted.py [--tenants 50 --tenants 150]
+A tenant's ledger grows with every change set it takes, and what a move reads of it with it:
+``--history N`` makes every tenant hold N more change sets first.
+
+    python bench/bench_apply_counted.py [--tenants 50 --tenants 150] [--history 100]
 
 Needs Debian's ``valgrind`` (``callgrind_control`` comes with it); says so and stops without.
 """
@@ -35,8 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 ROWS = 10
 
 
-def child(side: str, tenants: int) -> None:
-    """Set up ``tenants`` tenants, warm up, then apply once with instrumentation on."""
+def child(side: str, tenants: int, history: int) -> None:
+    """Set up ``tenants`` tenants holding ``history`` earlier change sets, warm up, then apply
+    once with instrumentation on."""
     import cinch
 
     os.environ.setdefault("CINCH_AUTHOR_NAME", "bench")
@@ -48,6 +52,8 @@ def child(side: str, tenants: int) -> None:
         project = cinch.init(work / "cinch")
         db = project.database()
         db.create_table("users", ["name:TEXT", "email:TEXT"])
+        for i in range(history):  # before the tenants: each is made holding them all
+            db.add_column("users", f"h{i}:INTEGER")
         names = [f"t{i:05d}" for i in range(tenants - 1)]
         project.tenants.create_many("main", "main", names)
         files = [project.tenants.file("main", "main", n) for n in ["main", *names]]
@@ -86,14 +92,14 @@ def _instrument(state: str) -> None:
                    capture_output=True)
 
 
-def measure(side: str, tenants: int, folder: Path) -> int:
+def measure(side: str, tenants: int, history: int, folder: Path) -> int:
     """Instructions counted in a callgrind run of this script as a child."""
     out = folder / f"{side}-{tenants}.callgrind"
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no",
                     f"--callgrind-out-file={out}", sys.executable, __file__, "--child", side,
-                    "--tenants", str(tenants)], check=True, env=env, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+                    "--tenants", str(tenants), "--history", str(history)], check=True, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     text = out.read_text()
     # "summary:" sits in the header and stays 0 when instrumentation starts off
     found = (re.search(r"^totals: (\d+)", text, re.MULTILINE)
@@ -108,10 +114,12 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tenants", type=int, action="append",
                         help="the two sizes (default 50 and 150)")
+    parser.add_argument("--history", type=int, default=0,
+                        help="change sets every tenant holds before (default 0: the table's)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.tenants[0])
+        child(args.child, args.tenants[0], args.history)
         return 0
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("skipped: valgrind is not installed (Debian: apt-get install valgrind)")
@@ -120,13 +128,13 @@ def main() -> int:
     if small == large or small < 2:
         parser.error("give two different sizes of at least 2 tenants")
     print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}; user-space "
-          f"instructions per tenant of an add-column apply ({ROWS} rows a tenant), "
-          f"{large} - {small} tenants", flush=True)
+          f"instructions per tenant of an add-column apply ({ROWS} rows a tenant, "
+          f"{args.history + 2} change sets held), {large} - {small} tenants", flush=True)
     per: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="cinch-apply-counted-out-") as folder:
         for side in ("floor", "cinch"):
-            low = measure(side, small, Path(folder))
-            high = measure(side, large, Path(folder))
+            low = measure(side, small, args.history, Path(folder))
+            high = measure(side, large, args.history, Path(folder))
             per[side] = (high - low) / (large - small)
             ratio = f"  = {per[side] / per['floor']:.2f}x the floor" if side != "floor" else ""
             print(f"  {side:6s} {per[side] / 1000:9,.0f} k a tenant{ratio}", flush=True)
