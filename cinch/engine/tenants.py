@@ -152,9 +152,11 @@ class Tenants:
 
     def plan_move(self, db: str, head: str, held: Sequence[str],
                   bodies: Callable[[], dict[str, bytes]],
-                  commits: Sequence[str] = ()) -> MovePlan:
+                  commits: Callable[[], Sequence[str]] = tuple) -> MovePlan:
         """Steps from the set ``held`` (in the order applied) to the log at ``head``; shared
-        by every tenant holding the same set."""
+        by every tenant holding the same set. ``bodies`` and ``commits`` (the commits the
+        tenant's changes were applied at, latest first) are read only for a held change set
+        the log lacks."""
         key = (db, head, tuple(held))
         cached = self._plans.get(key)
         if cached is not None:
@@ -176,7 +178,7 @@ class Tenants:
         return plan_
 
     def _find_held(self, db: str, change_id: str, bodies: Callable[[], dict[str, bytes]],
-                   commits: Sequence[str]) -> ChangeSet:
+                   commits: Callable[[], Sequence[str]]) -> ChangeSet:
         """A change set the tenant holds but the target lacks: from the copy the tenant kept,
         else from the commits it was applied at (still in git after a reset or rebase)."""
         body = bodies().get(change_id)
@@ -185,7 +187,7 @@ class Tenants:
         if self._in_worker:
             raise processes.ParentOnly(f"change {change_id} is read from git")
         history = self.project.history
-        for commit in dict.fromkeys(commits):
+        for commit in dict.fromkeys(commits()):
             try:
                 entries = history.log(commit, db)
             except CinchError:
@@ -311,10 +313,9 @@ class Tenants:
             # In an apply to many tenants nearly every one moves: what is read here then
             # stands in for the step's own reads under the write lock (see ts.Known).
             seen = ts.data_version(conn) if group is not None else None
-            state, rows, ready = ts.read_recorded(conn)  # the record and the ledger: one read
+            state, held, ready = ts.read_recorded(conn)  # the record and the ledger: one read
             if state.get("ledger") == digest:
                 return 0
-            held = [r.change_id for r in rows]
             if not state and self._holds_exactly(db, head, held):
                 return 0  # made before cinch kept a record: nothing to move
             cookie = ts.schema_cookie(conn)
@@ -324,8 +325,9 @@ class Tenants:
                     f"tenant {name} has drifted: {reason}; it was left untouched",
                     hint=f"cinch tenant repair {name} --dry-run shows the way back",
                     tenant=name, path=str(path))
-            plan_ = self.plan_move(db, head, held, lambda: ts.change_bodies(conn),
-                                   [r.commit_id for r in reversed(rows)])
+            plan_ = self.plan_move(
+                db, head, held, lambda: ts.change_bodies(conn),
+                lambda: [r.commit_id for r in reversed(ts.read_ledger_rows(conn))])
             if before is not None:
                 before()  # e.g. copy-before-write: only now that the tenant will change
             if not (verify and branch):

@@ -263,9 +263,22 @@ def test_two_appliers_race_and_apply_once(store: ts.TenantStore, tenant: Path) -
 def _known(conn: sqlite3.Connection) -> ts.Known:
     """What a mover reads before its write transaction, in the order it reads it."""
     seen = ts.data_version(conn)
-    state, rows, _ = ts.read_recorded(conn)
-    return ts.Known([r.change_id for r in rows], seen, state.get("fingerprint"),
-                    ts.schema_cookie(conn))
+    state, ids, _ = ts.read_recorded(conn)
+    return ts.Known(ids, seen, state.get("fingerprint"), ts.schema_cookie(conn))
+
+
+def test_the_record_read_gives_the_ledger_in_the_order_applied(tenant: Path) -> None:
+    """A change set applied after one with a later id (a pull, a merge) comes after it: the
+    order a move unwinds in, whatever order the ids sort in."""
+    conn = ts.connect(tenant)
+    try:
+        assert ts.apply_change(conn, "01Z", "c3", ["CREATE TABLE late(x)"]) is True
+        assert ts.apply_change(conn, "01C", "c4", ["CREATE TABLE early(x)"]) is True
+        state, ids, complete = ts.read_recorded(conn)
+        assert ids == ["01A", "01B", "01Z", "01C"] == ts.read_ledger(conn)
+        assert complete and state["ledger"] == ts.ledger_digest(ids)
+    finally:
+        conn.close()
 
 
 def test_a_read_made_stale_by_another_connection_is_read_again(tenant: Path) -> None:
