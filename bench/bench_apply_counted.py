@@ -24,16 +24,15 @@ Needs Debian's ``valgrind`` (``callgrind_control`` comes with it); says so and s
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import callgrind  # this folder
 
 ROWS = 10
 
@@ -43,11 +42,7 @@ def child(side: str, tenants: int, history: int) -> None:
     once with instrumentation on."""
     import cinch
 
-    os.environ.setdefault("CINCH_AUTHOR_NAME", "bench")
-    os.environ.setdefault("CINCH_AUTHOR_EMAIL", "bench@localhost")
-    shm = Path("/dev/shm")
-    work = Path(tempfile.mkdtemp(prefix="cinch-apply-counted-",
-                                 dir=shm if shm.is_dir() and os.access(shm, os.W_OK) else None))
+    work = callgrind.work_folder("cinch-apply-counted-")
     try:
         project = cinch.init(work / "cinch")
         db = project.database()
@@ -67,7 +62,7 @@ def child(side: str, tenants: int, history: int) -> None:
         db.add_column("users", "warm:INTEGER")
         project.tenants.pool.close_all()
         if side == "floor":
-            _instrument("on")
+            callgrind.instrument("on")
             for path in files:
                 conn = sqlite3.connect(path, isolation_level=None)
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -76,37 +71,21 @@ def child(side: str, tenants: int, history: int) -> None:
                 conn.execute("ALTER TABLE users ADD COLUMN counted INTEGER")
                 conn.execute("COMMIT")
                 conn.close()
-            _instrument("off")
+            callgrind.instrument("off")
         else:
-            _instrument("on")
+            callgrind.instrument("on")
             db.add_column("users", "counted:INTEGER")
             project.tenants.pool.close_all()
-            _instrument("off")
+            callgrind.instrument("off")
         project.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _instrument(state: str) -> None:
-    subprocess.run(["callgrind_control", "-i", state, str(os.getpid())], check=True,
-                   capture_output=True)
-
-
 def measure(side: str, tenants: int, history: int, folder: Path) -> int:
     """Instructions counted in a callgrind run of this script as a child."""
-    out = folder / f"{side}-{tenants}.callgrind"
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no",
-                    f"--callgrind-out-file={out}", sys.executable, __file__, "--child", side,
-                    "--tenants", str(tenants), "--history", str(history)], check=True, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    text = out.read_text()
-    # "summary:" sits in the header and stays 0 when instrumentation starts off
-    found = (re.search(r"^totals: (\d+)", text, re.MULTILINE)
-             or re.search(r"^summary: (\d+)", text, re.MULTILINE))
-    if found is None:
-        raise SystemExit(f"no total in {out}")
-    return int(found.group(1))
+    args = ["--child", side, "--tenants", str(tenants), "--history", str(history)]
+    return callgrind.count(__file__, args, folder / f"{side}-{tenants}.callgrind")
 
 
 def main() -> int:
@@ -121,8 +100,8 @@ def main() -> int:
     if args.child:
         child(args.child, args.tenants[0], args.history)
         return 0
-    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
-        print("skipped: valgrind is not installed (Debian: apt-get install valgrind)")
+    if not callgrind.available():
+        print(callgrind.MISSING)
         return 0
     small, large = sorted(args.tenants or [50, 150])
     if small == large or small < 2:

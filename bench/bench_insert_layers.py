@@ -17,26 +17,21 @@ Needs Debian's ``valgrind`` (``callgrind_control`` comes with it); says so and s
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-ROWS = 10
+import callgrind  # this folder
+from bench_inserts import ROWS, TABLES, floor_tenant, row  # the same floor as bench_inserts
+
 WARM = 20
 PLAIN = ('INSERT INTO "users" ("name", "email", "id", "created_at", "updated_at") '
          "VALUES (?, ?, ?, ?, ?)")
-FLOOR_TABLE = ("CREATE TABLE users (id TEXT PRIMARY KEY NOT NULL, name TEXT, email TEXT, "
-               "created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), "
-               "updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))")
 # (layer, what it adds to the line before)
 LAYERS = [
     ("floor", "raw sqlite3 on files of its own: open (WAL, NORMAL), BEGIN IMMEDIATE, 10 INSERTs "
@@ -50,21 +45,13 @@ LAYERS = [
 ]
 
 
-def row(t: str, i: int) -> dict[str, str]:
-    return {"name": f"user {i} of {t}", "email": f"u{i}@{t}.example"}
-
-
 def child(layer: str, tenants: int) -> None:
     """Set up, warm up, then run ``layer`` on ``tenants`` tenants with instrumentation on."""
     import cinch
     from cinch.engine.row_inserts import _now, uuid4
     from cinch.stores import sqlite_conn
 
-    os.environ.setdefault("CINCH_AUTHOR_NAME", "bench")
-    os.environ.setdefault("CINCH_AUTHOR_EMAIL", "bench@localhost")
-    shm = Path("/dev/shm")
-    work = Path(tempfile.mkdtemp(prefix="cinch-layers-",
-                                 dir=shm if shm.is_dir() and os.access(shm, os.W_OK) else None))
+    work = callgrind.work_folder("cinch-layers-")
     try:
         names = [f"t{i:05d}" for i in range(WARM + tenants)]
         p = cinch.init(work / "cinch")
@@ -76,24 +63,12 @@ def child(layer: str, tenants: int) -> None:
         for t in names:
             conn = sqlite3.connect(work / "floor" / f"{t}.db", isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(FLOOR_TABLE)
+            conn.execute(TABLES["floor"])
             conn.close()
 
         def values(t: str, i: int) -> list[str]:
             r, stamp = row(t, i), _now()
             return [r["name"], r["email"], uuid4(), stamp, stamp]
-
-        def floor_on(path: str, t: str) -> None:
-            conn = sqlite3.connect(path, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("BEGIN IMMEDIATE")
-            for i in range(ROWS):
-                r = row(t, i)
-                conn.execute("INSERT INTO users (id, name, email) VALUES (?, ?, ?)",
-                             (str(uuid.uuid4()), r["name"], r["email"]))
-            conn.execute("COMMIT")
-            conn.close()
 
         def raw_inserts(conn: sqlite3.Connection, t: str) -> None:
             for i in range(ROWS):
@@ -102,9 +77,9 @@ def child(layer: str, tenants: int) -> None:
         def one(t: str) -> None:
             key = tn.file("main", "main", t)
             if layer == "floor":
-                floor_on(str(work / "floor" / f"{t}.db"), t)
+                floor_tenant(work / "floor" / f"{t}.db", t)
             elif layer == "floor_on_cinch_files":
-                floor_on(key, t)
+                floor_tenant(key, t)
             elif layer == "connect":
                 conn = sqlite_conn.connect(key)
                 conn.execute("BEGIN IMMEDIATE")
@@ -137,11 +112,11 @@ def child(layer: str, tenants: int) -> None:
         for t in names[:WARM]:
             one(t)
         time.sleep(2.1)  # past the branch-tip cache's racy window, as a long script is
-        _instrument("on")
+        callgrind.instrument("on")
         for t in names[WARM:]:
             one(t)
         pool.close_all()
-        _instrument("off")
+        callgrind.instrument("off")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -154,27 +129,10 @@ class _nothing:
         return None
 
 
-def _instrument(state: str) -> None:
-    subprocess.run(["callgrind_control", "-i", state, str(os.getpid())], check=True,
-                   capture_output=True)
-
-
 def measure(layer: str, tenants: int, folder: Path) -> int:
     """Instructions a tenant of ``layer``, from a callgrind run of this script as a child."""
-    out = folder / f"{layer}.callgrind"
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no",
-                    f"--callgrind-out-file={out}", sys.executable, __file__, "--child", layer,
-                    "--tenants", str(tenants)], check=True, env=env, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    text = out.read_text()
-    # "summary:" sits in the header and stays 0 when instrumentation starts off; "totals:"
-    # closes the file with the count
-    found = (re.search(r"^totals: (\d+)", text, re.MULTILINE)
-             or re.search(r"^summary: (\d+)", text, re.MULTILINE))
-    if found is None:
-        raise SystemExit(f"no total in {out}")
-    return int(found.group(1)) // tenants
+    args = ["--child", layer, "--tenants", str(tenants)]
+    return callgrind.count(__file__, args, folder / f"{layer}.callgrind") // tenants
 
 
 def main() -> int:
@@ -188,8 +146,8 @@ def main() -> int:
     if args.child:
         child(args.child, args.tenants)
         return 0
-    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
-        print("skipped: valgrind is not installed (Debian: apt-get install valgrind)")
+    if not callgrind.available():
+        print(callgrind.MISSING)
         return 0
     chosen = args.layer or [name for name, _ in LAYERS]
     print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}; user-space "

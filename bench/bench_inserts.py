@@ -72,14 +72,19 @@ def cinch_inserts(p: Project, names: list[str]) -> None:
 
 def floor_inserts(folder: Path, names: list[str]) -> None:
     for t in names:
-        conn = floor_connect(folder / f"{t}.db")
-        conn.execute("BEGIN IMMEDIATE")
-        for i in range(ROWS):
-            r = row(t, i)
-            conn.execute("INSERT INTO users (id, name, email) VALUES (?, ?, ?)",
-                         (str(uuid.uuid4()), r["name"], r["email"]))
-        conn.execute("COMMIT")
-        conn.close()
+        floor_tenant(folder / f"{t}.db", t)
+
+
+def floor_tenant(path: Path | str, t: str) -> None:
+    """The floor's insert step for one tenant: open, one transaction of ROWS inserts, close."""
+    conn = floor_connect(Path(path))
+    conn.execute("BEGIN IMMEDIATE")
+    for i in range(ROWS):
+        r = row(t, i)
+        conn.execute("INSERT INTO users (id, name, email) VALUES (?, ?, ?)",
+                     (str(uuid.uuid4()), r["name"], r["email"]))
+    conn.execute("COMMIT")
+    conn.close()
 
 
 def timed(work: Callable[[], None]) -> tuple[float, float]:
