@@ -522,7 +522,7 @@ def record_state(conn: sqlite3.Connection, ids: Iterable[str] | None = None, *,
     hash the schema again (a file whose cookie moved is hashed, as one without it)."""
     if ids is None:
         ids = [row[0] for row in conn.execute(_LEDGER_IDS)]
-    cookie = _schema_cookie(conn)
+    cookie = schema_cookie(conn)
     key = None
     fingerprint = None
     if prior is not None:
@@ -552,10 +552,6 @@ def data_version(conn: sqlite3.Connection) -> int:
 
 def schema_cookie(conn: sqlite3.Connection) -> int:
     """SQLite's schema cookie: it moves with every schema change."""
-    return _schema_cookie(conn)
-
-
-def _schema_cookie(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA schema_version").fetchone()[0])
 
 
@@ -620,7 +616,7 @@ def drift(conn: sqlite3.Connection, held: Sequence[str] | None = None,
         return "its ledger was edited outside cinch"
     recorded = state.get(_COOKIE)
     if recorded is not None and recorded == str(
-            _schema_cookie(conn) if cookie is None else cookie):
+            schema_cookie(conn) if cookie is None else cookie):
         return None  # no schema change since the record (see record_state)
     if state.get("fingerprint") != schema_fingerprint(conn):
         return "its schema was changed outside cinch"
