@@ -182,9 +182,10 @@ def _templates_at_head(project: cinch.Project, schemas: dict[str, Schema]) -> No
         conn.execute("BEGIN")
         for sql in schema_statements(schemas[db]):
             conn.execute(sql)
-        conn.executemany("INSERT INTO _cinch_ledger(change_id, commit_id, applied_at) "
-                         "VALUES (?, ?, ?)", [(e.id, head, "2026-01-01T00:00:00.000Z")
-                                              for e in project.history.log(head, db)])
+        conn.executemany("INSERT INTO _cinch_log(seq, change_id, commit_id, applied_at) "
+                         "VALUES (?, ?, ?, ?)", [(seq, e.id, head, "2026-01-01T00:00:00.000Z")
+                                                 for seq, e in enumerate(
+                                                     project.history.log(head, db), 1)])
         conn.execute("COMMIT")
         conn.close()
         ts.finalize_template(tmp)

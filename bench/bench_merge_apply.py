@@ -79,7 +79,7 @@ def run(n: int, rows: int, work: Path) -> tuple[float, float, dict[str, float]]:
     assert outcome["tenants"] == n and outcome["updated"] == n and not outcome["failed"], outcome
     with sqlite3.connect(files[-1]) as conn:  # the last tenant has the merged schema and rows
         assert conn.execute("SELECT count(*) FROM users WHERE nick IS NULL").fetchone()[0] == rows
-        assert conn.execute("SELECT count(*) FROM _cinch_ledger").fetchone()[0] == 4
+        assert conn.execute("SELECT count(change_id) FROM _cinch_log").fetchone()[0] == 4
     project.close()
     return t_merge, t_floor, setup
 

@@ -137,8 +137,7 @@ def plan_adoption(source: str | os.PathLike[str], *, database: str = "main",
         try:
             conn = _open_read_only(path)
             try:
-                if conn.execute("SELECT 1 FROM sqlite_schema WHERE name = '_cinch_ledger'"
-                                ).fetchone():
+                if ts.holds_ledger(conn):
                     entry.status, entry.difference = "refused", ["already a cinch tenant"]
                     continue
                 entry.fingerprint = ts.schema_fingerprint(conn)

@@ -313,7 +313,8 @@ class Tenants:
             # In an apply to many tenants nearly every one moves: what is read here then
             # stands in for the step's own reads under the write lock (see ts.Known).
             seen = ts.data_version(conn) if group is not None else None
-            state, held, ready = ts.read_recorded(conn)  # the record and the ledger: one read
+            recorded = ts.read_recorded(conn)  # the record and the ledger: one read
+            state, held, ready = recorded.state, recorded.ids, recorded.complete
             if state.get("ledger") == digest:
                 return 0
             if not state and self._holds_exactly(db, head, held):
@@ -335,7 +336,7 @@ class Tenants:
             elif expected is None:
                 expected = self.expected(db, branch)
             kept = self._has_snapshots(db, branch, name) if branch else False
-            known = (ts.Known(held, seen, state.get("fingerprint"), cookie)
+            known = (ts.Known(held, seen, state.get("fingerprint"), cookie, recorded.top)
                      if seen is not None and ready else None)
             moved = 0
             for index, step in enumerate(plan_.steps):

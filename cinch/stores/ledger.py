@@ -1,11 +1,18 @@
 """The ledger inside each tenant: which change sets it has, so state travels with the file.
 
-The ledger is a *set* of change ids (``seq`` only tells the order they were applied in), with
-each change set's document beside it (``_cinch_changes``), so a tenant can be moved to any
-commit: :func:`apply_change` adds one change set, :func:`unwind_change` takes one away, each
-atomically with its statements. ``_cinch_state`` records, in the same transaction, the schema
-fingerprint and a digest of the ledger as cinch left them: a tenant whose file disagrees with
-its own record has drifted (edited by hand) and is never moved, only repaired on request.
+The ledger is one table, ``_cinch_log``: a row for each change set the tenant holds (its id,
+the commit it came with, when, and its document, so the change can be unwound later without
+git), in the order applied (``seq``; the held ids are a *set*, the order only says how they
+arrived), and as its last row cinch's record of the file: the schema fingerprint, a digest of
+the held ids and SQLite's schema cookie as cinch left them (the row without a change id). A
+tenant whose file disagrees with its own record has drifted (edited by hand) and is never
+moved, only repaired on request. :func:`apply_change` adds one change set, :func:`unwind_change`
+takes one away, each atomically with its statements.
+
+One table rather than three: a move writes one page of it (the new row and the record sit
+side by side at its end), reads it in one statement, and SQLite parses one table's schema
+more at every open and every ALTER. Files of an earlier cinch are read as they are and carried
+over by the first move (:mod:`cinch.stores.ledger_legacy`).
 """
 
 from __future__ import annotations
@@ -20,43 +27,34 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from cinch.errors import TenantError
-from cinch.stores import links
+from cinch.stores import ledger_legacy, links
 
-LEDGER_TABLE = "_cinch_ledger"
-_CREATE_LEDGER = (
-    "CREATE TABLE IF NOT EXISTS _cinch_ledger("
-    "seq INTEGER PRIMARY KEY, "
-    "change_id TEXT NOT NULL UNIQUE, "
-    "commit_id TEXT NOT NULL, "
-    "applied_at TEXT NOT NULL)"
+LEDGER_TABLE = "_cinch_log"
+_CREATE_LOG = (
+    "CREATE TABLE IF NOT EXISTS _cinch_log("
+    "seq INTEGER PRIMARY KEY, "  # the order applied; the record is the last row
+    "change_id TEXT, "  # NULL on the record
+    "commit_id TEXT, "
+    "applied_at TEXT NOT NULL, "
+    "body BLOB, "  # the change set's document
+    "fingerprint TEXT, ledger TEXT, schema_version INTEGER)"  # the record's, else NULL
 )
-_CREATE_CHANGES = (
-    "CREATE TABLE IF NOT EXISTS _cinch_changes(change_id TEXT PRIMARY KEY, body BLOB NOT NULL) "
-    "WITHOUT ROWID"  # keyed by id alone: one b-tree, no separate index page per tenant
-)
-_CREATE_STATE = ("CREATE TABLE IF NOT EXISTS _cinch_state(key TEXT PRIMARY KEY, "
-                 "value TEXT NOT NULL) WITHOUT ROWID")
-_LEDGER_TABLES = ("_cinch_ledger", "_cinch_changes", "_cinch_state")
-_LEDGER_TABLES_PRESENT = ("SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN "
-                          f"{_LEDGER_TABLES!r}")
-_LEDGER_IDS = "SELECT change_id FROM _cinch_ledger"
-# Inside a move's write transaction, in one statement: the ids the ledger holds (kind 1) and
-# how many of the three ledger tables exist (kind 0).
-_IDS_AND_TABLES = ("SELECT 1, change_id FROM _cinch_ledger UNION ALL SELECT 0, count(*) "
-                   f"FROM sqlite_schema WHERE type = 'table' AND name IN {_LEDGER_TABLES!r}")
+_LOG_PRESENT = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_cinch_log'"
 _MAX_VIOLATIONS_REPORTED = 10
-_COOKIE = "schema_version"  # the state's copy of SQLite's schema cookie
-# The state and the ledger's ids in one statement (see read_recorded); the last part yields no
-# row: it is there to fail, as the others do, when its table is missing. The ids come joined
-# in one value, in the order applied: a row each cost Python a tuple and three strings, and
-# a tenant's ledger grows with every change set it ever took. NOT INDEXED: the table in seq
-# order, not the change_id index SQLite would otherwise pick to cover the read.
+_COOKIE = "schema_version"  # the record's copy of SQLite's schema cookie
+# The last row (the record, when it has no change id) and every held id in one statement. The
+# ids come joined in one value, in the order applied (a scan of the table in seq order): a row
+# each cost Python a tuple and three strings, and a tenant's ledger grows with every change
+# set it ever took.
 _READ_RECORDED = (
-    "SELECT 0, key, value FROM _cinch_state "
-    "UNION ALL SELECT 1, group_concat(change_id, char(10)), NULL FROM _cinch_ledger NOT INDEXED "
-    "UNION ALL SELECT 2, NULL, NULL FROM _cinch_changes WHERE 0")
-_RECORD_STATE = ("INSERT OR REPLACE INTO _cinch_state(key, value) VALUES "
-                 f"('fingerprint', ?), ('ledger', ?), ('{_COOKIE}', ?)")
+    "SELECT seq, change_id, fingerprint, ledger, schema_version, "
+    "(SELECT group_concat(change_id, char(10)) FROM _cinch_log) "
+    "FROM _cinch_log ORDER BY seq DESC LIMIT 1")
+_READ_IDS = "SELECT group_concat(change_id, char(10)), max(seq) FROM _cinch_log"
+_ADD_ENTRY = ("INSERT OR REPLACE INTO _cinch_log(seq, change_id, commit_id, applied_at, body) "
+              "VALUES (?, ?, ?, ?, ?)")
+_RECORD_STATE = ("INSERT OR REPLACE INTO _cinch_log(seq, applied_at, fingerprint, ledger, "
+                 "schema_version) VALUES (?, ?, ?, ?, ?)")
 # The user schema (not sqlite_* or _cinch* objects); LIKE treats '_' as a wildcard, hence ESCAPE.
 _USER_SCHEMA = ("SELECT type, name, tbl_name, sql FROM sqlite_schema "
                 "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
@@ -67,15 +65,17 @@ Check = Callable[[sqlite3.Connection, str], None]  # given the new schema finger
 
 class Known(NamedTuple):
     """What a caller read of a tenant before its write transaction, so the step need not read
-    it again under the write lock: the ledger's change ids, ``PRAGMA data_version`` read just
-    before them, and the schema the file was found to have (``fingerprint``, None when it has
-    no record, and its schema ``cookie``). Used only if ``data_version`` is unchanged under
-    the lock: then no other connection committed to the file since."""
+    it again under the write lock: the ledger's change ids, where the next row goes
+    (``top``, as :class:`Recorded`), ``PRAGMA data_version`` read just before them, and the
+    schema the file was found to have (``fingerprint``, None when it has no record, and its
+    schema ``cookie``). Used only if ``data_version`` is unchanged under the lock: then no
+    other connection committed to the file since."""
 
     ids: list[str]
     data_version: int
     fingerprint: str | None
     cookie: int
+    top: int = 0
 
 
 class LedgerRow(NamedTuple):
@@ -100,31 +100,33 @@ def _now() -> str:
 
 
 def ensure_ledger(conn: sqlite3.Connection) -> None:
-    """Create the ledger tables if missing (harmless inside or outside a transaction)."""
-    # One read when they all exist (every tenant but the oldest), not three schema statements.
-    if len(_present_ledger_tables(conn)) < len(_LEDGER_TABLES):
-        _create_ledger_tables(conn)
-
-
-def _present_ledger_tables(conn: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in conn.execute(_LEDGER_TABLES_PRESENT)}
-
-
-def _create_ledger_tables(conn: sqlite3.Connection) -> None:
-    conn.execute(_CREATE_LEDGER)
-    conn.execute(_CREATE_CHANGES)
-    conn.execute(_CREATE_STATE)
+    """Make the ledger table if missing, carrying over an earlier cinch's tables (in a write
+    transaction of its own when the caller has none open)."""
+    if conn.execute(_LOG_PRESENT).fetchone() is not None:
+        return
+    if conn.in_transaction:
+        _ensure_seeded_ledger(conn)
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _ensure_seeded_ledger(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
 
 
 def _no_such_table(exc: sqlite3.OperationalError) -> bool:
     return str(exc).startswith("no such table")
 
 
-def _ledger_exists(conn: sqlite3.Connection) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", (LEDGER_TABLE,)
-    ).fetchone()
-    return row is not None
+def _log_exists(conn: sqlite3.Connection) -> bool:
+    return conn.execute(_LOG_PRESENT).fetchone() is not None
+
+
+def holds_ledger(conn: sqlite3.Connection) -> bool:
+    """Whether the file has a ledger of cinch's (of today or of an earlier cinch)."""
+    return _log_exists(conn) or "_cinch_ledger" in ledger_legacy.present(conn)
 
 
 def _seed(conn: sqlite3.Connection) -> links.Seed | None:
@@ -140,16 +142,24 @@ def _seed_rows(conn: sqlite3.Connection) -> list[LedgerRow]:
     return [LedgerRow(i, cid, commit, "") for i, (cid, commit) in enumerate(seed.changes, 1)]
 
 
+def _rows_without_log(conn: sqlite3.Connection) -> list[LedgerRow]:
+    """A file without the table: an earlier cinch's ledger, else its seed, else nothing."""
+    tables = ledger_legacy.present(conn)
+    if tables:
+        return [LedgerRow(*row) for row in ledger_legacy.rows(conn, tables)]
+    return _seed_rows(conn)
+
+
 def read_ledger_rows(conn: sqlite3.Connection) -> list[LedgerRow]:
     """Every ledger row in application order; [] for a database without a ledger."""
     # Read first, and ask whether the table exists only when that fails: one statement for
-    # every tenant cinch made, two for a file without a ledger.
+    # every tenant cinch made, more for a file without a ledger.
     try:
-        cur = conn.execute(
-            "SELECT seq, change_id, commit_id, applied_at FROM _cinch_ledger ORDER BY seq")
+        cur = conn.execute("SELECT seq, change_id, commit_id, applied_at FROM _cinch_log "
+                           "WHERE change_id IS NOT NULL ORDER BY seq")
     except sqlite3.OperationalError as exc:
-        if _no_such_table(exc) and not _ledger_exists(conn):
-            return _seed_rows(conn)
+        if _no_such_table(exc) and not _log_exists(conn):
+            return _rows_without_log(conn)
         raise
     return [LedgerRow(*row) for row in cur]
 
@@ -157,18 +167,21 @@ def read_ledger_rows(conn: sqlite3.Connection) -> list[LedgerRow]:
 def read_ledger(conn: sqlite3.Connection) -> list[str]:
     """The change ids this tenant has, in the order they were applied."""
     try:
-        cur = conn.execute("SELECT change_id FROM _cinch_ledger ORDER BY seq")
+        joined = conn.execute(_READ_IDS).fetchone()[0]
     except sqlite3.OperationalError as exc:
-        if _no_such_table(exc) and not _ledger_exists(conn):
-            return [row.change_id for row in _seed_rows(conn)]
+        if _no_such_table(exc) and not _log_exists(conn):
+            return [row.change_id for row in _rows_without_log(conn)]
         raise
-    return [row[0] for row in cur]
+    return joined.split("\n") if joined else []
 
 
 def has_change(conn: sqlite3.Connection, change_id: str) -> bool:
-    if not _ledger_exists(conn):
-        return change_id in read_ledger(conn)
-    cur = conn.execute("SELECT 1 FROM _cinch_ledger WHERE change_id = ?", (change_id,))
+    try:
+        cur = conn.execute("SELECT 1 FROM _cinch_log WHERE change_id = ?", (change_id,))
+    except sqlite3.OperationalError as exc:
+        if _no_such_table(exc) and not _log_exists(conn):
+            return change_id in read_ledger(conn)
+        raise
     return cur.fetchone() is not None
 
 
@@ -275,8 +288,8 @@ def apply_change(
     unwound later without git; ``after`` runs inside the transaction once the statements did
     (restoring rows), ``check`` last with the new schema fingerprint (comparing the result
     with what was expected): raising in either rolls everything back. ``ledger_ready``: the
-    caller just found the three ledger tables there (:func:`read_recorded`), so they are not
-    looked for again; ``known``: what the caller read of the file just before (see
+    caller just found the ledger table there (:func:`read_recorded`), so it is not looked
+    for again; ``known``: what the caller read of the file just before (see
     :class:`Known`), taken as it is when no other connection committed since.
     """
     if check_first and has_change(conn, change_id):
@@ -315,13 +328,14 @@ def _step(conn: sqlite3.Connection, change_id: str, commit_id: str, statements: 
         _begin(conn, change_id)
         try:
             prior: tuple[str, int] | None = None
-            if known is not None and data_version(conn) == known.data_version:
-                ids = list(known.ids)  # no other connection committed since the caller read
+            if (known is not None and known.top > 0
+                    and data_version(conn) == known.data_version):
+                ids, top = list(known.ids), known.top  # no other connection committed since
                 if known.fingerprint is not None and after is None:
                     prior = (known.fingerprint, known.cookie)
             else:
                 # Read again under the write lock: another process may have moved it meanwhile.
-                ids = _ledger_ids(conn, ready)
+                ids, top = _ledger_ids(conn, ready)
             if (change_id in ids) == forward:
                 _rollback(conn)
                 return False
@@ -330,18 +344,14 @@ def _step(conn: sqlite3.Connection, change_id: str, commit_id: str, statements: 
                 if after is not None:
                     after(conn)
                 if forward:
-                    conn.execute(
-                        "INSERT INTO _cinch_ledger(change_id, commit_id, applied_at) "
-                        "VALUES (?, ?, ?)", (change_id, commit_id, _now()))
-                    if body is not None:
-                        conn.execute("INSERT OR REPLACE INTO _cinch_changes VALUES (?, ?)",
-                                     (change_id, body))
+                    # over the record, which goes one row further on: one page written
+                    conn.execute(_ADD_ENTRY, (top, change_id, commit_id, _now(), body))
                     ids.append(change_id)
+                    top += 1
                 else:
-                    conn.execute("DELETE FROM _cinch_ledger WHERE change_id = ?", (change_id,))
-                    conn.execute("DELETE FROM _cinch_changes WHERE change_id = ?", (change_id,))
+                    conn.execute("DELETE FROM _cinch_log WHERE change_id = ?", (change_id,))
                     ids.remove(change_id)
-                fingerprint = record_state(conn, ids, prior=prior, statements=statements)
+                fingerprint = record_state(conn, ids, prior=prior, statements=statements, at=top)
                 if check is not None:
                     check(conn, fingerprint)
                 conn.execute("COMMIT")
@@ -377,14 +387,14 @@ def reset_ledger(conn: sqlite3.Connection, statements: Sequence[str],
             _ensure_seeded_ledger(conn)
             failure = _run_statements(conn, statements, True)
             if failure is None:
-                conn.execute("DELETE FROM _cinch_ledger")
-                conn.execute("DELETE FROM _cinch_changes")
+                conn.execute("DELETE FROM _cinch_log")
                 now = _now()
                 conn.executemany(
-                    "INSERT INTO _cinch_ledger(change_id, commit_id, applied_at) VALUES (?, ?, ?)",
-                    [(cid, commit_id, now) for cid, _ in changes])
-                conn.executemany("INSERT INTO _cinch_changes VALUES (?, ?)", changes)
-                record_state(conn)
+                    "INSERT INTO _cinch_log(seq, change_id, commit_id, applied_at, body) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(seq, cid, commit_id, now, body)
+                     for seq, (cid, body) in enumerate(changes, 1)])
+                record_state(conn, [cid for cid, _ in changes], at=len(changes) + 1)
                 if check is not None:
                     check(conn)
                 conn.execute("COMMIT")
@@ -402,37 +412,36 @@ def reset_ledger(conn: sqlite3.Connection, statements: Sequence[str],
         statement=failure.statement, reason=failure.reason)
 
 
-def _ledger_ids(conn: sqlite3.Connection, ready: bool) -> list[str]:
-    """Inside the caller's write transaction: the change ids the ledger holds, its tables made
-    first where any is missing (``ready``: the caller just saw all three). One statement for
-    every tenant cinch made."""
-    if ready:
-        return [row[0] for row in conn.execute(_LEDGER_IDS)]
-    try:
-        rows = conn.execute(_IDS_AND_TABLES).fetchall()
-    except sqlite3.OperationalError as exc:
-        if not _no_such_table(exc):
-            raise
-    else:
-        if (0, len(_LEDGER_TABLES)) in rows:
-            return [value for kind, value in rows if kind == 1]
-    _ensure_seeded_ledger(conn)
-    return [row[0] for row in conn.execute(_LEDGER_IDS)]
+def _ledger_ids(conn: sqlite3.Connection, ready: bool) -> tuple[list[str], int]:
+    """Inside the caller's write transaction: the change ids the ledger holds and where its
+    next row goes, the table made first where it is missing (``ready``: the caller just saw
+    it). One statement for every tenant cinch made."""
+    if not ready:
+        _ensure_seeded_ledger(conn)
+    recorded = _read_log(conn)
+    assert recorded is not None  # the table is there
+    return recorded.ids, recorded.top
 
 
 def _ensure_seeded_ledger(conn: sqlite3.Connection) -> None:
-    """The ledger tables, inside the caller's write transaction; a file adopted in place gets
-    its first ledger here, from its seed, so it is written with the first change applied."""
-    present = _present_ledger_tables(conn)
-    if len(present) == len(_LEDGER_TABLES):
+    """The ledger table, inside the caller's write transaction. An earlier cinch's ledger is
+    carried into it; a file adopted in place gets its first ledger here, from its seed; either
+    is written with the step that called this, all or nothing."""
+    if _log_exists(conn):
         return  # every tenant cinch made: one read
-    seed = None if LEDGER_TABLE in present else _seed(conn)
-    _create_ledger_tables(conn)
-    if seed is not None:
+    legacy = ledger_legacy.present(conn)
+    seed = None if "_cinch_ledger" in legacy else _seed(conn)
+    conn.execute(_CREATE_LOG)
+    now = _now()
+    if legacy:
+        ledger_legacy.upgrade(conn, legacy, LEDGER_TABLE, now)
+    elif seed is not None:
+        bodies = dict(seed.bodies)
         conn.executemany(
-            "INSERT INTO _cinch_ledger(change_id, commit_id, applied_at) VALUES (?, ?, ?)",
-            [(cid, commit, _now()) for cid, commit in seed.changes])
-        conn.executemany("INSERT INTO _cinch_changes VALUES (?, ?)", seed.bodies)
+            "INSERT INTO _cinch_log(seq, change_id, commit_id, applied_at, body) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(seq, cid, commit, now, bodies.get(cid))
+             for seq, (cid, commit) in enumerate(seed.changes, 1)])
 
 
 def seed_adopted(path: str | os.PathLike[str], changes: Sequence[tuple[str, bytes]],
@@ -453,15 +462,15 @@ def seed_adopted(path: str | os.PathLike[str], changes: Sequence[tuple[str, byte
                               for table, rowid, parent, _ in violations)
             raise TenantError(f"its rows break its foreign keys: {shown}", path=os.fspath(path))
         conn.execute("BEGIN")
-        ensure_ledger(conn)
+        conn.execute(_CREATE_LOG)
         now = _now()
         conn.executemany(
-            "INSERT INTO _cinch_ledger(change_id, commit_id, applied_at) VALUES (?, ?, ?)",
-            [(cid, commit_id, now) for cid, _ in changes])
-        conn.executemany("INSERT INTO _cinch_changes VALUES (?, ?)", changes)
-        conn.executemany("INSERT OR REPLACE INTO _cinch_state(key, value) VALUES (?, ?)",
-                         (("fingerprint", fingerprint),
-                          ("ledger", ledger_digest(cid for cid, _ in changes))))
+            "INSERT INTO _cinch_log(seq, change_id, commit_id, applied_at, body) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(seq, cid, commit_id, now, body) for seq, (cid, body) in enumerate(changes, 1)])
+        # no cookie: the file's schema was not hashed here, so the first drift check hashes it
+        conn.execute(_RECORD_STATE, (len(changes) + 1, now, fingerprint,
+                                     ledger_digest(cid for cid, _ in changes), None))
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode=WAL")
     finally:
@@ -477,7 +486,7 @@ def seed_copy(source: str | os.PathLike[str], copy: str | os.PathLike[str]) -> N
         return
     conn = sqlite3.connect(os.fspath(copy))
     try:
-        held = _ledger_exists(conn)
+        held = holds_ledger(conn)
     finally:
         conn.close()
     if not held:
@@ -507,21 +516,27 @@ _DIGESTS: dict[str, str] = {}  # ids joined in the order given -> their digest
 _DIGESTS_KEPT = 64
 
 
+
 def record_state(conn: sqlite3.Connection, ids: Iterable[str] | None = None, *,
-                 prior: tuple[str, int] | None = None, statements: Sequence[str] = ()) -> str:
+                 prior: tuple[str, int] | None = None, statements: Sequence[str] = (),
+                 at: int | None = None) -> str:
     """Write the schema fingerprint and ledger digest as they are now (inside the caller's
     transaction): what later drift checks compare the file against. Returns the fingerprint.
     ``ids``: the change ids the ledger holds, when the caller knows them (else read back).
-    ``prior``: the fingerprint and cookie the file had before ``statements`` ran in this
-    transaction, when the caller knows them: SQLite writes a schema's text from the text
+    ``at``: the record's row, when the caller knows it is the last (else the record moves to
+    the end). ``prior``: the fingerprint and cookie the file had before ``statements`` ran in
+    this transaction, when the caller knows them: SQLite writes a schema's text from the text
     before and the statement alone, so the fingerprint after is the one the first tenant of
     the same schema and statements had (kept per process) and is not hashed again.
 
     The schema cookie goes beside them: SQLite moves it with every schema change, so a file
     whose cookie is still the recorded one has the recorded schema, and :func:`drift` need not
     hash the schema again (a file whose cookie moved is hashed, as one without it)."""
+    if at is None:
+        conn.execute("DELETE FROM _cinch_log WHERE change_id IS NULL")
+        at = int(conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM _cinch_log").fetchone()[0])
     if ids is None:
-        ids = [row[0] for row in conn.execute(_LEDGER_IDS)]
+        ids = read_ledger(conn)
     cookie = schema_cookie(conn)
     key = None
     fingerprint = None
@@ -535,7 +550,7 @@ def record_state(conn: sqlite3.Connection, ids: Iterable[str] | None = None, *,
             if len(_FINGERPRINTS_AFTER) >= _FINGERPRINTS_KEPT:
                 _FINGERPRINTS_AFTER.clear()
             _FINGERPRINTS_AFTER[key] = fingerprint
-    conn.execute(_RECORD_STATE, (fingerprint, ledger_digest(ids), str(cookie)))
+    conn.execute(_RECORD_STATE, (at, _now(), fingerprint, ledger_digest(ids), cookie))
     return fingerprint
 
 
@@ -557,42 +572,54 @@ def schema_cookie(conn: sqlite3.Connection) -> int:
 
 class Recorded(NamedTuple):
     """What a tenant's file says of itself: the recorded state (as :func:`read_state`), the
-    change ids of its ledger in the order applied (as :func:`read_ledger`), and whether all
-    three ledger tables were there (``ledger_ready`` for :func:`apply_change`)."""
+    change ids of its ledger in the order applied (as :func:`read_ledger`), whether the
+    ledger table was there (``ledger_ready`` for :func:`apply_change`), and where the next
+    change set's row goes (``top``: the record's row, which moves one on; 0 when the table is
+    not there)."""
 
     state: dict[str, str]
     ids: list[str]
     complete: bool
+    top: int = 0
+
+
+def _read_log(conn: sqlite3.Connection) -> Recorded | None:
+    """The record and the ids in one statement; None when the table is missing."""
+    try:
+        row = conn.execute(_READ_RECORDED).fetchone()
+    except sqlite3.OperationalError as exc:
+        if _no_such_table(exc) and not _log_exists(conn):
+            return None
+        raise
+    if row is None:
+        return Recorded({}, [], True, 1)
+    seq, change_id, fingerprint, digest, cookie, joined = row
+    ids = joined.split("\n") if joined else []
+    if change_id is not None:  # no record: the next row goes after the last
+        return Recorded({}, ids, True, seq + 1)
+    state = {"fingerprint": fingerprint or "", "ledger": digest or ""}
+    if cookie is not None:
+        state[_COOKIE] = str(cookie)
+    return Recorded(state, ids, True, seq)
 
 
 def read_recorded(conn: sqlite3.Connection) -> Recorded:
     """The state and the ledger in one statement (one snapshot) for every tenant cinch made;
-    a file without the tables is read as the separate readers read it."""
-    try:
-        cur = conn.execute(_READ_RECORDED)
-    except sqlite3.OperationalError as exc:
-        if not _no_such_table(exc):
-            raise
+    a file without the table is read as the separate readers read it."""
+    recorded = _read_log(conn)
+    if recorded is None:
         return Recorded(read_state(conn), read_ledger(conn), False)
-    state: dict[str, str] = {}
-    ids: list[str] = []
-    for kind, a, b in cur:
-        if kind:
-            ids = a.split("\n") if a else []
-        else:
-            state[a] = b
-    return Recorded(state, ids, True)
+    return recorded
 
 
 def read_state(conn: sqlite3.Connection) -> dict[str, str]:
     """The recorded state ({} for a tenant made before cinch recorded it)."""
-    try:
-        return dict(conn.execute("SELECT key, value FROM _cinch_state"))
-    except sqlite3.OperationalError as exc:
-        if not _no_such_table(exc) or conn.execute(
-                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_cinch_state'"
-        ).fetchone() is not None:
-            raise
+    recorded = _read_log(conn)
+    if recorded is not None:
+        return recorded.state
+    tables = ledger_legacy.present(conn)
+    if tables:
+        return ledger_legacy.state(conn, tables)
     seed = _seed(conn)
     if seed is None:
         return {}
@@ -623,15 +650,22 @@ def drift(conn: sqlite3.Connection, held: Sequence[str] | None = None,
     return None
 
 
+
+
 def change_bodies(conn: sqlite3.Connection) -> dict[str, bytes]:
     """The documents of the change sets the tenant holds, by id (where they were kept)."""
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_cinch_changes'").fetchone()
-    if row is None:
+    try:
+        cur = conn.execute("SELECT change_id, body FROM _cinch_log "
+                           "WHERE change_id IS NOT NULL AND body IS NOT NULL")
+    except sqlite3.OperationalError as exc:
+        if not _no_such_table(exc) or _log_exists(conn):
+            raise
+        tables = ledger_legacy.present(conn)
+        if tables:
+            return ledger_legacy.bodies(conn, tables)
         seed = _seed(conn)
         return dict(seed.bodies) if seed is not None else {}
-    return {cid: bytes(body) for cid, body in conn.execute(
-        "SELECT change_id, body FROM _cinch_changes")}
+    return {cid: bytes(body) for cid, body in cur}
 
 
 def dry_run(

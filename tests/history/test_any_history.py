@@ -217,7 +217,8 @@ def test_edited_ledger_is_drift(tmp_path: Path) -> None:
     root = start(tmp_path / "p")
     path = root / ".cinch" / "tenants" / "main" / "main" / "x.db"
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE _cinch_ledger SET change_id = '01AAAAAAAAAAAAAAAAAAAAAAAA'")
+    conn.execute("UPDATE _cinch_log SET change_id = '01AAAAAAAAAAAAAAAAAAAAAAAA' "
+                 "WHERE change_id IS NOT NULL")
     conn.commit()
     conn.close()
     assert states(root)["x"] == "drifted"

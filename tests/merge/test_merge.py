@@ -22,7 +22,8 @@ from tests.merge.conftest import tenant_bytes
 def _ledger(path: Path) -> list[str]:
     conn = sqlite3.connect(path)
     try:
-        return [r[0] for r in conn.execute("SELECT change_id FROM _cinch_ledger ORDER BY seq")]
+        return [r[0] for r in conn.execute(
+            "SELECT change_id FROM _cinch_log WHERE change_id IS NOT NULL ORDER BY seq")]
     finally:
         conn.close()
 

@@ -72,7 +72,7 @@ def test_paths_that_try_to_escape_are_refused(real_server: RealServer, http: htt
     "PRAGMA database_list",
     "VACUUM INTO '/tmp/copy.db'",
     "BEGIN",
-    "DELETE FROM _cinch_ledger",
+    "DELETE FROM _cinch_log",
     "SELECT 1; DROP TABLE users",
     "UPDATE sqlite_master SET sql = 'x'",
 ])

@@ -47,11 +47,11 @@ REFUSED = [
     ("PRAGMA database_list", "PRAGMA database_list"),
     ("PRAGMA wal_checkpoint(TRUNCATE)", "PRAGMA wal_checkpoint"),
     ("SELECT load_extension('/tmp/evil.so')", "load_extension"),
-    ("INSERT INTO _cinch_ledger(change_id, commit_id, applied_at) VALUES ('x', 'y', 'z')",
-     "_cinch_ledger"),
-    ("DELETE FROM _cinch_ledger", "_cinch_ledger"),
-    ("UPDATE _cinch_ledger SET change_id = 'forged'", "_cinch_ledger"),
-    ("DELETE FROM main._CINCH_LEDGER", "_cinch_ledger"),
+    ("INSERT INTO _cinch_log(change_id, commit_id, applied_at) VALUES ('x', 'y', 'z')",
+     "_cinch_log"),
+    ("DELETE FROM _cinch_log", "_cinch_log"),
+    ("UPDATE _cinch_log SET change_id = 'forged'", "_cinch_log"),
+    ("DELETE FROM main._CINCH_LOG", "_cinch_log"),
     ("UPDATE sqlite_schema SET sql = 'x'", "may not be modified"),
     ("DELETE FROM sqlite_master", "may not be modified"),
     ("BEGIN", "BEGIN"),
@@ -59,7 +59,7 @@ REFUSED = [
     ("SAVEPOINT s1", "s1"),
     ("ANALYZE", "ANALYZE"),
     ("REINDEX", "REINDEX"),
-    ("WITH x AS (SELECT 1) DELETE FROM _cinch_ledger", "_cinch_ledger"),
+    ("WITH x AS (SELECT 1) DELETE FROM _cinch_log", "_cinch_log"),
 ]
 
 
@@ -97,7 +97,7 @@ def test_schema_refusal_points_at_change_sets(conn: ts.CinchConnection) -> None:
         "SELECT value FROM json_each('[1, 2]')",
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5) "
         "SELECT sum(i) FROM n",
-        "SELECT change_id FROM _cinch_ledger",
+        "SELECT change_id FROM _cinch_log",
         "SELECT name FROM sqlite_schema",
         "SELECT upper(name), length(name), random() IS NOT NULL FROM parent",
     ],
@@ -201,7 +201,7 @@ def test_max_rows_truncates(conn: ts.CinchConnection) -> None:
 
 def test_no_unauthorized_statement_is_reused_from_the_cache(conn: ts.CinchConnection) -> None:
     """Statements the engine prepared unguarded must be re-authorized, never reused as is."""
-    sql = "DELETE FROM _cinch_ledger WHERE change_id = 'nope'"
+    sql = "DELETE FROM _cinch_log WHERE change_id = 'nope'"
     conn.execute(sql)  # the engine's own statement: now in the statement cache
     with pytest.raises(QueryRefused):
         ts.run_query(conn, sql)

@@ -19,7 +19,8 @@ def _snapshot(project: cinch.Project) -> dict[str, bytes]:
         conn = sqlite3.connect(path)
         out[name] = repr((ts.schema_fingerprint(conn),
                           conn.execute("SELECT * FROM users ORDER BY id").fetchall(),
-                          conn.execute("SELECT change_id FROM _cinch_ledger").fetchall())).encode()
+                          conn.execute("SELECT change_id FROM _cinch_log WHERE change_id IS NOT NULL")
+                          .fetchall())).encode()
         conn.close()
     return out
 
@@ -112,7 +113,7 @@ def test_query_guard_and_binding(project: cinch.Project) -> None:
     assert tenant.rows("SELECT name FROM users") == [{"name": evil}]
     for sql in ("DROP TABLE users", "CREATE TABLE t(x)", "ALTER TABLE users ADD COLUMN z",
                 "ATTACH DATABASE 'other.db' AS o", "SELECT load_extension('x')",
-                "PRAGMA journal_mode=DELETE", "DELETE FROM _cinch_ledger",
+                "PRAGMA journal_mode=DELETE", "DELETE FROM _cinch_log",
                 "SELECT 1; DROP TABLE users"):
         with pytest.raises(CinchError):
             tenant.query(sql)

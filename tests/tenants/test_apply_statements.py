@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 import cinch
 from cinch.stores import sqlite_conn
 from cinch.stores import tenantstore as ts
+from tests.stores.legacy import to_legacy
 
 TENANTS = 6
 # Open and set up (4), read the data version, the record and ledger and the schema cookie
@@ -68,24 +68,26 @@ def test_a_column_add_runs_a_bounded_number_of_statements_per_tenant(
         conn.close()
 
 
-def test_a_tenant_without_the_newer_ledger_tables_gets_them_with_the_change(
-        project: cinch.Project, tmp_path: Path) -> None:
-    """The one-statement read of a tenant's record falls back for a file made before cinch
-    kept a state and change documents: its move makes the tables and records it."""
+def test_a_tenant_of_an_earlier_cinch_is_carried_over_by_its_next_move(
+        project: cinch.Project) -> None:
+    """A file whose ledger is still in an earlier cinch's three tables (and whose record
+    predates the cookie): status reads it, and the next apply moves it and its ledger, all in
+    the one transaction."""
     path = str(project.tenants.path("main", "main", "main"))
     project.tenants.pool.close_all()
-    with sqlite3.connect(path) as conn:
-        conn.execute("DROP TABLE _cinch_state")
-        conn.execute("DROP TABLE _cinch_changes")
-    conn.close()
+    to_legacy(path)
+    assert project.tenants.info("main", "main", "main").state == "up to date"
 
     project.database().add_column("users", "plan:TEXT")
     project.tenants.pool.close_all()
 
     with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema")}
+        assert "_cinch_log" in tables and "_cinch_ledger" not in tables
         assert len(ts.read_ledger(conn)) == 2
         state = ts.read_state(conn)
         assert state["ledger"] == ts.ledger_digest(ts.read_ledger(conn))
+        assert state["fingerprint"] == ts.schema_fingerprint(conn)
         assert ts.drift(conn) is None
         assert "plan" in [row[1] for row in conn.execute("PRAGMA table_info(users)")]
     conn.close()

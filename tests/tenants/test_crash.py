@@ -53,7 +53,7 @@ def _check_consistent(root: Path, *, at_head: bool) -> dict[str, int]:
     for name in project.tenants.names("main", "main"):
         path = project.tenants.store.path("main", "main", name)
         conn = sqlite3.connect(path)
-        held = [r[0] for r in conn.execute("SELECT change_id FROM _cinch_ledger ORDER BY seq")]
+        held = ts.read_ledger(conn)
         assert held == log[:len(held)], f"{name}: ledger is not a prefix of the log"
         count, total = conn.execute("SELECT count(*), sum(age) FROM users").fetchone()
         assert (count, total) == (ROWS, sum(range(ROWS))), f"{name}: rows lost"
@@ -134,7 +134,7 @@ def _moved(files: list[Path]) -> bool:
     for path in files:
         conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
         try:
-            if conn.execute("SELECT count(*) FROM _cinch_ledger").fetchone()[0] > 1:
+            if conn.execute("SELECT count(change_id) FROM _cinch_log").fetchone()[0] > 1:
                 return True
         finally:
             conn.close()

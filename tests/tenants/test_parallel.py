@@ -41,7 +41,7 @@ def _state(project: cinch.Project, branch: str = "main") -> dict[str, tuple[obje
     for name in project.tenants.names("main", branch):
         conn = sqlite3.connect(project.tenants.store.path("main", branch, name))
         held = tuple(r[0] for r in conn.execute(
-            "SELECT change_id FROM _cinch_ledger ORDER BY seq"))
+            "SELECT change_id FROM _cinch_log WHERE change_id IS NOT NULL ORDER BY seq"))
         rows = tuple(conn.execute("SELECT name, email, age FROM users ORDER BY name"))
         out[name] = (held, ts.schema_fingerprint(conn), rows)
         conn.close()

@@ -138,7 +138,7 @@ def _files(root: Path, branch: str = "main") -> dict[str, tuple[object, ...]]:
         conn = sqlite3.connect(project.tenants.path("main", branch, name))
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",), name
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",), name
-        held = conn.execute("SELECT count(*) FROM _cinch_ledger").fetchone()[0]
+        held = conn.execute("SELECT count(change_id) FROM _cinch_log").fetchone()[0]
         rows = tuple(conn.execute("SELECT * FROM users ORDER BY name"))
         kept = len(list(snapshots.rglob(f"{name}/*.db")))
         out[name] = (held, ts.schema_fingerprint(conn), rows, kept)
@@ -330,7 +330,7 @@ def _at_commits_then_sync(root: Path) -> None:
     fingerprints: dict[int, str] = {}
     for name in project.tenants.names("main", "main"):
         conn = sqlite3.connect(project.tenants.path("main", "main", name))
-        held = [r[0] for r in conn.execute("SELECT change_id FROM _cinch_ledger ORDER BY seq")]
+        held = ts.read_ledger(conn)
         assert held == log[:len(held)], name
         assert conn.execute("SELECT count(*), sum(age) FROM users").fetchone() == \
             (ROWS, sum(range(ROWS))), name
