@@ -51,10 +51,13 @@ _READ_RECORDED = (
     "(SELECT group_concat(change_id, char(10)) FROM _cinch_log) "
     "FROM _cinch_log ORDER BY seq DESC LIMIT 1")
 _READ_IDS = "SELECT group_concat(change_id, char(10)), max(seq) FROM _cinch_log"
-_ADD_ENTRY = ("INSERT OR REPLACE INTO _cinch_log(seq, change_id, commit_id, applied_at, body) "
-              "VALUES (?, ?, ?, ?, ?)")
 _RECORD_STATE = ("INSERT OR REPLACE INTO _cinch_log(seq, applied_at, fingerprint, ledger, "
                  "schema_version) VALUES (?, ?, ?, ?, ?)")
+# A change set's row (over the record's place) and the record after it, in one statement.
+_ADD_AND_RECORD = (
+    "INSERT OR REPLACE INTO _cinch_log(seq, change_id, commit_id, applied_at, body, "
+    "fingerprint, ledger, schema_version) "
+    "VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL), (?, NULL, NULL, ?, NULL, ?, ?, ?)")
 # The user schema (not sqlite_* or _cinch* objects); LIKE treats '_' as a wildcard, hence ESCAPE.
 _USER_SCHEMA = ("SELECT type, name, tbl_name, sql FROM sqlite_schema "
                 "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
@@ -343,15 +346,17 @@ def _step(conn: sqlite3.Connection, change_id: str, commit_id: str, statements: 
             if failure is None:
                 if after is not None:
                     after(conn)
+                entry = None
                 if forward:
                     # over the record, which goes one row further on: one page written
-                    conn.execute(_ADD_ENTRY, (top, change_id, commit_id, _now(), body))
+                    entry = (change_id, commit_id, body)
                     ids.append(change_id)
                     top += 1
                 else:
                     conn.execute("DELETE FROM _cinch_log WHERE change_id = ?", (change_id,))
                     ids.remove(change_id)
-                fingerprint = record_state(conn, ids, prior=prior, statements=statements, at=top)
+                fingerprint = record_state(conn, ids, prior=prior, statements=statements, at=top,
+                                           entry=entry)
                 if check is not None:
                     check(conn, fingerprint)
                 conn.execute("COMMIT")
@@ -519,12 +524,14 @@ _DIGESTS_KEPT = 64
 
 def record_state(conn: sqlite3.Connection, ids: Iterable[str] | None = None, *,
                  prior: tuple[str, int] | None = None, statements: Sequence[str] = (),
-                 at: int | None = None) -> str:
+                 at: int | None = None, entry: tuple[str, str, bytes | None] | None = None
+                 ) -> str:
     """Write the schema fingerprint and ledger digest as they are now (inside the caller's
     transaction): what later drift checks compare the file against. Returns the fingerprint.
     ``ids``: the change ids the ledger holds, when the caller knows them (else read back).
     ``at``: the record's row, when the caller knows it is the last (else the record moves to
-    the end). ``prior``: the fingerprint and cookie the file had before ``statements`` ran in
+    the end); ``entry``: a change set's row (id, commit, document) written at ``at - 1`` in
+    the same statement. ``prior``: the fingerprint and cookie the file had before ``statements`` ran in
     this transaction, when the caller knows them: SQLite writes a schema's text from the text
     before and the statement alone, so the fingerprint after is the one the first tenant of
     the same schema and statements had (kept per process) and is not hashed again.
@@ -550,7 +557,12 @@ def record_state(conn: sqlite3.Connection, ids: Iterable[str] | None = None, *,
             if len(_FINGERPRINTS_AFTER) >= _FINGERPRINTS_KEPT:
                 _FINGERPRINTS_AFTER.clear()
             _FINGERPRINTS_AFTER[key] = fingerprint
-    conn.execute(_RECORD_STATE, (at, _now(), fingerprint, ledger_digest(ids), cookie))
+    now = _now()
+    if entry is None:
+        conn.execute(_RECORD_STATE, (at, now, fingerprint, ledger_digest(ids), cookie))
+    else:
+        conn.execute(_ADD_AND_RECORD, (at - 1, *entry[:2], now, entry[2],
+                                       at, now, fingerprint, ledger_digest(ids), cookie))
     return fingerprint
 
 
