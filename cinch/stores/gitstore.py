@@ -703,6 +703,43 @@ def _stamp(path: str) -> _Stamp:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
+def _read_ref_file(path: str) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _commit_id(data: bytes | None) -> str | None:
+    """The id a loose ref file holds (SHA-1 or SHA-256, one line), else None."""
+    if data is None or len(data) not in (41, 65) or data[-1:] != b"\n":
+        return None
+    text = data[:-1].decode("ascii", "replace")
+    return text if all(c in _HEX for c in text) else None
+
+
+def _symbolic_branch(data: bytes | None) -> str | None:
+    """The branch a HEAD file names (``ref: refs/heads/<branch>``), else None."""
+    if data is None or not data.startswith(b"ref: refs/heads/") or not data.endswith(b"\n"):
+        return None
+    name = data[len(b"ref: refs/heads/"):-1]
+    if not name or any(c <= 32 or c == 127 for c in name):
+        return None
+    try:
+        return name.decode()
+    except UnicodeDecodeError:
+        return None
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
 def _settled(stamp: _Stamp, now_ns: int) -> bool:
     return stamp is None or now_ns - max(stamp[2], stamp[3]) > _RACY_NS
 
@@ -734,7 +771,9 @@ class TipWatch:
         head = self._head
         if head is not None and head[0] == stamp:
             return head[1]
-        branch = self._git.current_branch()
+        branch = _symbolic_branch(_read_ref_file(self._head_file)) if self._refs else None
+        if branch is None:
+            branch = self._git.current_branch()
         self._head = (stamp, branch) if _settled(stamp, time.time_ns()) else None
         return branch
 
@@ -747,8 +786,13 @@ class TipWatch:
         cached = self._tips.get(branch)
         if cached is not None and cached[0] == loose and cached[1] == packed:
             return cached[2]
-        # Read after the stamps: a change in between shows as a changed stamp next time.
-        tip = self._git.branch_tip(branch)
+        # Read after the stamps: a change in between shows as a changed stamp next time. A
+        # loose ref holding a commit id is read as git reads it, in three system calls (a
+        # ref just moved is read every time until it settles: a script writing to every
+        # tenant right after a change asks once per tenant); anything else goes to libgit2.
+        tip = _commit_id(_read_ref_file(self._refs + branch)) if loose is not None else None
+        if tip is None:
+            tip = self._git.branch_tip(branch)
         now = time.time_ns()
         if (_settled(loose, now) and _settled(packed, now)
                 and (tip is None or not tip.startswith("refs/"))):  # not a symbolic ref

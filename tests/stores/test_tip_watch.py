@@ -8,7 +8,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 import cinch
+from cinch.errors import BranchError
 
 Git = Callable[..., str]
 
@@ -58,3 +61,25 @@ def test_new_and_deleted_branches_and_head(project: cinch.Project, git: Git) -> 
     git("checkout", "-q", "main", cwd=root)
     git("branch", "-D", "feature", cwd=root)
     assert watch.tip("feature") is None
+
+
+def test_refs_just_written_are_read_as_git_reads_them(project: cinch.Project,
+                                                      git: Git) -> None:
+    """Within the moments after a ref moved nothing is kept, and every answer is the file's."""
+    root = project.root
+    watch = project.tip_watch()
+    first = git("rev-list", "--max-parents=0", "main", cwd=root).strip()
+    head = git("rev-parse", "main", cwd=root).strip()
+    for tip in (first, head, first):
+        git("update-ref", "refs/heads/main", tip, cwd=root)
+        assert watch.tip("main") == tip
+    # A symbolic ref in the loose file, HEAD detached, a branch with a slash: as libgit2 says.
+    git("symbolic-ref", "refs/heads/alias", "refs/heads/main", cwd=root)
+    assert watch.tip("alias") == project.git.branch_tip("alias")
+    git("branch", "team/x", cwd=root)
+    git("checkout", "-q", "team/x", cwd=root)
+    assert watch.current_branch() == "team/x"
+    assert watch.tip("team/x") == first
+    git("checkout", "-q", "--detach", cwd=root)
+    with pytest.raises(BranchError):
+        watch.current_branch()
