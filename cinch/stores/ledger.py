@@ -1,18 +1,21 @@
 """The ledger inside each tenant: which change sets it has, so state travels with the file.
 
-The ledger is one table, ``_cinch_log``: a row for each change set the tenant holds (its id,
-the commit it came with, when, and its document, so the change can be unwound later without
-git), in the order applied (``seq``; the held ids are a *set*, the order only says how they
-arrived), and as its last row cinch's record of the file: the schema fingerprint, a digest of
-the held ids and SQLite's schema cookie as cinch left them (the row without a change id). A
-tenant whose file disagrees with its own record has drifted (edited by hand) and is never
-moved, only repaired on request. :func:`apply_change` adds one change set, :func:`unwind_change`
-takes one away, each atomically with its statements.
+The ledger is ``_cinch_log``: a row for each change set the tenant holds (its id, the commit
+it came with, when), in the order applied (``seq``; the held ids are a *set*, the order only
+says how they arrived), and as its last row cinch's record of the file: the schema
+fingerprint, a digest of the held ids and SQLite's schema cookie as cinch left them (the row
+without a change id). ``_cinch_docs`` holds each change set's document under its row's
+``seq``, so the change can be unwound later without git. A tenant whose file disagrees with
+its own record has drifted (edited by hand) and is never moved, only repaired on request.
+:func:`apply_change` adds one change set, :func:`unwind_change` takes one away, each
+atomically with its statements.
 
-One table rather than three: a move writes one page of it (the new row and the record sit
-side by side at its end), reads it in one statement, and SQLite parses one table's schema
-more at every open and every ALTER. Files of an earlier cinch are read as they are and carried
-over by the first move (:mod:`cinch.stores.ledger_legacy`).
+A move reads the log in one statement and writes one page of it (the new row and the record
+sit side by side at its end) and one of the documents (appended at theirs). The documents
+live apart because they are large (a column add's is about 750 bytes): beside the ids they
+would make every read of the ids read every document's page too. Files of an earlier cinch
+(three tables) are read as they are and carried over by their first move
+(:mod:`cinch.stores.ledger_legacy`).
 """
 
 from __future__ import annotations
@@ -36,9 +39,13 @@ _CREATE_LOG = (
     "change_id TEXT, "  # NULL on the record
     "commit_id TEXT, "
     "applied_at TEXT NOT NULL, "
-    "body BLOB, "  # the change set's document
     "fingerprint TEXT, ledger TEXT, schema_version INTEGER)"  # the record's, else NULL
 )
+_CREATE_DOCS = ("CREATE TABLE IF NOT EXISTS _cinch_docs("
+                "seq INTEGER PRIMARY KEY, "  # the seq of the change set's row in the log
+                "body BLOB NOT NULL)")
+_ADD_DOC = "INSERT OR REPLACE INTO _cinch_docs(seq, body) VALUES (?, ?)"
+_ADD_ROW = "INSERT INTO _cinch_log(seq, change_id, commit_id, applied_at) VALUES (?, ?, ?, ?)"
 _LOG_PRESENT = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_cinch_log'"
 _MAX_VIOLATIONS_REPORTED = 10
 _COOKIE = "schema_version"  # the record's copy of SQLite's schema cookie
@@ -55,9 +62,9 @@ _RECORD_STATE = ("INSERT OR REPLACE INTO _cinch_log(seq, applied_at, fingerprint
                  "schema_version) VALUES (?, ?, ?, ?, ?)")
 # A change set's row (over the record's place) and the record after it, in one statement.
 _ADD_AND_RECORD = (
-    "INSERT OR REPLACE INTO _cinch_log(seq, change_id, commit_id, applied_at, body, "
+    "INSERT OR REPLACE INTO _cinch_log(seq, change_id, commit_id, applied_at, "
     "fingerprint, ledger, schema_version) "
-    "VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL), (?, NULL, NULL, ?, NULL, ?, ?, ?)")
+    "VALUES (?, ?, ?, ?, NULL, NULL, NULL), (?, NULL, NULL, ?, ?, ?, ?)")
 # The user schema (not sqlite_* or _cinch* objects); LIKE treats '_' as a wildcard, hence ESCAPE.
 _USER_SCHEMA = ("SELECT type, name, tbl_name, sql FROM sqlite_schema "
                 "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
@@ -349,10 +356,14 @@ def _step(conn: sqlite3.Connection, change_id: str, commit_id: str, statements: 
                 entry = None
                 if forward:
                     # over the record, which goes one row further on: one page written
-                    entry = (change_id, commit_id, body)
+                    entry = (change_id, commit_id)
+                    if body is not None:
+                        conn.execute(_ADD_DOC, (top, body))
                     ids.append(change_id)
                     top += 1
                 else:
+                    conn.execute("DELETE FROM _cinch_docs WHERE seq IN "
+                                 "(SELECT seq FROM _cinch_log WHERE change_id = ?)", (change_id,))
                     conn.execute("DELETE FROM _cinch_log WHERE change_id = ?", (change_id,))
                     ids.remove(change_id)
                 fingerprint = record_state(conn, ids, prior=prior, statements=statements, at=top,
@@ -393,12 +404,8 @@ def reset_ledger(conn: sqlite3.Connection, statements: Sequence[str],
             failure = _run_statements(conn, statements, True)
             if failure is None:
                 conn.execute("DELETE FROM _cinch_log")
-                now = _now()
-                conn.executemany(
-                    "INSERT INTO _cinch_log(seq, change_id, commit_id, applied_at, body) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    [(seq, cid, commit_id, now, body)
-                     for seq, (cid, body) in enumerate(changes, 1)])
+                conn.execute("DELETE FROM _cinch_docs")
+                _write_entries(conn, [(cid, commit_id, body) for cid, body in changes])
                 record_state(conn, [cid for cid, _ in changes], at=len(changes) + 1)
                 if check is not None:
                     check(conn)
@@ -437,16 +444,22 @@ def _ensure_seeded_ledger(conn: sqlite3.Connection) -> None:
     legacy = ledger_legacy.present(conn)
     seed = None if "_cinch_ledger" in legacy else _seed(conn)
     conn.execute(_CREATE_LOG)
-    now = _now()
+    conn.execute(_CREATE_DOCS)
     if legacy:
-        ledger_legacy.upgrade(conn, legacy, LEDGER_TABLE, now)
+        ledger_legacy.upgrade(conn, legacy, _now())
     elif seed is not None:
         bodies = dict(seed.bodies)
-        conn.executemany(
-            "INSERT INTO _cinch_log(seq, change_id, commit_id, applied_at, body) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(seq, cid, commit, now, bodies.get(cid))
-             for seq, (cid, commit) in enumerate(seed.changes, 1)])
+        _write_entries(conn, [(cid, commit, bodies.get(cid)) for cid, commit in seed.changes])
+
+
+def _write_entries(conn: sqlite3.Connection,
+                   entries: Sequence[tuple[str, str, bytes | None]]) -> None:
+    """Rows 1..n of an empty log (id, commit, document), in one transaction of the caller's."""
+    now = _now()
+    conn.executemany(_ADD_ROW, [(seq, cid, commit, now)
+                                for seq, (cid, commit, _) in enumerate(entries, 1)])
+    conn.executemany(_ADD_DOC, [(seq, body) for seq, (_, _, body) in enumerate(entries, 1)
+                                if body is not None])
 
 
 def seed_adopted(path: str | os.PathLike[str], changes: Sequence[tuple[str, bytes]],
@@ -468,13 +481,10 @@ def seed_adopted(path: str | os.PathLike[str], changes: Sequence[tuple[str, byte
             raise TenantError(f"its rows break its foreign keys: {shown}", path=os.fspath(path))
         conn.execute("BEGIN")
         conn.execute(_CREATE_LOG)
-        now = _now()
-        conn.executemany(
-            "INSERT INTO _cinch_log(seq, change_id, commit_id, applied_at, body) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(seq, cid, commit_id, now, body) for seq, (cid, body) in enumerate(changes, 1)])
+        conn.execute(_CREATE_DOCS)
+        _write_entries(conn, [(cid, commit_id, body) for cid, body in changes])
         # no cookie: the file's schema was not hashed here, so the first drift check hashes it
-        conn.execute(_RECORD_STATE, (len(changes) + 1, now, fingerprint,
+        conn.execute(_RECORD_STATE, (len(changes) + 1, _now(), fingerprint,
                                      ledger_digest(cid for cid, _ in changes), None))
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode=WAL")
@@ -524,14 +534,13 @@ _DIGESTS_KEPT = 64
 
 def record_state(conn: sqlite3.Connection, ids: Iterable[str] | None = None, *,
                  prior: tuple[str, int] | None = None, statements: Sequence[str] = (),
-                 at: int | None = None, entry: tuple[str, str, bytes | None] | None = None
-                 ) -> str:
+                 at: int | None = None, entry: tuple[str, str] | None = None) -> str:
     """Write the schema fingerprint and ledger digest as they are now (inside the caller's
     transaction): what later drift checks compare the file against. Returns the fingerprint.
     ``ids``: the change ids the ledger holds, when the caller knows them (else read back).
     ``at``: the record's row, when the caller knows it is the last (else the record moves to
-    the end); ``entry``: a change set's row (id, commit, document) written at ``at - 1`` in
-    the same statement. ``prior``: the fingerprint and cookie the file had before ``statements`` ran in
+    the end); ``entry``: a change set's row (id, commit) written at ``at - 1`` in the same
+    statement. ``prior``: the fingerprint and cookie the file had before ``statements`` ran in
     this transaction, when the caller knows them: SQLite writes a schema's text from the text
     before and the statement alone, so the fingerprint after is the one the first tenant of
     the same schema and statements had (kept per process) and is not hashed again.
@@ -561,7 +570,7 @@ def record_state(conn: sqlite3.Connection, ids: Iterable[str] | None = None, *,
     if entry is None:
         conn.execute(_RECORD_STATE, (at, now, fingerprint, ledger_digest(ids), cookie))
     else:
-        conn.execute(_ADD_AND_RECORD, (at - 1, *entry[:2], now, entry[2],
+        conn.execute(_ADD_AND_RECORD, (at - 1, *entry, now,
                                        at, now, fingerprint, ledger_digest(ids), cookie))
     return fingerprint
 
@@ -667,8 +676,8 @@ def drift(conn: sqlite3.Connection, held: Sequence[str] | None = None,
 def change_bodies(conn: sqlite3.Connection) -> dict[str, bytes]:
     """The documents of the change sets the tenant holds, by id (where they were kept)."""
     try:
-        cur = conn.execute("SELECT change_id, body FROM _cinch_log "
-                           "WHERE change_id IS NOT NULL AND body IS NOT NULL")
+        cur = conn.execute("SELECT l.change_id, d.body FROM _cinch_log l "
+                           "JOIN _cinch_docs d ON d.seq = l.seq WHERE l.change_id IS NOT NULL")
     except sqlite3.OperationalError as exc:
         if not _no_such_table(exc) or _log_exists(conn):
             raise

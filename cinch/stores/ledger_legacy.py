@@ -42,24 +42,24 @@ def bodies(conn: sqlite3.Connection, tables: set[str]) -> dict[str, bytes]:
         "SELECT change_id, body FROM _cinch_changes")}
 
 
-def upgrade(conn: sqlite3.Connection, tables: set[str], log: str, now: str) -> None:
-    """Inside the caller's write transaction, with the table named ``log`` just made: copy the
-    ledger, the documents and the record into it (the record last, as it always is), then
-    drop the three tables. All or nothing with the step that called it."""
+def upgrade(conn: sqlite3.Connection, tables: set[str], now: str) -> None:
+    """Inside the caller's write transaction, with ``_cinch_log`` and ``_cinch_docs`` just
+    made: copy the ledger, the documents and the record into them (the record last, as it
+    always is), then drop the three tables. All or nothing with the step that called it."""
     if "_cinch_ledger" in tables:
-        join = ("LEFT JOIN _cinch_changes c ON c.change_id = l.change_id"
-                if "_cinch_changes" in tables else "")
-        body = "c.body" if join else "NULL"
         conn.execute(
-            f"INSERT INTO {log}(seq, change_id, commit_id, applied_at, body) "
-            f"SELECT l.seq, l.change_id, l.commit_id, l.applied_at, {body} "
-            f"FROM _cinch_ledger l {join} ORDER BY l.seq")
+            "INSERT INTO _cinch_log(seq, change_id, commit_id, applied_at) "
+            "SELECT seq, change_id, commit_id, applied_at FROM _cinch_ledger ORDER BY seq")
+        if "_cinch_changes" in tables:
+            conn.execute(
+                "INSERT INTO _cinch_docs(seq, body) SELECT l.seq, c.body FROM _cinch_ledger l "
+                "JOIN _cinch_changes c ON c.change_id = l.change_id")
     record = state(conn, tables)
     if record.get("fingerprint"):
         cookie = record.get("schema_version")
         conn.execute(
-            f"INSERT INTO {log}(seq, applied_at, fingerprint, ledger, schema_version) "
-            f"VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM {log}), ?, ?, ?, ?)",
+            "INSERT INTO _cinch_log(seq, applied_at, fingerprint, ledger, schema_version) "
+            "VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM _cinch_log), ?, ?, ?, ?)",
             (now, record["fingerprint"], record.get("ledger", ""),
              int(cookie) if cookie and cookie.isdigit() else None))
     for table in TABLES:

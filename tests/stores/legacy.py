@@ -20,8 +20,8 @@ def to_legacy(path: str | Path, *, state: bool = True, changes: bool = True) -> 
         if changes:
             conn.execute("CREATE TABLE _cinch_changes(change_id TEXT PRIMARY KEY, "
                          "body BLOB NOT NULL) WITHOUT ROWID")
-            conn.execute("INSERT INTO _cinch_changes SELECT change_id, body FROM _cinch_log "
-                         "WHERE change_id IS NOT NULL AND body IS NOT NULL")
+            conn.execute("INSERT INTO _cinch_changes SELECT l.change_id, d.body "
+                         "FROM _cinch_log l JOIN _cinch_docs d ON d.seq = l.seq")
         if state:
             conn.execute("CREATE TABLE _cinch_state(key TEXT PRIMARY KEY, value TEXT NOT NULL) "
                          "WITHOUT ROWID")
@@ -30,6 +30,7 @@ def to_legacy(path: str | Path, *, state: bool = True, changes: bool = True) -> 
             conn.executemany("INSERT INTO _cinch_state VALUES (?, ?)",
                              [("fingerprint", fingerprint), ("ledger", digest)])
         conn.execute("DROP TABLE _cinch_log")
+        conn.execute("DROP TABLE _cinch_docs")
         conn.execute("COMMIT")
     finally:
         conn.close()

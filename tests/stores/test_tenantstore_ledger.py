@@ -373,3 +373,30 @@ def test_a_file_without_ledger_or_record_reads_as_empty(tmp_path: Path) -> None:
         assert ts.read_state(conn) == {} and ts.read_ledger(conn) == []
     finally:
         conn.close()
+
+
+def _documents(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM _cinch_docs").fetchone()[0])
+
+
+def test_documents_follow_their_change_sets(tenant: Path) -> None:
+    """A change set's document is kept while the tenant holds it: applied with it, gone with
+    its unwind, and a repair leaves exactly the documents of the ledger it sets."""
+    conn = ts.connect(tenant)
+    try:
+        assert ts.apply_change(conn, "01C", "c3", ["CREATE TABLE a(x)"], body=b'{"id":"01C"}')
+        assert ts.apply_change(conn, "01D", "c4", ["CREATE TABLE b(x)"], body=b'{"id":"01D"}')
+        assert ts.change_bodies(conn) == {"01C": b'{"id":"01C"}', "01D": b'{"id":"01D"}'}
+        assert ts.unwind_change(conn, "01C", "c4", ["DROP TABLE a"]) is True
+        assert ts.change_bodies(conn) == {"01D": b'{"id":"01D"}'} and _documents(conn) == 1
+        assert ts.read_ledger(conn) == ["01A", "01B", "01D"] and ts.drift(conn) is None
+        # applied again after the unwind: a row (and document) of its own at the end
+        assert ts.apply_change(conn, "01C", "c5", ["CREATE TABLE a(x)"], body=b'{"id":"01C"}')
+        assert ts.read_ledger(conn) == ["01A", "01B", "01D", "01C"]
+        assert ts.change_bodies(conn)["01C"] == b'{"id":"01C"}' and _documents(conn) == 2
+        ts.reset_ledger(conn, [], [("01A", b"a"), ("01B", b"b")], "c6")
+        assert ts.change_bodies(conn) == {"01A": b"a", "01B": b"b"} and _documents(conn) == 2
+        assert ts.read_ledger(conn) == ["01A", "01B"]
+        assert ts.read_state(conn)["ledger"] == ts.ledger_digest(["01A", "01B"])
+    finally:
+        conn.close()
