@@ -20,6 +20,7 @@ import pytest
 import cinch
 from cinch.stores import tenantstore as ts
 from tests.conftest import REAL_PYTHON
+from tests.stores.legacy import to_legacy
 from tests.tenants.conftest import run_cinch
 from tests.tenants.test_catalog import assert_agrees
 
@@ -134,23 +135,29 @@ def _moved(files: list[Path]) -> bool:
     for path in files:
         conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
         try:
-            if conn.execute("SELECT count(change_id) FROM _cinch_log").fetchone()[0] > 1:
+            if len(ts.read_ledger(conn)) > 1:  # either ledger form (see the legacy test)
                 return True
         finally:
             conn.close()
     return False
 
 
-def test_a_kill_mid_apply_then_sync(template_project: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("form", ["current", "earlier"])
+def test_a_kill_mid_apply_then_sync(template_project: Path, tmp_path: Path, form: str) -> None:
     """A kill that lands mid-apply whatever the machine's speed: this test holds one tenant's
     write lock, so the apply moves the others and waits there; it is killed once another
     tenant has moved. The tenants are left at two positions, the held one before the change,
-    and `cinch sync` finishes."""
+    and `cinch sync` finishes. ``earlier``: every tenant's ledger in an earlier cinch's three
+    tables, carried over by the move that is killed midway."""
     root = tmp_path / "acme"
     shutil.copytree(template_project, root)
     held = "t030"
     with cinch.open(root) as project:
         files = {name: project.tenants.store.path("main", "main", name) for name in NAMES}
+        every = [project.tenants.store.path("main", "main", n) for n in ["main", *NAMES]]
+    if form == "earlier":
+        for path in every:
+            to_legacy(path)
     others = [path for name, path in files.items() if name != held]
     lock = sqlite3.connect(files[held], isolation_level=None)
     try:
@@ -178,3 +185,9 @@ def test_a_kill_mid_apply_then_sync(template_project: Path, tmp_path: Path) -> N
     assert positions[held] == 1
     assert set(positions.values()) == {1, 2}, positions
     _then_sync(root)
+    for path in every:  # every file in today's form once it moved, none half carried over
+        conn = sqlite3.connect(path)
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema")}
+        conn.close()
+        assert {"_cinch_log", "_cinch_docs"} <= tables, path
+        assert not tables & {"_cinch_ledger", "_cinch_changes", "_cinch_state"}, path
