@@ -358,12 +358,12 @@ def _step(conn: sqlite3.Connection, change_id: str, commit_id: str, statements: 
                     # over the record, which goes one row further on: one page written
                     entry = (change_id, commit_id)
                     if body is not None:
-                        conn.execute(_ADD_DOC, (top, body))
+                        _on_docs(conn, _ADD_DOC, (top, body))
                     ids.append(change_id)
                     top += 1
                 else:
-                    conn.execute("DELETE FROM _cinch_docs WHERE seq IN "
-                                 "(SELECT seq FROM _cinch_log WHERE change_id = ?)", (change_id,))
+                    _on_docs(conn, "DELETE FROM _cinch_docs WHERE seq IN "
+                             "(SELECT seq FROM _cinch_log WHERE change_id = ?)", (change_id,))
                     conn.execute("DELETE FROM _cinch_log WHERE change_id = ?", (change_id,))
                     ids.remove(change_id)
                 fingerprint = record_state(conn, ids, prior=prior, statements=statements, at=top,
@@ -404,7 +404,7 @@ def reset_ledger(conn: sqlite3.Connection, statements: Sequence[str],
             failure = _run_statements(conn, statements, True)
             if failure is None:
                 conn.execute("DELETE FROM _cinch_log")
-                conn.execute("DELETE FROM _cinch_docs")
+                _on_docs(conn, "DELETE FROM _cinch_docs", ())
                 _write_entries(conn, [(cid, commit_id, body) for cid, body in changes])
                 record_state(conn, [cid for cid, _ in changes], at=len(changes) + 1)
                 if check is not None:
@@ -422,6 +422,19 @@ def reset_ledger(conn: sqlite3.Connection, statements: Sequence[str],
         f"repair failed on {path}: {_describe(failure, len(statements))}",
         hint="the tenant was rolled back and is unchanged", path=path,
         statement=failure.statement, reason=failure.reason)
+
+
+def _on_docs(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> None:
+    """A write to the documents inside the caller's transaction. A file whose documents'
+    table was dropped by hand gets it back, empty: the documents it held are gone, and a
+    move back finds them in git instead."""
+    try:
+        conn.execute(sql, params)
+    except sqlite3.OperationalError as exc:
+        if not _no_such_table(exc):
+            raise
+        conn.execute(_CREATE_DOCS)
+        conn.execute(sql, params)
 
 
 def _ledger_ids(conn: sqlite3.Connection, ready: bool) -> tuple[list[str], int]:
@@ -679,8 +692,10 @@ def change_bodies(conn: sqlite3.Connection) -> dict[str, bytes]:
         cur = conn.execute("SELECT l.change_id, d.body FROM _cinch_log l "
                            "JOIN _cinch_docs d ON d.seq = l.seq WHERE l.change_id IS NOT NULL")
     except sqlite3.OperationalError as exc:
-        if not _no_such_table(exc) or _log_exists(conn):
+        if not _no_such_table(exc):
             raise
+        if _log_exists(conn):
+            return {}  # the documents' table dropped by hand (see _on_docs)
         tables = ledger_legacy.present(conn)
         if tables:
             return ledger_legacy.bodies(conn, tables)

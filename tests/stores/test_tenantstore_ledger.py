@@ -400,3 +400,19 @@ def test_documents_follow_their_change_sets(tenant: Path) -> None:
         assert ts.read_state(conn)["ledger"] == ts.ledger_digest(["01A", "01B"])
     finally:
         conn.close()
+
+
+def test_a_documents_table_dropped_by_hand_comes_back_empty(tenant: Path) -> None:
+    """The documents are a copy of what git holds: a file whose table of them was dropped
+    still moves both ways, and keeps the documents of the change sets it takes from then on."""
+    conn = ts.connect(tenant)
+    try:
+        assert ts.apply_change(conn, "01C", "c3", ["CREATE TABLE a(x)"], body=b'{"id":"01C"}')
+        conn.execute("DROP TABLE _cinch_docs")
+        assert ts.change_bodies(conn) == {} and ts.drift(conn) is None
+        assert ts.unwind_change(conn, "01C", "c2", ["DROP TABLE a"]) is True
+        assert ts.apply_change(conn, "01D", "c4", ["CREATE TABLE b(x)"], body=b'{"id":"01D"}')
+        assert ts.change_bodies(conn) == {"01D": b'{"id":"01D"}'}
+        assert ts.read_ledger(conn) == ["01A", "01B", "01D"] and ts.drift(conn) is None
+    finally:
+        conn.close()
