@@ -32,7 +32,6 @@ from typing import Any, NamedTuple
 from cinch.errors import TenantError
 from cinch.stores import ledger_legacy, links
 
-LEDGER_TABLE = "_cinch_log"
 _CREATE_LOG = (
     "CREATE TABLE IF NOT EXISTS _cinch_log("
     "seq INTEGER PRIMARY KEY, "  # the order applied; the record is the last row
@@ -57,7 +56,7 @@ _READ_RECORDED = (
     "SELECT seq, change_id, fingerprint, ledger, schema_version, "
     "(SELECT group_concat(change_id, char(10)) FROM _cinch_log) "
     "FROM _cinch_log ORDER BY seq DESC LIMIT 1")
-_READ_IDS = "SELECT group_concat(change_id, char(10)), max(seq) FROM _cinch_log"
+_READ_IDS = "SELECT group_concat(change_id, char(10)) FROM _cinch_log"
 _RECORD_STATE = ("INSERT OR REPLACE INTO _cinch_log(seq, applied_at, fingerprint, ledger, "
                  "schema_version) VALUES (?, ?, ?, ?, ?)")
 # A change set's row (over the record's place) and the record after it, in one statement.
@@ -85,7 +84,7 @@ class Known(NamedTuple):
     data_version: int
     fingerprint: str | None
     cookie: int
-    top: int = 0
+    top: int
 
 
 class LedgerRow(NamedTuple):
@@ -112,7 +111,7 @@ def _now() -> str:
 def ensure_ledger(conn: sqlite3.Connection) -> None:
     """Make the ledger table if missing, carrying over an earlier cinch's tables (in a write
     transaction of its own when the caller has none open)."""
-    if conn.execute(_LOG_PRESENT).fetchone() is not None:
+    if _log_exists(conn):
         return
     if conn.in_transaction:
         _ensure_seeded_ledger(conn)
@@ -338,8 +337,7 @@ def _step(conn: sqlite3.Connection, change_id: str, commit_id: str, statements: 
         _begin(conn, change_id)
         try:
             prior: tuple[str, int] | None = None
-            if (known is not None and known.top > 0
-                    and data_version(conn) == known.data_version):
+            if known is not None and data_version(conn) == known.data_version:
                 ids, top = list(known.ids), known.top  # no other connection committed since
                 if known.fingerprint is not None and after is None:
                     prior = (known.fingerprint, known.cookie)

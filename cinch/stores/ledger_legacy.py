@@ -1,7 +1,7 @@
 """Tenants written by an earlier cinch keep their ledger in three tables: ``_cinch_ledger``
 (the ids), ``_cinch_changes`` (their documents) and ``_cinch_state`` (the record). This reads
 them as they are, for the readers that never write (status, drift, the catalog), and carries
-them into the one table of today inside the first write transaction that moves the tenant
+them into today's log and documents inside the first write transaction that moves the tenant
 (:func:`upgrade`), so a file is read in either form and written in one.
 """
 
