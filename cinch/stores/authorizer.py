@@ -78,7 +78,7 @@ class QueryGuard:
     """Authorizer callback; see the module docstring for ``active`` and ``level``."""
 
     __slots__ = ("_incidental", "active", "budget", "deadline", "denied", "level", "pinned",
-                 "read_only")
+                 "prepared", "read_only")
 
     def __init__(self) -> None:
         self.active = False
@@ -91,6 +91,9 @@ class QueryGuard:
         # Armed read-only for good (see pin): never switched off, so every statement the
         # connection prepares is checked and a query need not switch it on.
         self.pinned = False
+        # Calls so far: SQLite asks at every (re)compile of a statement, and only then, so an
+        # unchanged count says no statement was prepared again (see PinnedReader.rows).
+        self.prepared = 0
 
     def pin(self) -> None:
         """Arm the read-only policy for the connection's whole life: for a connection that
@@ -108,6 +111,7 @@ class QueryGuard:
     def __call__(
         self, action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None
     ) -> int:
+        self.prepared += 1
         if not self.active:
             self.level = NONE  # something was prepared unguarded and may sit in the cache
             return OK

@@ -303,6 +303,32 @@ def test_timeout_stops_a_runaway_query(conn: ts.CinchConnection) -> None:
                  "WHERE x < 300000) SELECT count(*) FROM c").fetchone()
 
 
+def test_a_pinned_reader_answers_with_the_columns_the_file_has_now(
+        conn: ts.CinchConnection) -> None:
+    """A point query's column names are kept while its statement stands; a schema change by
+    another connection (a move) has SQLite compile it again, and the names follow."""
+    pinned = ts.PinnedReader(ts.connect(conn.path, read_only=True, create=False))
+    point, everything = "SELECT * FROM parent WHERE id = ?", "SELECT * FROM parent ORDER BY id"
+    try:
+        for _ in range(2):
+            assert pinned.rows(point, [1]) == [{"id": 1, "name": "one"}]
+        conn.execute("ALTER TABLE parent ADD COLUMN age INTEGER DEFAULT 7")
+        assert pinned.rows(point, [1]) == [{"id": 1, "name": "one", "age": 7}]
+        assert pinned.rows(everything) == [{"id": 1, "name": "one", "age": 7},
+                                           {"id": 2, "name": "two", "age": 7}]
+        # As many columns as before, another name: the count alone would not tell.
+        conn.execute("ALTER TABLE parent RENAME COLUMN age TO years")
+        assert pinned.rows(point, [2]) == [{"id": 2, "name": "two", "years": 7}]
+        assert pinned.rows(point, [2]) == [{"id": 2, "name": "two", "years": 7}]
+        # Another query in between, then the first again: each answers with its own names.
+        assert pinned.rows("SELECT name AS n FROM parent WHERE id = ?", [1]) == [{"n": "one"}]
+        assert pinned.rows(point, [1]) == [{"id": 1, "name": "one", "years": 7}]
+        conn.execute("ALTER TABLE parent DROP COLUMN years")
+        assert pinned.rows(point, [1]) == [{"id": 1, "name": "one"}]
+    finally:
+        pinned.conn.close()
+
+
 def test_a_pinned_reader_stays_guarded_whatever_ran_before(conn: ts.CinchConnection) -> None:
     """A tenant handle's own reader is armed once for good: every statement it prepares is
     checked, after refusals, errors and timeouts alike, and it never runs a write."""
