@@ -721,7 +721,7 @@ def _commit_id(data: bytes | None) -> str | None:
     if data is None or len(data) not in (41, 65) or data[-1:] != b"\n":
         return None
     text = data[:-1].decode("ascii", "replace")
-    return text if all(c in _HEX for c in text) else None
+    return text if _HEX.issuperset(text) else None
 
 
 def _symbolic_branch(data: bytes | None) -> str | None:

@@ -83,3 +83,20 @@ def test_refs_just_written_are_read_as_git_reads_them(project: cinch.Project,
     git("checkout", "-q", "--detach", cwd=root)
     with pytest.raises(BranchError):
         watch.current_branch()
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (b"a" * 40 + b"\n", "a" * 40),
+    (b"0123456789abcdef" * 4 + b"\n", "0123456789abcdef" * 4),  # SHA-256
+    (b"a" * 39 + b"g\n", None),  # not hex: libgit2 is asked
+    (b"A" * 40 + b"\n", None),  # git writes lowercase
+    (b"a" * 40, None),  # no newline: a write not finished
+    (b"ref: refs/heads/main\n", None),
+    (b"\xff" * 40 + b"\n", None),
+    (None, None),
+])
+def test_a_loose_ref_is_read_only_when_it_holds_a_commit_id(data: bytes | None,
+                                                            expected: str | None) -> None:
+    from cinch.stores.gitstore import _commit_id
+
+    assert _commit_id(data) == expected
