@@ -17,6 +17,7 @@ from typing import Any, TypeAlias
 
 from cinch.errors import QueryError, QueryRefused, QueryTimeout
 from cinch.stores.authorizer import READ_ONLY, WRITE, QueryGuard
+from cinch.stores.row_dicts import RowBuilder, row_builder
 from cinch.stores.sqlite_conn import CinchConnection
 
 Params: TypeAlias = Sequence[Any] | Mapping[str, Any]
@@ -190,7 +191,7 @@ class PinnedReader:
     one that runs nothing but guarded reads (a tenant handle's own). :meth:`rows` only runs
     the statement; every check that costs is made when something is wrong."""
 
-    __slots__ = ("_cur", "_guard", "_names", "_prepared", "_sql", "conn")
+    __slots__ = ("_build", "_cur", "_guard", "_prepared", "_sql", "conn")
 
     def __init__(self, conn: CinchConnection) -> None:
         if not conn.read_only:
@@ -208,11 +209,11 @@ class PinnedReader:
         # One cursor reused query after query (a new one per query cost 5% of a point query);
         # one that failed is closed and replaced.
         self._cur: sqlite3.Cursor | None = None
-        # The column names of the last query, while its statement is not prepared again: the
-        # names SQLite hands back are new strings each time, hashed anew into every dict.
+        # The last query's row builder (its columns' dict literal), kept while its statement
+        # is not prepared again: the names SQLite hands back are new strings at each execute.
         self._sql: str | None = None
         self._prepared = -1
-        self._names: tuple[str, ...] = ()
+        self._build: RowBuilder = dict
 
     def rows(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         """:func:`read_rows` on this connection: the point-query path of ``Tenant.rows``."""
@@ -229,18 +230,15 @@ class PinnedReader:
                 _check_sql(sql)  # not a string: say so
                 raise _pinned_error(exc, self._guard, sql) from exc
             raise
-        # A row is as long as its description: zip's strict= would only cost its keyword
-        # parsing. A point query builds no list of names in between.
         if not rows:
             return _dicts(rows, cur, sql)
         if self._prepared != self._guard.prepared or sql != self._sql:
             # A (re)compiled statement may have other columns (SELECT * after ALTER)
-            self._names = tuple(map(_name, cur.description))
+            self._build = row_builder(tuple(map(_name, cur.description)))
             self._sql, self._prepared = sql, self._guard.prepared
-        names = self._names
         if len(rows) == 1:
-            return [dict(zip(names, rows[0]))]  # noqa: B905
-        return [dict(zip(names, row)) for row in rows]  # noqa: B905
+            return [self._build(rows[0])]
+        return list(map(self._build, rows))
 
 
 def read_rows(conn: CinchConnection, sql: str, params: Params = ()) -> list[dict[str, Any]]:

@@ -380,3 +380,45 @@ def test_a_pinned_reader_stays_guarded_whatever_ran_before(conn: ts.CinchConnect
         assert _state(conn)[2] == [(1, "one"), (2, "two")]
     finally:
         reader.close()
+
+
+HOSTILE_NAMES = ["}", "'", '"', "r[0]", "__import__('os').system('touch pwned')", "\\", "é名",
+                 "", "a b", "x\ny", "\x00z"]
+
+
+def test_a_pinned_reader_reads_any_column_name_as_a_name(
+        conn: ts.CinchConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are built by a function made for their columns: a name that looks like code is
+    still only a key, a repeated name keeps its last value as dict(zip()) does, and a query
+    of hundreds of columns answers like one of two."""
+    monkeypatch.chdir(tmp_path)
+    pinned = ts.PinnedReader(ts.connect(conn.path, read_only=True, create=False))
+    try:
+        aliases = ", ".join(f"id + {i} AS \"{n.replace(chr(34), chr(34) * 2)}\""
+                            for i, n in enumerate(HOSTILE_NAMES) if "\x00" not in n)
+        expected = {n: 1 + i for i, n in enumerate(HOSTILE_NAMES) if "\x00" not in n}
+        sql = f"SELECT {aliases} FROM parent WHERE id = ?"
+        for _ in range(2):
+            got = pinned.rows(sql, [1])
+            assert got == [expected] and list(got[0]) == list(expected)
+        assert not (tmp_path / "pwned").exists()
+        twice = pinned.rows("SELECT name AS n, id AS n, id AS m FROM parent ORDER BY id")
+        assert twice == [{"n": 1, "m": 1}, {"n": 2, "m": 2}]
+        assert [list(r) for r in twice] == [["n", "m"], ["n", "m"]]
+        wide = ", ".join(f"id * {i} AS c{i}" for i in range(300))
+        assert pinned.rows(f"SELECT {wide} FROM parent WHERE id = ?", [2]) == [
+            {f"c{i}": 2 * i for i in range(300)}]
+    finally:
+        pinned.conn.close()
+
+
+@pytest.mark.parametrize("width", [0, 1, 5, 64, 65, 200])
+def test_row_builders_match_dict_of_zip(width: int) -> None:
+    from cinch.stores.row_dicts import row_builder
+
+    names = tuple(HOSTILE_NAMES[i % len(HOSTILE_NAMES)] + str(i % 7) for i in range(width))
+    row = tuple(range(width))
+    build = row_builder(names)
+    assert build(row) == dict(zip(names, row, strict=True))
+    assert list(build(row)) == list(dict(zip(names, row, strict=True)))
+    assert row_builder(names) is build  # kept, not compiled again
