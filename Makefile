@@ -9,7 +9,7 @@ TS_STAMP := $(TS_CHECK)/node_modules/.installed
 SDK_DIST := sdk-ts/dist/index.js
 
 .PHONY: install install-all console demo test coverage dev lint bench clean docs docs-serve \
-	docs-ref docs-ref-check sdk-ref-check docs-check build-all
+	docs-ref docs-ref-check sdk-ref-check docs-check build-all lock
 
 install: $(STAMP)
 
@@ -42,11 +42,21 @@ $(TS_STAMP): $(TS_CHECK)/package.json $(TS_CHECK)/package-lock.json $(NODE_STAMP
 	cd $(TS_CHECK) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(TS_STAMP)
 
-$(STAMP): pyproject.toml
+# constraints.txt: the Python packages' versions the suite passes with, so every fresh machine
+# installs the same ones. `make lock` moves them to the newest releases pyproject.toml allows.
+$(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+lock:
+	rm -rf $(VENV)-lock
+	python3 -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet '.[dev]'
+	{ echo "# Written by make lock: the versions make install pins (pip install -c)."; \
+	  $(VENV)-lock/bin/pip freeze --exclude cinch; } > constraints.txt
+	rm -rf $(VENV)-lock build
 
 # The documentation site: a static export of docs/ (Nextra on Next.js, pagefind search) in
 # docs/out, served by `make docs-serve` and, copied into the package by `make build-all`, by
