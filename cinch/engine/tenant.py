@@ -14,6 +14,7 @@ from cinch.errors import InvalidOperation, NotFound, QueryError, QueryRefused
 from cinch.names import quote
 from cinch.stores import tenantstore as ts
 from cinch.stores.query import BatchItem
+from cinch.stores.row_dicts import row_builder
 
 if TYPE_CHECKING:
     from cinch.engine.database import Database
@@ -234,7 +235,7 @@ class Tenant:
             point = self._point or self._open_reader().rows
             return point(sql, params)
         result = self.query(sql, params)
-        return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+        return list(map(row_builder(tuple(result.columns)), result.rows))
 
     def _table(self, name: str) -> Table:
         if self._conn is not None:
@@ -337,8 +338,7 @@ class Tenant:
             rows = cur.fetchall()
             if len(rows) == 1:  # one row written
                 return [dict(zip(map(_name, cur.description), rows[0], strict=True))]
-            cols = [d[0] for d in cur.description]
-            return [dict(zip(cols, r, strict=True)) for r in rows]
+            return list(map(row_builder(tuple(map(_name, cur.description))), rows))
         except sqlite3.Error as exc:
             raise QueryError(f"tenant {self.name}: {exc}", tenant=self.name) from exc
 

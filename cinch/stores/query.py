@@ -260,8 +260,7 @@ def _dicts(rows: list[Any], cur: sqlite3.Cursor, sql: str) -> list[dict[str, Any
         if not sql or sql.isspace():
             _check_sql(sql)  # nothing ran: say the query was empty
         return []
-    columns = [d[0] for d in cur.description]
-    return [dict(zip(columns, row)) for row in rows]  # noqa: B905
+    return list(map(row_builder(tuple(map(_name, cur.description))), rows))
 
 
 def _pinned_error(exc: BaseException, guard: QueryGuard, sql: str) -> Exception:
