@@ -14,7 +14,7 @@ from cinch.errors import InvalidOperation, NotFound, QueryError, QueryRefused
 from cinch.names import quote
 from cinch.stores import tenantstore as ts
 from cinch.stores.query import BatchItem
-from cinch.stores.row_dicts import row_builder
+from cinch.stores.row_dicts import described_row_builder, row_builder
 
 if TYPE_CHECKING:
     from cinch.engine.database import Database
@@ -338,7 +338,7 @@ class Tenant:
             rows = cur.fetchall()
             if len(rows) == 1:  # one row written
                 return [dict(zip(map(_name, cur.description), rows[0], strict=True))]
-            return list(map(row_builder(tuple(map(_name, cur.description))), rows))
+            return list(map(described_row_builder(cur.description), rows))
         except sqlite3.Error as exc:
             raise QueryError(f"tenant {self.name}: {exc}", tenant=self.name) from exc
 

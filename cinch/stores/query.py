@@ -12,19 +12,17 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any, TypeAlias
 
 from cinch.errors import QueryError, QueryRefused, QueryTimeout
 from cinch.stores.authorizer import READ_ONLY, WRITE, QueryGuard
-from cinch.stores.row_dicts import RowBuilder, row_builder
+from cinch.stores.row_dicts import RowBuilder, described_row_builder
 from cinch.stores.sqlite_conn import CinchConnection
 
 Params: TypeAlias = Sequence[Any] | Mapping[str, Any]
 BatchItem: TypeAlias = tuple[str, Params] | str
 
 _SQLITE_READONLY = 8
-_name = itemgetter(0)  # a column's name in a cursor's description
 _PROGRESS_STEPS = 1000
 
 
@@ -234,7 +232,7 @@ class PinnedReader:
             return _dicts(rows, cur, sql)
         if self._prepared != self._guard.prepared or sql != self._sql:
             # A (re)compiled statement may have other columns (SELECT * after ALTER)
-            self._build = row_builder(tuple(map(_name, cur.description)))
+            self._build = described_row_builder(cur.description)
             self._sql, self._prepared = sql, self._guard.prepared
         if len(rows) == 1:
             return [self._build(rows[0])]
@@ -260,7 +258,7 @@ def _dicts(rows: list[Any], cur: sqlite3.Cursor, sql: str) -> list[dict[str, Any
         if not sql or sql.isspace():
             _check_sql(sql)  # nothing ran: say the query was empty
         return []
-    return list(map(row_builder(tuple(map(_name, cur.description))), rows))
+    return list(map(described_row_builder(cur.description), rows))
 
 
 def _pinned_error(exc: BaseException, guard: QueryGuard, sql: str) -> Exception:

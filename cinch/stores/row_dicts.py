@@ -6,14 +6,16 @@ the names anew when SQLite handed back new strings. A function whose body is the
 constants, hashed once, and the literal is one bytecode. The function is compiled from a syntax
 tree whose keys are constant nodes, so a column's name is never read as code, whatever it says.
 
-Built functions are kept per tuple of names (a bounded cache): a point query compiles once and
-then only looks its function up.
+Built functions are kept per tuple of names: a point query compiles once (some 55 µs) and then
+only looks its function up. Once the cache is full, names not in it get the zip builder and no
+compile: a workload of ever new column names pays what it paid before, never a compile a query.
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 RowBuilder = Callable[[Sequence[Any]], dict[str, Any]]
@@ -22,6 +24,7 @@ RowBuilder = Callable[[Sequence[Any]], dict[str, Any]]
 _MAX_LITERAL = 64
 _MAX_KEPT = 512
 _BUILDERS: dict[tuple[str, ...], RowBuilder] = {}
+_name = itemgetter(0)  # a column's name in a cursor's description
 
 
 def row_builder(names: tuple[str, ...]) -> RowBuilder:
@@ -29,11 +32,16 @@ def row_builder(names: tuple[str, ...]) -> RowBuilder:
     does: the same keys in the same order, a repeated name keeping its last value."""
     found = _BUILDERS.get(names)
     if found is None:
-        found = _literal(names) if len(names) <= _MAX_LITERAL else _zipped(names)
         if len(_BUILDERS) >= _MAX_KEPT:
-            _BUILDERS.clear()
+            return _zipped(names)
+        found = _literal(names) if len(names) <= _MAX_LITERAL else _zipped(names)
         _BUILDERS[names] = found
     return found
+
+
+def described_row_builder(description: Sequence[Sequence[Any]]) -> RowBuilder:
+    """:func:`row_builder` for the columns of a cursor's ``description``."""
+    return row_builder(tuple(map(_name, description)))
 
 
 def _zipped(names: tuple[str, ...]) -> RowBuilder:

@@ -422,3 +422,19 @@ def test_row_builders_match_dict_of_zip(width: int) -> None:
     assert build(row) == dict(zip(names, row, strict=True))
     assert list(build(row)) == list(dict(zip(names, row, strict=True)))
     assert row_builder(names) is build  # kept, not compiled again
+
+
+def test_row_builders_stop_compiling_once_the_cache_is_full(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Column names ever new (a pivot's aliases) neither grow the cache nor evict the names
+    queried again and again: past the bound they are built as dict(zip()) builds them."""
+    from cinch.stores import row_dicts
+
+    monkeypatch.setattr(row_dicts, "_BUILDERS", {})
+    monkeypatch.setattr(row_dicts, "_MAX_KEPT", 3)
+    kept = row_dicts.row_builder(("id", "name"))
+    for i in range(10):
+        names = (f"pivot_{i}", "id")
+        assert row_dicts.row_builder(names)((i, 7)) == {f"pivot_{i}": i, "id": 7}
+    assert len(row_dicts._BUILDERS) == 3
+    assert row_dicts.row_builder(("id", "name")) is kept
